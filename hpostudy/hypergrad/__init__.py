@@ -1,0 +1,46 @@
+"""Hypergradient methods, one contract.
+
+Every method is called as ``method(problem, dynamics, theta, T, **options)`` and returns a
+:class:`HypergradResult`:
+
+============== ============================================================= ==================
+name           what                                                          memory
+============== ============================================================= ==================
+reverse        REVERSE-HO, stored trajectory (optionally checkpointed)       O(T) / O(sqrt T)
+exact          exact reversal in fixed point (Maclaurin et al. 2015)         ~log2(1/gamma) bit/param/step
+float_reversal the same reverse pass in floating point (drifts)              O(1)
+drmad          DrMAD, straight-line reverse path (thesis Algorithm 3)        O(1)
+drmad2         DrMAD2: exact reverse steps first, then the line              O(1)
+forward        FORWARD-HO, Z_t = A_t Z_{t-1} + B_t                           O(m)
+============== ============================================================= ==================
+
+Online methods that update the hyperparameters during training: :func:`rt_ho` (real-time
+FORWARD-HO) and :func:`online` (Luketina et al. 2016).
+"""
+from .drmad import beta_estimate, drmad, drmad2
+from .exact import exact, float_reversal
+from .fixedpoint import effective_gamma
+from .forward import forward, rt_ho
+from .online import online
+from .result import HypergradResult
+from .reverse import reverse
+
+METHODS = {
+    "reverse": reverse,
+    "exact": exact,
+    "float_reversal": float_reversal,
+    "drmad": drmad,
+    "drmad2": drmad2,
+    "forward": forward,
+}
+
+
+def hypergradient(method: str, problem, dynamics, theta, T: int, **options) -> HypergradResult:
+    """Dispatch to the method called ``method`` (see :data:`METHODS`)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown hypergradient method '{method}': choose one of {sorted(METHODS)}")
+    return METHODS[method](problem, dynamics, theta, T, **options)
+
+
+__all__ = ["METHODS", "HypergradResult", "hypergradient", "reverse", "exact", "float_reversal",
+           "drmad", "drmad2", "forward", "rt_ho", "online", "beta_estimate", "effective_gamma"]

@@ -1,0 +1,7 @@
+"""Models of the study, as plain ``nn.Module`` s, and :class:`FlatModel`, which evaluates any of
+them as a pure function of one flat parameter vector (``torch.func.functional_call``)."""
+from .flat import FlatModel, seeded
+from .mlp import MLP
+from .cnn import SmallCNN
+
+__all__ = ["FlatModel", "seeded", "MLP", "SmallCNN"]

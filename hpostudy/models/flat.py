@@ -1,0 +1,96 @@
+"""A module evaluated as a pure function of a flat parameter vector.
+
+Hypergradient methods work on flat vectors: the weights ``w``, the velocity ``v`` and their
+adjoints are each one 1-D tensor. :class:`FlatModel` maps such a vector onto the module's named
+parameters with ``torch.func.functional_call``, so any ``nn.Module`` (dropout and batch norm
+included) can be differentiated twice, replayed and reversed.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+
+@contextlib.contextmanager
+def seeded(seed: int, step: int, device: torch.device | str | None = None):
+    """Run a block with the global RNG seeded by ``(seed, step)`` and restore it afterwards.
+
+    Dropout masks drawn inside are a pure function of ``(seed, step)``: the reverse pass and
+    the next meta-iteration redraw exactly the masks of the forward pass.
+    """
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type):
+        torch.manual_seed((int(seed) * 1_000_003 + int(step)) % (2**63 - 1))
+        yield
+
+
+class FlatModel:
+    """``module`` as a function ``(w, x) -> output`` of a flat parameter vector ``w``.
+
+    Attributes: ``names``/``shapes``/``numels`` of the parameters in ``named_parameters`` order,
+    ``offsets`` into the flat vector and ``size`` (the total number of parameters).
+    """
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        params = list(module.named_parameters())
+        self.names = [n for n, _ in params]
+        self.shapes = [tuple(p.shape) for _, p in params]
+        self.numels = [p.numel() for _, p in params]
+        self.offsets = [0]
+        for n in self.numels:
+            self.offsets.append(self.offsets[-1] + n)
+        self.size = self.offsets[-1]
+        self.buffers = {n: b for n, b in module.named_buffers()}
+
+    def initial(self, dtype=torch.float32, device=None) -> torch.Tensor:
+        """The module's current parameters as one flat vector."""
+        with torch.no_grad():
+            flat = torch.cat([p.reshape(-1) for p in self.module.parameters()])
+        return flat.to(dtype=dtype, device=device).clone()
+
+    def unflatten(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: w[a:b].view(shape) for name, a, b, shape in
+                zip(self.names, self.offsets[:-1], self.offsets[1:], self.shapes)}
+
+    def slice_of(self, name: str) -> slice:
+        i = self.names.index(name)
+        return slice(self.offsets[i], self.offsets[i + 1])
+
+    def reset_buffers(self) -> None:
+        """Reset batch-norm running statistics (once per meta-iteration, for determinism)."""
+        for m in self.module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.reset_running_stats()
+
+    def to(self, device=None, dtype=None) -> "FlatModel":
+        self.module.to(device=device, dtype=dtype)
+        self.buffers = {n: b for n, b in self.module.named_buffers()}
+        return self
+
+    def __call__(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        # Buffers are passed as clones so that batch-norm updates of running statistics never
+        # mutate tensors captured by torch.func transforms.
+        bufs = {n: b.clone() for n, b in self.buffers.items()}
+        return functional_call(self.module, (self.unflatten(w), bufs), (x,))
+
+    def __repr__(self) -> str:
+        return f"FlatModel({type(self.module).__name__}, {self.size:,} parameters)"
+
+
+def init_like_glorot(module: nn.Module, generator: torch.Generator) -> None:
+    """Seeded initialization: Glorot-uniform weights, zero biases (as in the Lasagne code)."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.dim() >= 2:
+                fan_out = p.shape[0] * (p[0][0].numel() if p.dim() > 2 else 1)
+                fan_in = p[0].numel()
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+                p.copy_(torch.rand(p.shape, generator=generator) * 2 * bound - bound)
+            elif name.endswith("bias"):
+                p.zero_()

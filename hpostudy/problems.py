@@ -1,0 +1,87 @@
+"""Build a :class:`~hpostudy.dynamics.Problem` from a model, a dataset and a hyperparameter space.
+
+The training loss of step ``t`` is the cross-entropy on mini-batch ``t`` of a
+:class:`~hpostudy.data.BatchStream` plus the space's penalty (thesis section 1.2.1),
+
+.. math:: L(w, \\theta, t) = -\\frac{1}{|B_t|}\\sum_{i \\in B_t} \\log \\hat y_{y_i}(x_i; w) + R(w, \\theta),
+
+with dropout masks seeded by ``(seed, t)``. The validation loss is the cross-entropy on the
+whole validation set without penalty (section 1.2.2). With ``reparam=True`` the trained variable
+is :math:`z` and the network sees :math:`w = e^{s} \\odot z` (section 3.1).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import BatchStream, Splits
+from .dynamics import Problem
+from .hyper import HyperSpace
+from .models.flat import FlatModel, seeded
+
+
+@contextlib.contextmanager
+def evaluation(module: nn.Module):
+    """Evaluate with dropout off (and batch norm on running statistics); restore the mode."""
+    was = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was)
+
+
+class ClassificationTask:
+    """A model, its data and its hyperparameters; :meth:`problem` gives the :class:`Problem`."""
+
+    def __init__(self, model: FlatModel, splits: Splits, space: HyperSpace, batch_size: int,
+                 seed: int = 0, reparam: bool = False, eval_batch: int = 2000):
+        self.model, self.splits, self.space = model, splits, space
+        self.seed, self.reparam, self.eval_batch = seed, reparam, eval_batch
+        self.stream = BatchStream(len(splits.y_train), batch_size, seed)
+        self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
+        self.device = splits.x_train.device
+
+    def weights(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """The network's weights: ``w`` itself, or :math:`e^s \\odot z` when reparametrized."""
+        if not self.reparam:
+            return w
+        return self.space.scale(theta).to(w.dtype) * w
+
+    def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        idx = self.stream.indices(t).to(self.device)
+        x, y = self.splits.x_train[idx], self.splits.y_train[idx]
+        ctx = seeded(self.seed, t, self.device) if self.has_dropout else contextlib.nullcontext()
+        with ctx:
+            logits = self.model(self.weights(w, theta), x)
+        return F.cross_entropy(logits, y) + self.space.l2_penalty(w, theta).to(logits.dtype)
+
+    def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        with evaluation(self.model.module):
+            logits = self.model(self.weights(w, theta), self.splits.x_val)
+        return F.cross_entropy(logits, self.splits.y_val)
+
+    def problem(self, w0: torch.Tensor) -> Problem:
+        return Problem(self.train_loss, self.val_loss, w0, info={"task": self})
+
+    @torch.no_grad()
+    def errors(self, w: torch.Tensor, theta: torch.Tensor) -> dict[str, float]:
+        """Error rates (fractions) and losses on the full train, validation and test sets."""
+        out = {}
+        weights = self.weights(w, theta)
+        s = self.splits
+        with evaluation(self.model.module):
+            for name, x, y in (("train", s.x_train, s.y_train), ("val", s.x_val, s.y_val),
+                               ("test", s.x_test, s.y_test)):
+                wrong, loss = 0, 0.0
+                for i in range(0, len(y), self.eval_batch):
+                    logits = self.model(weights, x[i:i + self.eval_batch])
+                    yy = y[i:i + self.eval_batch]
+                    wrong += int((logits.argmax(1) != yy).sum())
+                    loss += float(F.cross_entropy(logits, yy, reduction="sum"))
+                out[f"{name}_error"] = wrong / max(len(y), 1)
+                out[f"{name}_loss"] = loss / max(len(y), 1)
+        return out
