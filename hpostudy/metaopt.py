@@ -1,0 +1,104 @@
+"""The outer loop: meta-optimizers over hyperparameters and the meta-iteration loop.
+
+* :class:`SignSGD` -- steps along the sign of the hypergradient with a constant rate and
+  optional momentum (thesis section 2.4; 0.7 in its DrMAD GPU runs), following Balles & Hennig;
+* :class:`ProjectedAdam` -- Adam projected onto box constraints (Franceschi et al. 2017);
+* :func:`meta_iterations` -- re-run training from the same initialization and batch order,
+  compute a hypergradient, update the hyperparameters, record, repeat.
+
+An optimizer is a callable ``theta_next = opt(theta, hypergrad)`` (so RT-HO and the online
+method take it as their ``update``); ``project`` (e.g. ``HyperSpace.clip``) keeps the
+hyperparameters within their bounds.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+Projection = Callable[[torch.Tensor], torch.Tensor]
+
+
+class SignSGD:
+    """:math:`u \\leftarrow \\mu u - \\eta\\,\\mathrm{sign}(d\\theta)`, :math:`\\theta \\leftarrow \\Pi(\\theta + u)`."""
+
+    def __init__(self, lr: float, momentum: float = 0.0, project: Projection | None = None):
+        if lr < 0 or not 0 <= momentum < 1:
+            raise ValueError(f"need lr >= 0 and momentum in [0, 1), got {lr}, {momentum}")
+        self.lr, self.momentum, self.project = lr, momentum, project
+        self.velocity: torch.Tensor | None = None
+
+    def __call__(self, theta: torch.Tensor, hypergrad: torch.Tensor) -> torch.Tensor:
+        step = -self.lr * torch.sign(hypergrad)
+        self.velocity = step if self.velocity is None else self.momentum * self.velocity + step
+        out = theta + self.velocity
+        return self.project(out) if self.project else out
+
+    def state_dict(self) -> dict:
+        return {"velocity": self.velocity}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.velocity = state["velocity"]
+
+
+class GradientStep:
+    """Plain gradient descent on the hyperparameters (with optional per-entry rates)."""
+
+    def __init__(self, lr: float | torch.Tensor, project: Projection | None = None):
+        self.lr, self.project = lr, project
+
+    def __call__(self, theta, hypergrad):
+        out = theta - self.lr * hypergrad
+        return self.project(out) if self.project else out
+
+
+class ProjectedAdam:
+    """Adam (Kingma & Ba) followed by projection onto ``[lower, upper]``."""
+
+    def __init__(self, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8,
+                 lower: float | torch.Tensor = -float("inf"),
+                 upper: float | torch.Tensor = float("inf")):
+        self.lr, self.betas, self.eps, self.lower, self.upper = lr, betas, eps, lower, upper
+        self.m = self.v = None
+        self.t = 0
+
+    def __call__(self, theta, hypergrad):
+        b1, b2 = self.betas
+        if self.m is None:
+            self.m, self.v = torch.zeros_like(theta), torch.zeros_like(theta)
+        self.t += 1
+        self.m = b1 * self.m + (1 - b1) * hypergrad
+        self.v = b2 * self.v + (1 - b2) * hypergrad ** 2
+        m_hat = self.m / (1 - b1 ** self.t)
+        v_hat = self.v / (1 - b2 ** self.t)
+        out = theta - self.lr * m_hat / (v_hat.sqrt() + self.eps)
+        return torch.maximum(torch.minimum(out, torch.as_tensor(self.upper, dtype=out.dtype)),
+                             torch.as_tensor(self.lower, dtype=out.dtype))
+
+
+def clip_parameters(w: torch.Tensor, bound: float = 1e3) -> torch.Tensor:
+    """Project the elementary parameters onto :math:`[-10^3, 10^3]` (thesis section 2.4)."""
+    return w.clamp(-bound, bound)
+
+
+def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]],
+                    theta: torch.Tensor, optimizer, iterations: int,
+                    on_iteration: Callable[[int, dict], None] | None = None):
+    """Run ``iterations`` meta-iterations. ``step(i, theta)`` trains from the fixed
+    initialization, returns ``(hypergrad, record)``; the record (any dict) is kept, with the
+    hyperparameters before the update. Stops with :class:`FloatingPointError` when the
+    hypergradient holds NaN or inf (the records so far are attached to the error)."""
+    records = []
+    for i in range(iterations):
+        hypergrad, record = step(i, theta)
+        record = {"meta_iteration": i, **record}
+        records.append(record)
+        if on_iteration is not None:
+            on_iteration(i, record)
+        if not torch.isfinite(hypergrad).all():
+            err = FloatingPointError(f"meta-iteration {i}: the hypergradient is NaN or infinite; "
+                                     "the run stops here and keeps the results so far")
+            err.records = records
+            raise err
+        theta = optimizer(theta, hypergrad)
+    return theta, records
