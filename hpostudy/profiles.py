@@ -1,0 +1,43 @@
+"""Profiles: named scales at which the whole study runs.
+
+* ``smoke`` -- CPU, the embedded digits, every notebook in seconds (CI runs it);
+* ``cpu``   -- the thesis' CPU experiments at their real scale on MNIST (hours);
+* ``paper`` -- the papers' settings, meant for a GPU (``--device cuda``).
+
+Each experiment's :class:`~hpostudy.experiments.base.ExperimentConfig` holds its values per
+profile; notebooks read their settings from there and override single knobs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    default_device: str
+    description: str
+
+
+PROFILES = {
+    "smoke": Profile("smoke", "cpu", "CPU, embedded digits, the whole book in minutes"),
+    "cpu": Profile("cpu", "cpu", "the thesis' CPU experiments at their real scale (MNIST)"),
+    "paper": Profile("paper", "cuda", "the papers' settings, meant for a GPU"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile '{name}': choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def check_device(device: str) -> None:
+    """Fail early for an unknown device or ``cuda`` without a visible GPU."""
+    import torch
+
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device '{device}': choose 'cpu' or 'cuda'")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but PyTorch sees no CUDA GPU here; "
+                           "run with --device cpu (or -p device=cpu), or on a machine with a GPU")

@@ -1,0 +1,36 @@
+"""The notebooks of the study: for each, its experiment configuration, the figures it draws and
+the chapter it belongs to. ``hpostudy list`` prints this; the CLI validates parameters against
+the configuration before running anything; a test keeps it in sync with ``notebooks/``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+
+@dataclass(frozen=True)
+class Notebook:
+    name: str  # file notebooks/<name>.py
+    experiment: str  # module in hpostudy.experiments holding Config and run
+    figures: tuple[str, ...]  # PNG files it writes (without .png)
+    tables: tuple[str, ...]  # CSV files it writes (without .csv)
+    chapter: str
+    title: str
+
+    @property
+    def config(self):
+        return import_module(f"hpostudy.experiments.{self.experiment}").Config
+
+
+NOTEBOOKS = {
+    nb.name: nb for nb in [
+        Notebook("parameter_paths", "paths", ("fig2_1", "fig2_2"), ("paths", "comparison"),
+                 "parameter_paths", "Parameter paths of a small CNN (thesis Figs 2.1, 2.2)"),
+    ]
+}
+
+
+def get(name: str) -> Notebook:
+    if name not in NOTEBOOKS:
+        raise ValueError(f"unknown notebook '{name}': choose from {', '.join(NOTEBOOKS)} "
+                         "(see `hpostudy list`)")
+    return NOTEBOOKS[name]
