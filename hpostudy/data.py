@@ -101,6 +101,8 @@ def load_digits(n_val: int = 360, n_test: int = 360, seed: int = 0, image: bool 
     x = torch.tensor(bunch.data, dtype=torch.float32) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.int64)
     n = len(y)
+    _check_sizes(n, n_val, "validation", "digits")
+    _check_sizes(n, n_test, "test", "digits")
     _check_sizes(n, n_val + n_test, "validation+test", "digits")
     perm = _permutation(n, seed)
     x, y = x[perm], y[perm]
