@@ -110,6 +110,12 @@ class HyperSpace:
         g.index = torch.cat(index) if index else torch.zeros(0, dtype=torch.int64)
         g.size, g.layer_of = count, layer_of
 
+    def to(self, device) -> "HyperSpace":
+        """Keep the index maps on ``device`` (no host-to-device copy inside every step)."""
+        for g in self.groups.values():
+            g.positions, g.index = g.positions.to(device), g.index.to(device)
+        return self
+
     # ------------------------------------------------------------------ values
     def init(self, dtype=torch.float64, device=None) -> torch.Tensor:
         """The initial ``theta`` (each group at its ``init`` value)."""
@@ -124,9 +130,9 @@ class HyperSpace:
     def expand(self, name: str, theta: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Group ``name`` as a per-parameter vector (``fill`` where not covered)."""
         g = self.groups[name]
-        values = self.part(name, theta)[g.index.to(theta.device)]
+        values = self.part(name, theta)[g.index]
         out = torch.full((self.model.size,), fill, dtype=theta.dtype, device=theta.device)
-        return out.index_put((g.positions.to(theta.device),), values)
+        return out.index_put((g.positions,), values)
 
     def clip(self, theta: torch.Tensor) -> torch.Tensor:
         """Project ``theta`` onto the groups' box constraints."""
@@ -146,11 +152,11 @@ class HyperSpace:
         total = w.new_zeros(())
         for name, g in self.groups.items():
             if g.kind == "log10_l2":
-                coef = torch.pow(10.0, self.part(name, theta))[g.index.to(w.device)]
-                total = total + (coef.to(w.dtype) * w[g.positions.to(w.device)] ** 2).sum()
+                coef = torch.pow(10.0, self.part(name, theta))[g.index]
+                total = total + (coef.to(w.dtype) * w[g.positions] ** 2).sum()
             elif g.kind == "log_l2_z":
-                coef = torch.exp(self.part(name, theta))[g.index.to(w.device)]
-                total = total + (coef.to(w.dtype) * w[g.positions.to(w.device)] ** 2).sum()
+                coef = torch.exp(self.part(name, theta))[g.index]
+                total = total + (coef.to(w.dtype) * w[g.positions] ** 2).sum()
         return total
 
     def of_kind(self, kind: str) -> list[str]:

@@ -126,6 +126,7 @@ def test_exact_reversal_on_cuda():
     task.splits = task.splits.to("cuda")
     task.model.to("cuda")
     task.device = torch.device("cuda")
+    space.to("cuda")
     problem = task.problem(problem.w0.cuda())
     result = hg.exact(problem, SGDMomentum(lr=0.1, momentum=0.9), space.init(device="cuda"), 1000)
     assert result.diagnostics["recovered_w0"] is True
