@@ -35,12 +35,18 @@ def evaluation(module: nn.Module):
 
 
 class ClassificationTask:
-    """A model, its data and its hyperparameters; :meth:`problem` gives the :class:`Problem`."""
+    """A model, its data and its hyperparameters; :meth:`problem` gives the :class:`Problem`.
+
+    ``seed`` fixes the batch order; dropout masks come from ``dropout_seed`` (default: ``seed``),
+    so that a second run can replay the first exactly or, as in the thesis' accident (section
+    2.3), with other masks."""
 
     def __init__(self, model: FlatModel, splits: Splits, space: HyperSpace, batch_size: int,
-                 seed: int = 0, reparam: bool = False, eval_batch: int = 2000):
+                 seed: int = 0, reparam: bool = False, eval_batch: int = 2000,
+                 dropout_seed: int | None = None):
         self.model, self.splits, self.space = model, splits, space
         self.seed, self.reparam, self.eval_batch = seed, reparam, eval_batch
+        self.dropout_seed = seed if dropout_seed is None else dropout_seed
         self.stream = BatchStream(len(splits.y_train), batch_size, seed)
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
         self.device = splits.x_train.device
@@ -55,7 +61,7 @@ class ClassificationTask:
     def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
         idx = self.stream.indices(t).to(self.device)
         x, y = self.splits.x_train[idx], self.splits.y_train[idx]
-        ctx = seeded(self.seed, t, self.device) if self.has_dropout else contextlib.nullcontext()
+        ctx = seeded(self.dropout_seed, t, self.device) if self.has_dropout else contextlib.nullcontext()
         with ctx:
             logits = self.model(self.weights(w, theta), x)
         return F.cross_entropy(logits, y) + self.space.l2_penalty(w, theta).to(logits.dtype)

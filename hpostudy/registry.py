@@ -25,6 +25,16 @@ NOTEBOOKS = {
     nb.name: nb for nb in [
         Notebook("parameter_paths", "paths", ("fig2_1", "fig2_2"), ("paths", "comparison"),
                  "parameter_paths", "Parameter paths of a small CNN (thesis Figs 2.1, 2.2)"),
+        Notebook("dropout_seed", "dropout_seed", ("fig2_3",), ("distances", "comparison"),
+                 "drmad_quality", "Symmetry and the dropout seed (thesis Fig 2.3)"),
+        Notebook("drmad_quality", "drmad_quality", ("fig3_1", "fig3_2", "fig3_3"),
+                 ("metaruns", "comparison"), "drmad_quality",
+                 "DrMAD vs exact hypergradients (thesis Figs 3.1-3.3)"),
+        Notebook("accumulated_norms", "accumulated", ("fig3_4", "fig3_5"),
+                 ("accumulated", "runs", "comparison"), "drmad_quality",
+                 "Accumulated exact hypergradient norms (thesis Figs 3.4, 3.5)"),
+        Notebook("reversal_precision", "reversal", ("fig3_6",), ("reverse_path", "comparison"),
+                 "drmad_quality", "Reversal with and without exact arithmetic (thesis Fig 3.6)"),
     ]
 }
 
