@@ -3,6 +3,7 @@
     hpostudy list
     hpostudy run [--profile smoke|cpu|paper] [--only NAME ...] [--device cpu|cuda] [-p KEY=VALUE ...]
     hpostudy book [--profile smoke|cpu|paper]
+    hpostudy record [--profile cpu|paper] [--only NAME ...]
 """
 from __future__ import annotations
 
@@ -41,11 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--force", action="store_true", help="re-run unchanged notebooks too")
     book = sub.add_parser("book", help="build the HTML book from the executed notebooks")
     book.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    rec = sub.add_parser("record", help="keep a profile's tables and figures in book/recorded/")
+    rec.add_argument("--profile", default="cpu", choices=list(PROFILES))
+    rec.add_argument("--only", nargs="+", metavar="NAME")
     args = parser.parse_args(argv)
 
     if args.command == "list":
         for nb in registry.NOTEBOOKS.values():
             print(f"{nb.name:24s} {', '.join(nb.figures):30s} {nb.title}")
+        return 0
+    if args.command == "record":
+        from .runner import record_results
+
+        try:
+            print(f"recorded into {record_results(args.profile, args.only)}")
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "book":
         from .runner import build_book

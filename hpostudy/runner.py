@@ -134,6 +134,33 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
     return outcomes
 
 
+RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "*.png")
+
+
+def record_results(profile: str, names: list[str] | None = None, build: Path | None = None) -> Path:
+    """Copy a profile's comparison tables, run metadata and figures into
+    ``book/recorded/<profile>/<notebook>/`` (committed), so the book can quote a long run
+    (``cpu`` or ``paper``) next to the build's own ``smoke`` results."""
+    root = project_root()
+    build = Path(build or root / "build") / profile
+    target = root / "book" / "recorded" / profile
+    done = []
+    for name in names or list(registry.NOTEBOOKS):
+        source = build / "results" / name
+        if not (source / "comparison.csv").exists():
+            continue
+        dest = target / name
+        dest.mkdir(parents=True, exist_ok=True)
+        for pattern in RECORDED_FILES:
+            for file in source.glob(pattern):
+                shutil.copy2(file, dest / file.name)
+        done.append(name)
+    if not done:
+        raise FileNotFoundError(f"no finished results in {build / 'results'}: run "
+                                f"`hpostudy run --profile {profile}` first")
+    return target
+
+
 def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True) -> Path:
     """Copy the executed notebooks and their results into ``book/generated`` and build the
     HTML book with Jupyter Book (which does not re-execute anything). Returns the HTML folder."""

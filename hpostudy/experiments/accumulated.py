@@ -20,7 +20,7 @@ from .mnist_mlp import CPU, MLPSetting, build
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
-    horizons: tuple[int, ...] = (300, 1500)  # T per panel (thesis: 20,000 and 200,000)
+    horizons: tuple[int, ...] = (300, 1200)  # T per panel (thesis: 20,000 and 200,000)
     radix: int = 48  # fixed-point fractional bits of the exact method
 
     PRESETS = {"smoke": {}, "cpu": {**CPU, "horizons": (20000, 200000)},

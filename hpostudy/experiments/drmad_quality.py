@@ -26,10 +26,10 @@ from .mnist_mlp import CPU, MLPSetting, build, cosine
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
-    horizons: tuple[int, ...] = (60, 240)  # elementary iterations T (thesis: 2,000 and 20,000)
-    reverse_steps: tuple[int, ...] = (12, 120)  # DrMAD reverse steps S (thesis: ~200 and ~2,000)
-    meta_iterations: int = 4  # meta-iterations per run
-    drmad2_exact_steps: int = 6  # DrMAD2's exact reverse steps (thesis: about 100)
+    horizons: tuple[int, ...] = (40, 160)  # elementary iterations T (thesis: 2,000 and 20,000)
+    reverse_steps: tuple[int, ...] = (8, 80)  # DrMAD reverse steps S (thesis: ~200 and ~2,000)
+    meta_iterations: int = 3  # meta-iterations per run
+    drmad2_exact_steps: int = 4  # DrMAD2's exact reverse steps (thesis: about 100)
 
     PRESETS = {
         "smoke": {},
