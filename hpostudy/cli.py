@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("-p", dest="params", action="append", type=parse_assignment, default=[],
                      metavar="KEY=VALUE", help="override one parameter (repeatable)")
     run.add_argument("--force", action="store_true", help="re-run unchanged notebooks too")
+    run.add_argument("--no-notebook", action="store_true",
+                     help="call the experiments directly, without papermill (tables and figures "
+                          "only; for machines without Jupyter)")
     book = sub.add_parser("book", help="build the HTML book from the executed notebooks")
     book.add_argument("--profile", default="smoke", choices=list(PROFILES))
     rec = sub.add_parser("record", help="keep a profile's tables and figures in book/recorded/")
@@ -76,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     device = args.device or get_profile(args.profile).default_device
     params = dict(args.params)
+    if args.no_notebook:
+        return _run_directly(args.only or list(registry.NOTEBOOKS), args.profile, device, params)
     try:
         outcomes = run_notebooks(args.only, args.profile, device, params, force=args.force)
     except (ValueError, TypeError, RuntimeError, FileNotFoundError) as err:
@@ -87,6 +92,25 @@ def main(argv: list[str] | None = None) -> int:
     for o in failed:
         print(f"error: notebook '{o.name}' failed: {o.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _run_directly(names: list[str], profile: str, device: str, params: dict) -> int:
+    import time
+
+    from .runner import validate
+
+    try:
+        configs = validate(names, profile, device, params)
+    except (ValueError, TypeError, RuntimeError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for name, cfg in configs.items():
+        out = f"build/{profile}/direct/{name}"
+        cfg = cfg.replace(output_dir=out) if "output_dir" not in params else cfg
+        start = time.perf_counter()
+        registry.get(name).run_directly(cfg)
+        print(f"ran {name:24s} {time.perf_counter() - start:7.1f} s  -> {cfg.output_dir}")
+    return 0
 
 
 if __name__ == "__main__":

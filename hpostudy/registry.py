@@ -15,26 +15,42 @@ class Notebook:
     tables: tuple[str, ...]  # CSV files it writes (without .csv)
     chapter: str
     title: str
+    draw: str  # function of hpostudy.figures drawing its figures from run()'s results
+
+    @property
+    def module(self):
+        return import_module(f"hpostudy.experiments.{self.experiment}")
 
     @property
     def config(self):
-        return import_module(f"hpostudy.experiments.{self.experiment}").Config
+        return self.module.Config
+
+    def run_directly(self, cfg) -> dict:
+        """Run the experiment and draw its figures without Jupyter (what the notebook does)."""
+        from . import figures
+
+        results = self.module.run(cfg)
+        getattr(figures, self.draw)(results, cfg.output_dir)
+        return results
 
 
 NOTEBOOKS = {
     nb.name: nb for nb in [
         Notebook("parameter_paths", "paths", ("fig2_1", "fig2_2"), ("paths", "comparison"),
-                 "parameter_paths", "Parameter paths of a small CNN (thesis Figs 2.1, 2.2)"),
+                 "parameter_paths", "Parameter paths of a small CNN (thesis Figs 2.1, 2.2)",
+                 "parameter_paths"),
         Notebook("dropout_seed", "dropout_seed", ("fig2_3",), ("distances", "comparison"),
-                 "drmad_quality", "Symmetry and the dropout seed (thesis Fig 2.3)"),
+                 "drmad_quality", "Symmetry and the dropout seed (thesis Fig 2.3)", "dropout_seed"),
         Notebook("drmad_quality", "drmad_quality", ("fig3_1", "fig3_2", "fig3_3"),
                  ("metaruns", "comparison"), "drmad_quality",
-                 "DrMAD vs exact hypergradients (thesis Figs 3.1-3.3)"),
+                 "DrMAD vs exact hypergradients (thesis Figs 3.1-3.3)", "drmad_quality"),
         Notebook("accumulated_norms", "accumulated", ("fig3_4", "fig3_5"),
                  ("accumulated", "runs", "comparison"), "drmad_quality",
-                 "Accumulated exact hypergradient norms (thesis Figs 3.4, 3.5)"),
+                 "Accumulated exact hypergradient norms (thesis Figs 3.4, 3.5)",
+                 "accumulated_norms"),
         Notebook("reversal_precision", "reversal", ("fig3_6",), ("reverse_path", "comparison"),
-                 "drmad_quality", "Reversal with and without exact arithmetic (thesis Fig 3.6)"),
+                 "drmad_quality", "Reversal with and without exact arithmetic (thesis Fig 3.6)",
+                 "reversal"),
     ]
 }
 
