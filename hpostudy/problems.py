@@ -89,6 +89,6 @@ class ClassificationTask:
                     yy = y[i:i + self.eval_batch]
                     wrong += int((logits.argmax(1) != yy).sum())
                     loss += float(F.cross_entropy(logits, yy, reduction="sum"))
-                out[f"{name}_error"] = wrong / max(len(y), 1)
-                out[f"{name}_loss"] = loss / max(len(y), 1)
+                out[f"{name}_error"] = wrong / len(y) if len(y) else float("nan")
+                out[f"{name}_loss"] = loss / len(y) if len(y) else float("nan")
         return out

@@ -28,7 +28,8 @@ def test_straightness_measures():
     bent = straight.copy()
     bent.loc[(bent.step == 5) & (bent.coordinate == 1), "value"] += 5.0
     assert paths.straightness(bent) == pytest.approx((5 / np.sqrt(5)) / np.sqrt(500))  # 0.1
-    assert paths.direction_changes(straight) == 0
+    assert paths.erratic_ratio(straight) == pytest.approx(1.0)
+    assert paths.erratic_ratio(bent) > 1.0
 
 
 def test_dropout_seed_fixed_gives_distance_exactly_zero(tmp_path):

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 
 from .. import data
-from ..profiles import check_device, get_profile
+from ..profiles import check_device, deterministic, get_profile
 
 _SCALAR_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -83,6 +83,7 @@ class ExperimentConfig:
                     for x in numbers):
                 raise ValueError(f"parameter '{name}' must be non-negative, got {value}")
         check_device(self.device)
+        deterministic(self.device)
         for name in self.datasets():
             data.require(name)
 
