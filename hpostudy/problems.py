@@ -76,10 +76,16 @@ class ClassificationTask:
 
     @torch.no_grad()
     def errors(self, w: torch.Tensor, theta: torch.Tensor) -> dict[str, float]:
-        """Error rates (fractions) and losses on the full train, validation and test sets."""
+        """Error rates (fractions) and losses on the full train, validation and test sets
+        (batch-norm statistics recomputed at ``w`` from up to 20 seeded training batches)."""
         out = {}
         weights = self.weights(w, theta)
         s = self.splits
+        if self.model.has_batch_norm:
+            stream = self.stream
+            batches = (s.x_train[stream.indices(t).to(self.device)]
+                       for t in range(min(stream.batches_per_epoch, 20)))
+            self.model.recompute_batch_norm(weights, batches)
         with evaluation(self.model.module):
             for name, x, y in (("train", s.x_train, s.y_train), ("val", s.x_val, s.y_val),
                                ("test", s.x_test, s.y_test)):

@@ -3,5 +3,6 @@ them as a pure function of one flat parameter vector (``torch.func.functional_ca
 from .flat import FlatModel, seeded
 from .mlp import MLP
 from .cnn import SmallCNN
+from .densenet import DenseNet
 
-__all__ = ["FlatModel", "seeded", "MLP", "SmallCNN"]
+__all__ = ["FlatModel", "seeded", "MLP", "SmallCNN", "DenseNet"]

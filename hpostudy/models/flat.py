@@ -68,6 +68,33 @@ class FlatModel:
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.reset_running_stats()
 
+    @property
+    def has_batch_norm(self) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module.modules())
+
+    @torch.no_grad()
+    def recompute_batch_norm(self, w: torch.Tensor, batches) -> None:
+        """Set the batch-norm running statistics to the exact mean and variance over
+        ``batches`` (an iterable of inputs) at weights ``w``, for evaluation.
+
+        The functional training steps never update running statistics (they must not mutate
+        anything a transform captures), so evaluation recomputes them here, once, from the same
+        seeded training batches every time: the errors are a function of ``w`` alone.
+        """
+        norms = [m for m in self.module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        saved = [m.momentum for m in norms]
+        was = self.module.training
+        self.module.train()
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches
+        params = self.unflatten(w)
+        for x in batches:
+            functional_call(self.module, (params, self.buffers), (x,))
+        for m, momentum in zip(norms, saved):
+            m.momentum = momentum
+        self.module.train(was)
+
     def to(self, device=None, dtype=None) -> "FlatModel":
         self.module.to(device=device, dtype=dtype)
         self.buffers = {n: b for n, b in self.module.named_buffers()}
