@@ -24,8 +24,9 @@ Projection = Callable[[torch.Tensor], torch.Tensor]
 class SignSGD:
     """:math:`u \\leftarrow \\mu u - \\eta\\,\\mathrm{sign}(d\\theta)`, :math:`\\theta \\leftarrow \\Pi(\\theta + u)`."""
 
-    def __init__(self, lr: float, momentum: float = 0.0, project: Projection | None = None):
-        if lr < 0 or not 0 <= momentum < 1:
+    def __init__(self, lr: float | torch.Tensor, momentum: float = 0.0,
+                 project: Projection | None = None):
+        if float(torch.as_tensor(lr).min()) < 0 or not 0 <= momentum < 1:
             raise ValueError(f"need lr >= 0 and momentum in [0, 1), got {lr}, {momentum}")
         self.lr, self.momentum, self.project = lr, momentum, project
         self.velocity: torch.Tensor | None = None

@@ -24,10 +24,15 @@ from .models.flat import FlatModel, seeded
 
 
 @contextlib.contextmanager
-def evaluation(module: nn.Module):
-    """Evaluate with dropout off (and batch norm on running statistics); restore the mode."""
+def evaluation(module: nn.Module, batch_statistics: bool = False):
+    """Evaluate with dropout off and batch norm on its running statistics, or, with
+    ``batch_statistics=True``, on the statistics of the evaluated batch itself; restore the mode."""
     was = module.training
     module.eval()
+    if batch_statistics:
+        for m in module.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.train()
     try:
         yield
     finally:
@@ -43,11 +48,13 @@ class ClassificationTask:
 
     def __init__(self, model: FlatModel, splits: Splits, space: HyperSpace, batch_size: int,
                  seed: int = 0, reparam: bool = False, eval_batch: int = 2000,
-                 dropout_seed: int | None = None):
+                 dropout_seed: int | None = None, val_batch_size: int | None = None):
         self.model, self.splits, self.space = model, splits, space
         self.seed, self.reparam, self.eval_batch = seed, reparam, eval_batch
         self.dropout_seed = seed if dropout_seed is None else dropout_seed
         self.stream = BatchStream(len(splits.y_train), batch_size, seed)
+        self.val_stream = (BatchStream(len(splits.y_val), val_batch_size, seed + 1)
+                           if val_batch_size else None)
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
         self.device = splits.x_train.device
         space.to(self.device)
@@ -67,12 +74,22 @@ class ClassificationTask:
         return F.cross_entropy(logits, y) + self.space.l2_penalty(w, theta).to(logits.dtype)
 
     def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        with evaluation(self.model.module):
+        """Cross-entropy on the validation set. With batch norm, the validation set's own
+        statistics are used: the functional steps keep no running statistics to differentiate."""
+        with evaluation(self.model.module, batch_statistics=self.model.has_batch_norm):
             logits = self.model(self.weights(w, theta), self.splits.x_val)
         return F.cross_entropy(logits, self.splits.y_val)
 
+    def val_batch_loss(self, w: torch.Tensor, theta: torch.Tensor, k: int) -> torch.Tensor:
+        """Validation loss on the k-th of the cycling validation batches (online methods)."""
+        idx = self.val_stream.indices(k).to(self.device)
+        with evaluation(self.model.module, batch_statistics=self.model.has_batch_norm):
+            logits = self.model(self.weights(w, theta), self.splits.x_val[idx])
+        return F.cross_entropy(logits, self.splits.y_val[idx])
+
     def problem(self, w0: torch.Tensor) -> Problem:
-        return Problem(self.train_loss, self.val_loss, w0, info={"task": self})
+        return Problem(self.train_loss, self.val_loss, w0, info={"task": self},
+                       val_batch_loss=self.val_batch_loss if self.val_stream else None)
 
     @torch.no_grad()
     def errors(self, w: torch.Tensor, theta: torch.Tensor) -> dict[str, float]:

@@ -51,6 +51,21 @@ NOTEBOOKS = {
         Notebook("reversal_precision", "reversal", ("fig3_6",), ("reverse_path", "comparison"),
                  "drmad_quality", "Reversal with and without exact arithmetic (thesis Fig 3.6)",
                  "reversal"),
+        Notebook("densenet_benchmark", "densenet_benchmark", ("fig3_7",),
+                 ("benchmark", "comparison"), "densenet",
+                 "DenseNet benchmark (thesis Fig 3.7)", "densenet_benchmark"),
+        Notebook("densenet_drmad", "densenet_drmad",
+                 ("fig3_8", "fig3_9", "fig3_10", "fig3_11", "fig3_12", "fig3_13", "fig3_14"),
+                 ("meta_iterations", "during_training", "layer_l2", "status", "comparison"),
+                 "densenet", "DrMAD on the DenseNet (thesis Figs 3.8-3.14)", "densenet_drmad"),
+        Notebook("densenet_adaptive", "densenet_adaptive",
+                 ("fig3_15", "fig3_16", "fig3_17", "fig3_18", "fig3_19", "fig3_20"),
+                 ("errors", "layer_hyperparameters", "comparison"), "densenet",
+                 "The adaptive method on the DenseNet (thesis Figs 3.15-3.20)", "densenet_adaptive"),
+        Notebook("densenet_exact", "densenet_exact", ("fig_densenet_exact",),
+                 ("exact_vs_drmad", "comparison"), "densenet",
+                 "Exact vs DrMAD hypergradients for the DenseNet (beyond the thesis)",
+                 "densenet_exact"),
     ]
 }
 

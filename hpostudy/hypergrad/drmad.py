@@ -46,16 +46,25 @@ def reverse_steps_from_beta(beta: float, T: int) -> int:
     return int(min(max(round(1.0 / beta), 1), T)) if beta > 0 else T
 
 
-def drmad(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int,
+def drmad(problem: Problem, dynamics, theta: torch.Tensor, T: int,
           reverse_steps: int | None = None, beta_factor: float = 1.0, beta_window: int = 20,
-          exact_steps: int = 0, record_norms: bool = False, progress=None) -> HypergradResult:
+          exact_steps: int = 0, record_norms: bool = False, reverse_dynamics=None,
+          callback=None, progress=None) -> HypergradResult:
     """Approximate hypergradient by DrMAD (``exact_steps=0``) or DrMAD2 (module docstring).
 
     ``reverse_steps``: the straight-line steps S; None estimates it from :math:`\\beta`.
+    ``reverse_dynamics``: the thesis-form SGD with momentum whose adjoint runs on the line
+    (default ``dynamics``); ``callback(t, state)`` sees every forward step. The forward pass
+    may use any optimizer (e.g. Nesterov, as the
+    thesis' DenseNet runs did): DrMAD's path does not depend on it (thesis section 1.2.2).
     diagnostics: ``reverse_steps`` (S used), ``beta``, ``beta_reverse_steps`` (1/beta),
     ``exact_steps`` and, with ``record_norms``, ``accumulated_norm`` (one value per reverse step).
     """
+    forward_dynamics = dynamics
+    dynamics = reverse_dynamics or dynamics
     require_sgd_momentum(dynamics, "drmad2" if exact_steps else "drmad")
+    if exact_steps and forward_dynamics is not dynamics:
+        raise ValueError("DrMAD2 reverses the true path: it needs reverse_dynamics=None")
     if T <= 0:
         raise ValueError(f"horizon T must be positive, got {T}")
     if reverse_steps is not None and reverse_steps <= 0:
@@ -65,12 +74,17 @@ def drmad(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int,
     theta = theta.detach()
     w0 = problem.w0
     distances: list[float] = []
-    state = dynamics.init(w0)
+    state = forward_dynamics.init(w0)
     with torch.no_grad():
         for t in range(T):
-            state = dynamics.step(state, theta, t, problem.grad)
+            state = forward_dynamics.step(state, theta, t, problem.grad)
+            if not torch.isfinite(state[0]).all():
+                raise FloatingPointError(f"the weights became NaN or infinite at step {t} "
+                                         "of the forward pass")
             if t < beta_window:
                 distances.append(float((state[0] - w0).norm()))
+            if callback is not None:
+                callback(t, state)
             if progress is not None:
                 progress.update(1)
     w_T, v_T = state

@@ -20,6 +20,12 @@ class HypergradResult:
     val_loss: float
     diagnostics: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.hypergrad = self.hypergrad.detach()
+        self.w_final = self.w_final.detach()
+        if self.grad_w0 is not None:
+            self.grad_w0 = self.grad_w0.detach()
+
     def __repr__(self) -> str:
         return (f"HypergradResult({self.method}, |dtheta|={self.hypergrad.norm():.4g}, "
                 f"f={self.val_loss:.4g}, diagnostics={sorted(self.diagnostics)})")

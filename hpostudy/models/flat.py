@@ -84,8 +84,9 @@ class FlatModel:
         norms = [m for m in self.module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         saved = [m.momentum for m in norms]
         was = self.module.training
-        self.module.train()
+        self.module.eval()  # dropout off: the statistics must not depend on random masks
         for m in norms:
+            m.train()
             m.reset_running_stats()
             m.momentum = None  # cumulative average over the batches
         params = self.unflatten(w)
