@@ -3,7 +3,6 @@ input fails early with a clear message; a failing notebook is reported and the o
 from __future__ import annotations
 
 import ast
-import shutil
 from pathlib import Path
 
 import jupytext

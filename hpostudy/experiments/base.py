@@ -17,9 +17,6 @@ import torch
 from .. import data
 from ..profiles import check_device, deterministic, get_profile
 
-_SCALAR_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-
-
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
     """Base of every experiment's settings.

@@ -22,7 +22,7 @@ import torch
 
 from .. import data
 from ..dynamics import Nesterov, SGDMomentum, piecewise
-from ..hyper import Group, HyperSpace
+from ..hyper import HyperSpace
 from ..models import DenseNet, FlatModel
 from ..problems import ClassificationTask, evaluation
 from .base import ExperimentConfig

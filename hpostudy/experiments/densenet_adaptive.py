@@ -11,7 +11,6 @@ momentum 0.95, rates 0.02 and 0.1. Checkpoints every epoch; a restarted run resu
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 

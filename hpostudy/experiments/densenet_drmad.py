@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
 from .. import hypergrad as hg

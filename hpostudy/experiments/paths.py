@@ -11,7 +11,6 @@ The learning rate is quoted in the usual form :math:`v \\leftarrow \\gamma v - \
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np

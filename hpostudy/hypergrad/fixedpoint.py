@@ -23,7 +23,6 @@ information-theoretic minimum.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 
@@ -133,6 +132,3 @@ class FixedPoint:
 
     def max_abs(self) -> float:
         return self.limit / self.scale / 4
-
-    def information_bound(self, gamma: float) -> float:
-        return -math.log2(gamma)

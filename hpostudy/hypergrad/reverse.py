@@ -19,7 +19,7 @@ import math
 import torch
 from torch.func import vjp
 
-from ..dynamics import Problem, State, train
+from ..dynamics import Problem, State
 from .result import HypergradResult
 
 
