@@ -46,3 +46,16 @@ def test_readme_layout_matches_the_tree():
         assert folder in readme and (ROOT / folder).exists(), folder
     for file in ("_config.yml", "_toc.yml", "environment.yml", "pyproject.toml", "Makefile"):
         assert file in readme and (ROOT / file).exists(), file
+
+
+def test_book_pages_show_every_registered_notebook_and_figure():
+    from hpostudy import registry
+
+    toc = (ROOT / "_toc.yml").read_text()
+    pages = "\n".join(p.read_text() for p in (ROOT / "book" / "chapters").glob("*.md"))
+    for nb in registry.NOTEBOOKS.values():
+        assert f"book/generated/notebooks/{nb.name}" in toc, f"{nb.name} missing from _toc.yml"
+        assert (ROOT / "book" / "chapters" / f"{nb.chapter}.md").exists(), nb.chapter
+        for fig in nb.figures:
+            assert f"generated/{nb.name}/{fig}.png" in pages, f"{fig} not shown in the book"
+        assert f"generated/{nb.name}/comparison.csv" in pages, f"{nb.name}: no paper-vs-reproduced table"

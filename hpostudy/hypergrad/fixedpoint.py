@@ -23,7 +23,6 @@ information-theoretic minimum.
 """
 from __future__ import annotations
 
-
 import torch
 
 _MASK32 = 0xFFFFFFFF
