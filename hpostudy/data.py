@@ -226,6 +226,10 @@ def load_cifar10(n_train: int | None = None, n_val: int = 1000, n_test: int | No
         raise _missing("cifar10", root / "cifar10",
                        ["train_*.bin and test_*.bin (or cifar-10-batches-bin/, cifar-10-batches-py/)"])
     xtr, ytr, xte, yte = arrays
+    if n_val > len(ytr):
+        raise ValueError(f"cifar10: asked for {n_val} validation images but the training files "
+                         f"in {root} hold only {len(ytr)}; lower n_val (e.g. -p n_val=1000 for "
+                         "the 4,000-image subset) or provide the full dataset")
     n_train = len(ytr) - n_val if n_train is None else n_train
     n_test = len(yte) if n_test is None else n_test
     _check_sizes(len(ytr), n_train + n_val, "train+validation", "cifar10")

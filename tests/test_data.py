@@ -76,6 +76,9 @@ def test_cifar10_subset_from_real_files(monkeypatch):
         [103, 89, 100, 103, 90, 86, 112, 102, 106, 109]
     assert s.x_train.shape[1:] == (3, 32, 32)
     assert abs(float(s.x_train.mean())) < 0.3  # per-channel normalized
+    assert len(data.load_cifar10(n_val=1000).y_train) == 3000
+    with pytest.raises(ValueError, match="n_val"):
+        data.load_cifar10(n_val=5000)
 
 
 @needs_shared
