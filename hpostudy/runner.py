@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,9 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
     root = project_root()
     names = list(names or registry.NOTEBOOKS)
     params = dict(params or {})
+    # progress bars inside the kernels redraw every few seconds, not every step: an executed
+    # notebook of a long run would otherwise hold megabytes of them
+    os.environ.setdefault("TQDM_MININTERVAL", "5")
     configs = validate(names, profile, device, params)
     build = Path(build or root / "build") / profile
     outcomes: list[Outcome] = []
