@@ -143,7 +143,8 @@ def test_failing_notebook_is_reported_and_others_kept(tmp_path, monkeypatch):
         header + 'Path(output_dir).mkdir(parents=True, exist_ok=True)\n'
                  '(Path(output_dir) / "done.txt").write_text("ok")\n')
     (project / "notebooks" / "broken.py").write_text(header + "1 / 0\n")
-    fake = {n: registry.Notebook(n, "paths", (), (), "test", n) for n in ("broken", "fine")}
+    fake = {n: registry.Notebook(n, "paths", (), (), "test", n, draw="unused")
+            for n in ("broken", "fine")}
     monkeypatch.setattr(registry, "NOTEBOOKS", fake)
     monkeypatch.chdir(project)
     outcomes = {o.name: o for o in runner.run_notebooks(None, "smoke", "cpu", {},
