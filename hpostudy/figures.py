@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -29,6 +30,12 @@ def _grid(n: int, width: float = 3.2):
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
+
+
+def _meta_iteration_axis(ax):
+    """Meta-iterations are counted: integer ticks only."""
+    ax.set_xlabel("meta-iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def fig2_1_paths_2d(paths: pd.DataFrame, pairs: int = 6):
@@ -88,7 +95,7 @@ def fig3_1_norms(metaruns: pd.DataFrame):
         ax.semilogy(g.meta_iteration, g.norm_drmad, "s-", label="DrMAD", color="tab:red")
         ax.semilogy(g.meta_iteration, g.norm_drmad2, "^--", label="DrMAD2", color="tab:blue")
         ax.set_title(f"T={T}, {S} reverse steps", fontsize=10)
-        ax.set_xlabel("meta-iteration")
+        _meta_iteration_axis(ax)
         ax.set_ylabel("hypergradient norm")
     axes[0].legend(fontsize=8)
     fig.suptitle("Norms of hypergradients following the DrMAD signs")
@@ -108,7 +115,7 @@ def fig3_2_cosines(metaruns: pd.DataFrame):
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_ylim(-1.05, 1.05)
         ax.set_title(f"T={T}, {S} reverse steps", fontsize=10)
-        ax.set_xlabel("meta-iteration")
+        _meta_iteration_axis(ax)
         ax.set_ylabel("cosine")
     axes[0].legend(fontsize=7)
     fig.suptitle("Agreement of DrMAD with the exact hypergradient")
@@ -130,7 +137,7 @@ def fig3_3_errors(metaruns: pd.DataFrame):
                 ax.plot(g.meta_iteration, g[col], style, color=color,
                         label=f"{col.split('_')[0]} ({follow})")
         ax.set_title(f"T={T}, {S0} reverse steps", fontsize=10)
-        ax.set_xlabel("meta-iteration")
+        _meta_iteration_axis(ax)
         ax.set_ylabel("error rate")
     axes[0].legend(fontsize=7, ncol=2)
     fig.suptitle("Errors following the DrMAD (solid) and DrMAD2 (dashed) signs")
@@ -241,7 +248,7 @@ def fig_drmad_meta_errors(meta: pd.DataFrame):
     for init, ax in zip(inits, axes):
         _errors(ax, meta[meta.init_l2 == init], "meta_iteration", batch=False)
         ax.set_title(f"initial L2 1e{init:g}", fontsize=10)
-        ax.set_xlabel("meta-iteration")
+        _meta_iteration_axis(ax)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig

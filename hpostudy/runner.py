@@ -10,6 +10,7 @@ notebook starts; a notebook that fails is reported by name and cell, and the oth
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -138,16 +139,17 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
     return outcomes
 
 
-RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "*.png")
+RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "metaruns.csv", "*.png")
 
 
-def record_results(profile: str, names: list[str] | None = None, build: Path | None = None) -> Path:
+def record_results(profile: str, names: list[str] | None = None, build: Path | None = None,
+                   target: Path | None = None) -> Path:
     """Copy a profile's comparison tables, run metadata and figures into
     ``book/recorded/<profile>/<notebook>/`` (committed), so the book can quote a long run
     (``cpu`` or ``paper``) next to the build's own ``smoke`` results."""
     root = project_root()
     build = Path(build or root / "build") / profile
-    target = root / "book" / "recorded" / profile
+    target = Path(target or root / "book" / "recorded" / profile)
     done = []
     for name in names or list(registry.NOTEBOOKS):
         source = build / "results" / name
@@ -162,7 +164,28 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
     if not done:
         raise FileNotFoundError(f"no finished results in {build / 'results'}: run "
                                 f"`hpostudy run --profile {profile}` first")
+    write_run_times(target)
     return target
+
+
+def write_run_times(target: Path) -> Path:
+    """Summarize the ``meta.json`` of every notebook recorded in ``target`` as
+    ``run_times.csv`` (notebook, profile, device, torch, run time), the table the book quotes."""
+    rows = []
+    for meta_file in sorted(target.glob("*/meta.json")):
+        meta = json.loads(meta_file.read_text())
+        rows.append({"notebook": meta_file.parent.name,
+                     "settings of profile": meta["config"]["profile"],
+                     "device": meta["device"], "torch": meta["torch"],
+                     "seconds": round(meta["seconds"]),
+                     "minutes": round(meta["seconds"] / 60, 1)})
+    path = target / "run_times.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, ["notebook", "settings of profile", "device", "torch",
+                                      "seconds", "minutes"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True) -> Path:

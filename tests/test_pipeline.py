@@ -3,6 +3,7 @@ input fails early with a clear message; a failing notebook is reported and the o
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import jupytext
@@ -156,3 +157,21 @@ def test_failing_notebook_is_reported_and_others_kept(tmp_path, monkeypatch):
     again = {o.name: o for o in runner.run_notebooks(["fine"], "smoke", "cpu", {},
                                                      progress=False)}
     assert again["fine"].status == "skipped (unchanged)"
+
+
+def test_record_copies_finished_results_and_summarizes_run_times(tmp_path):
+    source = tmp_path / "build" / "cpu" / "results" / "drmad_quality"
+    source.mkdir(parents=True)
+    (source / "comparison.csv").write_text("finding,paper,reproduced,profile,verdict,note\n")
+    (source / "fig3_1.png").write_bytes(b"png")
+    (source / "checkpoint.pt").write_bytes(b"not recorded")
+    (source / "meta.json").write_text(json.dumps(
+        {"config": {"profile": "cpu"}, "seconds": 4471.9, "device": "CPU (1 threads)",
+         "torch": "2.14.1"}))
+    target = runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
+    recorded = sorted(p.name for p in (target / "drmad_quality").iterdir())
+    assert recorded == ["comparison.csv", "fig3_1.png", "meta.json"]
+    times = (target / "run_times.csv").read_text().splitlines()
+    assert times[1] == "drmad_quality,cpu,CPU (1 threads),2.14.1,4472,74.5"
+    with pytest.raises(FileNotFoundError, match="hpostudy run --profile paper"):
+        runner.record_results("paper", build=tmp_path / "build", target=tmp_path / "rec")
