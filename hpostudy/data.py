@@ -24,7 +24,7 @@ __all__ = [
     "load_digits", "load_mnist", "load_cifar10", "load_ptb",
 ]
 
-DATASETS = ("digits", "mnist", "cifar10", "ptb")
+DATASETS = ("digits", "generated", "mnist", "cifar10", "ptb")
 
 
 class DatasetMissing(FileNotFoundError):
@@ -279,6 +279,32 @@ def load_ptb(root: Path | None = None) -> Corpus:
     return Corpus(*splits, vocab=list(index), name="ptb")
 
 
+def generated_corpus(vocab: int = 60, tokens: int = 20000, seed: int = 0,
+                     successors: int = 4) -> Corpus:
+    """A small corpus generated offline for smoke runs of the language-model experiments: a
+    first-order Markov chain over ``vocab`` word types, each followed by one of ``successors``
+    types (weights from a seeded Dirichlet), split 80/10/10 into train/valid/test. Its entropy
+    rate bounds the achievable perplexity from below (at most ``successors``)."""
+    if vocab < 2 or successors < 1 or successors > vocab:
+        raise ValueError(f"need vocab >= 2 and 1 <= successors <= vocab, got {vocab}, {successors}")
+    if tokens < 100:
+        raise ValueError(f"a generated corpus needs at least 100 tokens, got {tokens}")
+    rng = np.random.default_rng(seed)
+    nexts = np.stack([rng.choice(vocab, successors, replace=False) for _ in range(vocab)])
+    probs = rng.dirichlet(np.ones(successors), size=vocab)
+    ids = np.empty(tokens, dtype=np.int64)
+    ids[0] = 0
+    choices = rng.random(tokens)
+    cumulative = probs.cumsum(1)
+    for t in range(1, tokens):
+        prev = ids[t - 1]
+        ids[t] = nexts[prev, min(np.searchsorted(cumulative[prev], choices[t]), successors - 1)]
+    a, b = int(0.8 * tokens), int(0.9 * tokens)
+    ids = torch.from_numpy(ids)
+    return Corpus(ids[:a], ids[a:b], ids[b:], vocab=[f"w{i}" for i in range(vocab)],
+                  name="generated")
+
+
 # --------------------------------------------------------------------------- dispatch
 def load(name: str, **kwargs) -> Splits:
     """Load a classification dataset by name (``digits``, ``mnist``, ``cifar10``)."""
@@ -291,7 +317,7 @@ def load(name: str, **kwargs) -> Splits:
 def require(name: str, root: Path | None = None) -> None:
     """Raise :class:`DatasetMissing` now (before any work) if dataset ``name`` is not on disk."""
     root = Path(root) if root else data_root()
-    if name == "digits":
+    if name in ("digits", "generated"):
         return
     if name == "mnist" and _mnist_folder(root) is None:
         raise _missing("mnist", root / "mnist", _MNIST_FILES)

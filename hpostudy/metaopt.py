@@ -4,7 +4,9 @@
   optional momentum (thesis section 2.4; 0.7 in its DrMAD GPU runs), following Balles & Hennig;
 * :class:`ProjectedAdam` -- Adam projected onto box constraints (Franceschi et al. 2017);
 * :func:`meta_iterations` -- re-run training from the same initialization and batch order,
-  compute a hypergradient, update the hyperparameters, record, repeat.
+  compute a hypergradient, update the hyperparameters, record, repeat;
+* :func:`black_box_search` -- the black-box baselines (grid search, random search, Bayesian
+  optimization with a Gaussian process) through Optuna, for any objective.
 
 An optimizer is a callable ``theta_next = opt(theta, hypergrad)`` (so RT-HO and the online
 method take it as their ``update``); ``project`` (e.g. ``HyperSpace.clip``) keeps the
@@ -12,6 +14,7 @@ hyperparameters within their bounds.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -130,3 +133,72 @@ def _save(path: Path, obj: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------- black-box baselines
+SEARCHES = ("grid", "random", "bayes")
+
+
+def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple],
+                     method: str, trials: int, seed: int = 0, storage: str | None = None,
+                     progress: str | None = None):
+    """Minimize ``objective(params)`` over ``space`` with one of Optuna's samplers.
+
+    ``space`` maps a name to ``(low, high)`` or ``(low, high, "log")``. ``method``: ``grid``
+    (``ceil(trials ** (1/d))`` points per dimension, visited in a seeded random order until the
+    budget of ``trials`` or the grid runs out), ``random``, or ``bayes`` (Optuna's Gaussian-process
+    sampler). ``storage`` is an Optuna storage URL (e.g. ``sqlite:///study.db``) for a study that
+    survives a killed run; ``None`` keeps it in memory. Returns one row per trial: its
+    parameters, value, its wall-clock seconds and their running sum, the best value so far.
+    """
+    import optuna
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    if method not in SEARCHES:
+        raise ValueError(f"unknown search '{method}': choose one of {SEARCHES}")
+    if trials < 1:
+        raise ValueError(f"a search needs at least one trial, got {trials}")
+    for name, bounds in space.items():
+        if len(bounds) not in (2, 3) or not bounds[0] < bounds[1]:
+            raise ValueError(f"search space '{name}': give (low, high[, 'log']) with low < high,"
+                             f" got {bounds}")
+    if method == "grid":
+        per_dim = max(2, math.ceil(trials ** (1 / len(space))))
+        grid = {name: _grid_points(bounds, per_dim) for name, bounds in space.items()}
+        sampler = optuna.samplers.GridSampler(grid, seed=seed)
+    elif method == "random":
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        sampler = optuna.samplers.GPSampler(seed=seed,
+                                            n_startup_trials=max(1, min(10, trials // 3)))
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
+                                study_name=f"{method}-{seed}", load_if_exists=True)
+    done = len([t for t in study.trials if t.state.is_finished()])
+    bar = tqdm(total=trials, initial=done, desc=progress, disable=progress is None)
+
+    def trial_objective(trial) -> float:
+        params = {name: trial.suggest_float(name, b[0], b[1], log=len(b) == 3 and b[2] == "log")
+                  for name, b in space.items()}
+        value = objective(params)
+        bar.update(1)
+        return value if math.isfinite(value) else float("inf")
+
+    if trials > done:
+        study.optimize(trial_objective, n_trials=trials - done)
+    bar.close()
+    rows = [{"trial": t.number, "value": t.value, "trial_seconds": t.duration.total_seconds(),
+             **t.params} for t in study.trials if t.state.is_finished()]
+    df = pd.DataFrame(rows)
+    df["seconds"] = df.trial_seconds.cumsum()
+    df["best_value"] = df.value.cummin()
+    df.insert(0, "method", method)
+    return df
+
+
+def _grid_points(bounds: tuple, n: int) -> list[float]:
+    low, high = bounds[0], bounds[1]
+    if len(bounds) == 3 and bounds[2] == "log":
+        return [float(low * (high / low) ** (i / (n - 1))) for i in range(n)]
+    return [float(low + (high - low) * i / (n - 1)) for i in range(n)]

@@ -66,6 +66,18 @@ NOTEBOOKS = {
                  ("exact_vs_drmad", "comparison"), "densenet",
                  "Exact vs DrMAD hypergradients for the DenseNet (beyond the thesis)",
                  "densenet_exact"),
+        Notebook("stn_schedules", "stn_schedules", ("fig_stn_dropout_schedules",),
+                 ("schedules", "curves", "methods", "comparison"), "stn",
+                 "STN dropout schedules from several starts", "stn_schedules"),
+        Notebook("stn_lstm", "stn_lstm", ("fig_stn_lstm_schedules", "fig_stn_lstm_time"),
+                 ("methods", "progress", "schedule", "curve", "comparison"), "stn",
+                 "STN vs black-box search: LSTM, seven hyperparameters", "stn_lstm"),
+        Notebook("stn_cnn", "stn_cnn", ("fig_stn_cnn_schedules", "fig_stn_cnn_time"),
+                 ("methods", "progress", "schedule", "curve", "comparison"), "stn",
+                 "STN vs black-box search: CNN, dropout and augmentation", "stn_cnn"),
+        Notebook("stn_sensitivity", "stn_sensitivity", ("fig_stn_sensitivity",),
+                 ("curves", "finals", "comparison"), "stn",
+                 "STN sensitivity: step ratio and perturbation scale", "stn_sensitivity"),
     ]
 }
 

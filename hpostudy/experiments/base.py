@@ -3,6 +3,7 @@ result files, checkpoints, and the paper-vs-reproduced table."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -97,6 +98,16 @@ class ExperimentConfig:
     @property
     def out(self) -> Path:
         path = Path(self.output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def checkpoints(self) -> Path:
+        """``output_dir/checkpoints/<hash of the settings>``: a rerun with the same settings
+        resumes there, a rerun with other settings starts afresh beside it."""
+        settings = {k: v for k, v in self.as_dict().items() if k != "output_dir"}
+        key = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode())
+        path = self.out / "checkpoints" / key.hexdigest()[:10]
         path.mkdir(parents=True, exist_ok=True)
         return path
 

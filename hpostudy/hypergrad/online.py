@@ -53,7 +53,7 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, every: int, 
             ds = (dw, torch.zeros_like(state[1]))
             _, h = backpropagate(problem, dynamics, theta, list(recent), t + 1 - len(recent),
                                  ds, dth)
-            history.append({"step": t + 1, "val_loss": float(f.detach()), "hypergrad_norm": float(h.norm())})
+            history.append({"step": t + 1, "val_loss": float(f.detach()), "hypergrad_norm": float(h.detach().norm())})
             theta = update(theta, h).detach()
         if callback is not None:
             callback(t, state, theta)
