@@ -138,6 +138,7 @@ def save_table(df: pd.DataFrame, folder: Path, name: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(fd)
     df.to_csv(tmp, index=False)
+    os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; results are for everyone
     os.replace(tmp, path)
     return path
 

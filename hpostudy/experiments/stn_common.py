@@ -130,7 +130,7 @@ def stn_versus_baselines(cfg, task, build_model, trials: int, metric: str) -> di
 
         def objective(params):
             run = train_fixed(build_model(), task, cfg.steps, lambda t: params, lr=cfg.lr,
-                              eval_every=cfg.steps)
+                              eval_every=cfg.steps, progress=f"{method} trial")
             finals[tuple(sorted(params.items()))] = run.iloc[-1]
             return float(run.val_loss.iloc[-1])
 
