@@ -70,6 +70,20 @@ def validate(names: list[str], profile: str, device: str | None, params: dict) -
     return configs
 
 
+def notebook_parameters(source: Path) -> set[str]:
+    """Names assigned in the cell tagged ``parameters`` of a jupytext notebook."""
+    import ast
+
+    import jupytext
+
+    cells = [c for c in jupytext.read(source).cells
+             if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{source.name}: needs exactly one cell tagged 'parameters'")
+    return {t.id for node in ast.parse(cells[0].source).body if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
 def _library_digest() -> str:
     h = hashlib.sha256()
     for path in sorted(PACKAGE_DIR.rglob("*.py")):
@@ -93,6 +107,12 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
     # notebook of a long run would otherwise hold megabytes of them
     os.environ.setdefault("TQDM_MININTERVAL", "5")
     configs = validate(names, profile, device, params)
+    for name in names:
+        hidden = sorted(set(params) - notebook_parameters(root / "notebooks" / f"{name}.py"))
+        if hidden:
+            raise ValueError(f"parameter(s) {hidden} of notebook '{name}' are not in its "
+                             "parameters cell, so the notebook would ignore them: add them to "
+                             "that cell, or run with --no-notebook")
     build = Path(build or root / "build") / profile
     outcomes: list[Outcome] = []
     digest = _library_digest()
@@ -139,7 +159,8 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
     return outcomes
 
 
-RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "metaruns.csv", "*.png")
+RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "metaruns.csv", "methods.csv",
+                  "*.png")
 
 
 def record_results(profile: str, names: list[str] | None = None, build: Path | None = None,

@@ -93,6 +93,7 @@ def run_cli(capsys, *args):
     (["-p", "epochs=two"], "must be int"),
     (["-p", "epochs=-3"], "non-negative"),
     (["--only", "nonexistent"], "unknown notebook"),
+    (["--only", "stn_cnn", "-p", "eval_every=250"], "not in its parameters cell"),
 ])
 def test_cli_rejects_bad_parameters_before_running(capsys, monkeypatch, tmp_path, args, message):
     monkeypatch.chdir(ROOT)

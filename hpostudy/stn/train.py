@@ -49,8 +49,9 @@ class STNSettings:
 def _check_finite(loss: torch.Tensor, step: int, what: str, checkpoint: Path | None):
     if not torch.isfinite(loss):
         where = (f"; the last good state is in {checkpoint}" if checkpoint else "")
-        raise FloatingPointError(f"{what} loss became {float(loss)} at step {step}: lower the "
-                                 f"learning rates or the initial perturbation scale{where}")
+        raise FloatingPointError(f"{what} loss became {float(loss.detach())} at step {step}: "
+                                 "lower the learning rates or the initial perturbation scale"
+                                 f"{where}")
 
 
 def train_stn(model: torch.nn.Module, task, steps: int, settings: STNSettings,
