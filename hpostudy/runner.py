@@ -160,7 +160,7 @@ def run_notebooks(names: list[str] | None = None, profile: str = "smoke",
 
 
 RECORDED_FILES = ("comparison.csv", "meta.json", "runs.csv", "metaruns.csv", "methods.csv",
-                  "*.png")
+                  "finals.csv", "*.png")
 
 
 def record_results(profile: str, names: list[str] | None = None, build: Path | None = None,
