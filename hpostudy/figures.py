@@ -392,26 +392,27 @@ def fig_stn_schedules(schedule: pd.DataFrame, groups: dict[str, list[str]]):
     return fig
 
 
+def _stn_versus_baselines(results: dict, folder, problem: str, groups: dict[str, list[str]],
+                          perplexity: bool) -> dict:
+    """The schedules and the best-validation-against-time figures of an STN-vs-search run."""
+    figs = {f"fig_stn_{problem}_schedules": fig_stn_schedules(results["schedule"], groups),
+            f"fig_stn_{problem}_time": fig_stn_progress(results["progress"], perplexity)}
+    return {name: save(fig, folder, name) for name, fig in figs.items()}
+
+
 def stn_lstm(results: dict, folder) -> dict:
-    s = results["schedule"]
-    groups = {"dropout rate": [n for n in s.hyperparameter.unique() if "drop" in n],
-              "AR / TAR coefficient": ["alpha", "beta"]}
-    return {"fig_stn_lstm_schedules": save(fig_stn_schedules(s, groups), folder,
-                                           "fig_stn_lstm_schedules"),
-            "fig_stn_lstm_time": save(fig_stn_progress(results["progress"], True), folder,
-                                      "fig_stn_lstm_time")}
+    names = results["schedule"].hyperparameter.unique()
+    return _stn_versus_baselines(results, folder, "lstm", {
+        "dropout rate": [n for n in names if "drop" in n],
+        "AR / TAR coefficient": ["alpha", "beta"]}, perplexity=True)
 
 
 def stn_cnn(results: dict, folder) -> dict:
-    s = results["schedule"]
-    names = list(s.hyperparameter.unique())
-    groups = {"dropout rate": [n for n in names if n.startswith("drop")],
-              "jitter strength": ["brightness", "contrast", "saturation", "hue"],
-              "cutout (holes, length)": ["cutout_holes", "cutout_length"]}
-    return {"fig_stn_cnn_schedules": save(fig_stn_schedules(s, groups), folder,
-                                          "fig_stn_cnn_schedules"),
-            "fig_stn_cnn_time": save(fig_stn_progress(results["progress"], False), folder,
-                                     "fig_stn_cnn_time")}
+    names = results["schedule"].hyperparameter.unique()
+    return _stn_versus_baselines(results, folder, "cnn", {
+        "dropout rate": [n for n in names if n.startswith("drop")],
+        "jitter strength": ["brightness", "contrast", "saturation", "hue"],
+        "cutout (holes, length)": ["cutout_holes", "cutout_length"]}, perplexity=False)
 
 
 def fig_stn_sensitivity(curves: pd.DataFrame):

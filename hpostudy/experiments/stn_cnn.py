@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .stn_common import ImageConfig, image_model, image_task, stn_versus_baselines
-from .stn_lstm import comparisons
+from .base import Timer, comparison_row
+from .stn_common import (ImageConfig, image_model, image_task, save_versus_baselines,
+                         stn_versus_baselines)
 
 # The slides' table: validation / test loss on CIFAR-10.
 PAPER = {"grid": (0.794, 0.809), "random": (0.921, 0.752), "bayes": (0.636, 0.651),
@@ -35,18 +35,9 @@ def run(cfg: Config) -> dict:
         task = image_task(cfg)
         result = stn_versus_baselines(cfg, task, lambda: image_model(cfg, task), cfg.trials,
                                       "error")
-    methods = result["methods"]
-    methods["paper_val_loss"] = methods.method.map(lambda m: PAPER[m][0])
-    methods["paper_test_loss"] = methods.method.map(lambda m: PAPER[m][1])
-    comparison = pd.DataFrame(comparisons(methods, cfg.profile, "loss", "validation / test loss",
-                                          PAPER)
-                              + [faster_than_bayes(result["progress"], cfg.profile)])
-    for name in ("progress", "schedule", "curve"):
-        save_table(result[name], cfg.out, name)
-    save_table(methods, cfg.out, "methods")
-    save_table(comparison, cfg.out, "comparison")
-    save_json(run_metadata(cfg, timer.seconds), cfg.out, "meta")
-    return {**result, "methods": methods, "comparison": comparison}
+    return save_versus_baselines(cfg, result, "loss", "validation / test loss", PAPER,
+                                 timer.seconds,
+                                 [faster_than_bayes(result["progress"], cfg.profile)])
 
 
 def faster_than_bayes(progress: pd.DataFrame, profile: str) -> dict:

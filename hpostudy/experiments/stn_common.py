@@ -14,7 +14,7 @@ from ..metaopt import SEARCHES, black_box_search
 from ..stn.models import HyperCNN, HyperLanguageModel
 from ..stn.tasks import ImageTask, LanguageTask
 from ..stn.train import STNSettings, train_fixed, train_stn
-from .base import ExperimentConfig
+from .base import ExperimentConfig, comparison_row, run_metadata, save_json, save_table
 
 
 @dataclass(frozen=True)
@@ -158,5 +158,41 @@ def _final(curve: pd.DataFrame, metric: str) -> dict:
             f"test_{metric}": float(last[f"test_{metric}"])}
 
 
-METHOD_NAMES = {"grid": "Grid search", "random": "Random search",
-                "bayes": "Bayesian optimization", "STN": "STN"}
+
+def save_versus_baselines(cfg, result: dict, compared: str, what: str, paper: dict,
+                          seconds: float, extra_rows=()) -> dict:
+    """Put the slides' values (``paper[method] = (validation, test)``) beside ours in the
+    ``methods`` table, build the paper-vs-reproduced table (one row per search, then
+    ``extra_rows``) and write every table and the run's metadata."""
+    methods = result["methods"]
+    methods[f"paper_val_{compared}"] = methods.method.map(lambda m: paper[m][0])
+    methods[f"paper_test_{compared}"] = methods.method.map(lambda m: paper[m][1])
+    comparison = pd.DataFrame(beats_searches(methods, cfg.profile, compared, what, paper)
+                              + list(extra_rows))
+    for name in ("progress", "schedule", "curve"):
+        save_table(result[name], cfg.out, name)
+    save_table(methods, cfg.out, "methods")
+    save_table(comparison, cfg.out, "comparison")
+    save_json(run_metadata(cfg, seconds), cfg.out, "meta")
+    return {**result, "methods": methods, "comparison": comparison}
+
+
+def beats_searches(methods: pd.DataFrame, profile: str, metric: str, what: str,
+                   paper: dict) -> list[dict]:
+    """The rows of a slides table: does the STN beat each black-box search on both the
+    validation and the test ``metric``?"""
+    by = methods.set_index("method")
+    stn = by.loc["STN"]
+    rows = []
+    for method, name in (("grid", "grid search"), ("random", "random search"),
+                         ("bayes", "Bayesian optimization")):
+        other = by.loc[method]
+        beats = (stn[f"val_{metric}"] < other[f"val_{metric}"]
+                 and stn[f"test_{metric}"] < other[f"test_{metric}"])
+        rows.append(comparison_row(
+            f"STN beats {name} ({what})",
+            f"STN {paper['STN'][0]} / {paper['STN'][1]} vs {paper[method][0]} / {paper[method][1]}",
+            f"STN {stn[f'val_{metric}']:.3f} / {stn[f'test_{metric}']:.3f} vs "
+            f"{other[f'val_{metric}']:.3f} / {other[f'test_{metric}']:.3f} "
+            f"({int(other.trials)} trials)", profile, bool(beats)))
+    return rows

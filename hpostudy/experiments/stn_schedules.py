@@ -116,4 +116,3 @@ def _comparisons(schedule: pd.DataFrame, methods: pd.DataFrame, cfg: Config) -> 
         f"{by['plain LSTM on the STN schedule']:.2f} vs {by[fixed].min():.2f}", cfg.profile,
         bool(by["plain LSTM on the STN schedule"] < by[fixed].min()))]
     return rows
-

@@ -41,9 +41,11 @@ def parse_ratio(ratio: str) -> tuple[int, int]:
 def run(cfg: Config) -> dict:
     with Timer() as timer:
         task = image_task(cfg)
-        variants = [("steps per cycle (train/val)", ratio, cfg.settings(
-            train_steps=parse_ratio(ratio)[0], val_steps=parse_ratio(ratio)[1]))
-                    for ratio in cfg.ratios]
+        variants = []
+        for ratio in cfg.ratios:
+            train_steps, val_steps = parse_ratio(ratio)
+            variants.append(("steps per cycle (train/val)", ratio,
+                             cfg.settings(train_steps=train_steps, val_steps=val_steps)))
         variants += [("perturbation scale", f"fixed {s:g}",
                       cfg.settings(init_scale=s, learn_scale=False)) for s in cfg.fixed_scales]
         variants.append(("perturbation scale", "learned", cfg.settings()))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -65,8 +65,8 @@ def train_stn(model: torch.nn.Module, task, steps: int, settings: STNSettings,
     losses of the network at the current hyperparameters). A ``checkpoint`` file is written
     every evaluation and resumed from when present.
     """
-    specs = [s if s.name not in (init or {}) else type(s)(s.name, s.kind, init[s.name], s.low)
-             for s in model.specs]
+    init = init or {}
+    specs = [replace(s, init=init[s.name]) if s.name in init else s for s in model.specs]
     device = next(model.parameters()).device
     hypers = HyperparameterSet(specs, settings.init_scale, settings.learn_scale).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
