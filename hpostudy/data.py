@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "DatasetMissing", "Splits", "BatchStream", "data_root", "load", "DATASETS",
-    "load_digits", "load_mnist", "load_cifar10", "load_ptb",
+    "DatasetMissing", "Splits", "BatchStream", "data_root", "DATASETS", "SKLEARN",
+    "load_digits", "load_mnist", "load_cifar10", "load_ptb", "load_table", "require",
 ]
 
 DATASETS = ("digits", "generated", "mnist", "cifar10", "ptb")
@@ -305,19 +305,49 @@ def generated_corpus(vocab: int = 60, tokens: int = 20000, seed: int = 0,
                   name="generated")
 
 
-# --------------------------------------------------------------------------- dispatch
-def load(name: str, **kwargs) -> Splits:
-    """Load a classification dataset by name (``digits``, ``mnist``, ``cifar10``)."""
-    loaders = {"digits": load_digits, "mnist": load_mnist, "cifar10": load_cifar10}
-    if name not in loaders:
-        raise ValueError(f"unknown dataset '{name}': choose one of {sorted(loaders)}")
-    return loaders[name](**kwargs)
+# --------------------------------------------------------------------------- any table of features
+SKLEARN = ("digits", "wine", "breast_cancer", "iris")
+
+
+def load_table(spec: str, n_val: float = 0.25, n_test: float = 0.25, seed: int = 0) -> Splits:
+    """A classification dataset given as features and labels: a scikit-learn dataset by name
+    (``digits``, ``wine``, ``breast_cancer``, ``iris``) or an importable ``"module:function"``
+    returning ``(X, y)`` (arrays or tensors; labels 0..K-1). Features are standardized with
+    the training split's mean and deviation; ``n_val``/``n_test`` are fractions (< 1) or counts,
+    the split seeded by ``seed``."""
+    if spec in SKLEARN:
+        import sklearn.datasets
+
+        bunch = getattr(sklearn.datasets, f"load_{spec}")()
+        X, y = bunch.data, bunch.target
+    else:
+        from .importing import resolve
+
+        loaded = resolve(spec, "dataset")()
+        if not (isinstance(loaded, tuple) and len(loaded) == 2):
+            raise TypeError(f"dataset '{spec}' must return (X, y), got {type(loaded).__name__}")
+        X, y = loaded
+    x = torch.as_tensor(np.asarray(X), dtype=torch.float32).reshape(len(y), -1)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    if y.min() < 0:
+        raise ValueError(f"dataset '{spec}': labels must be 0..K-1, got minimum {int(y.min())}")
+    n = len(y)
+    count = (lambda f: int(round(f * n)) if f < 1 else int(f))
+    nv, nt = count(n_val), count(n_test)
+    _check_sizes(n, nv + nt + 1, "validation+test (+1 training)", spec)
+    perm = _permutation(n, seed)
+    x, y = x[perm], y[perm]
+    n_train = n - nv - nt
+    mean, std = x[:n_train].mean(0), x[:n_train].std(0).clamp_min(1e-8)
+    x = (x - mean) / std
+    return Splits(x[:n_train], y[:n_train], x[n_train:n_train + nv], y[n_train:n_train + nv],
+                  x[n_train + nv:], y[n_train + nv:], int(y.max()) + 1, spec)
 
 
 def require(name: str, root: Path | None = None) -> None:
     """Raise :class:`DatasetMissing` now (before any work) if dataset ``name`` is not on disk."""
     root = Path(root) if root else data_root()
-    if name in ("digits", "generated"):
+    if name in ("digits", "generated") or name in SKLEARN or ":" in name:
         return
     if name == "mnist" and _mnist_folder(root) is None:
         raise _missing("mnist", root / "mnist", _MNIST_FILES)

@@ -4,6 +4,13 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: parameter_paths
+#     experiment: hpostudy.experiments.parameter_paths
 # ---
 
 # %% [markdown]
@@ -13,38 +20,48 @@
 # weights. How straight are the real paths? We train the thesis' small CNN
 # (conv-maxpool-conv-maxpool-dropout-FC-dropout-FC, dropout 0.5) with SGD with momentum
 # (learning rate 0.005, momentum 0.95, L2 0.02) and record random coordinates of the weights at
-# every step.
+# every step, once per seed.
 #
 # **Prerequisites.** `hpostudy` installed (`make book` does it). The `smoke` profile uses the
-# embedded digits; `cpu` and `paper` use CIFAR-10 from the data root.
+# embedded digits; `cpu` and `paper` use CIFAR-10 from the data root. Every parameter left at
+# `None` takes the profile's value.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order and dropout masks
-output_dir = "build/results/parameter_paths"  # tables and figures go here
-epochs = None  # training epochs (None: the profile's value)
+device = None  # cpu | cuda (None: the profile's device)
+seed = 0  # first seed: initialization, batch order and dropout masks
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables and figures (None: build/<profile>/results/parameter_paths)
+dataset = None  # digits (embedded) or cifar10
+n_train = None  # training examples
+batch_size = None  # mini-batch size
 lr = None  # learning rate, usual form (thesis: 0.005)
-coordinates = None  # random coordinates recorded
+momentum = None  # momentum (thesis: 0.95)
+l2 = None  # L2 coefficient on the weights (thesis: 0.02)
+channels = None  # feature maps of the two convolutions
+hidden = None  # units of the hidden fully connected layer
+epochs = None  # training epochs
+coordinates = None  # random coordinates recorded (6 pairs for Fig 2.1)
 
 # %%
-from hpostudy import figures
-from hpostudy.experiments import paths
+from hpostudy.experiments import parameter_paths
+from hpostudy.figures import parameter_paths as figures
 
-cfg = paths.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-                               epochs=epochs, lr=lr, coordinates=coordinates)
-results = paths.run(cfg)
+cfg = parameter_paths.Config.from_notebook(globals())
+results = parameter_paths.run(cfg)
 
 # %% [markdown]
 # ## The paths
 # Each panel of the first figure follows two random coordinates from the initial value (green)
-# to the final one (red); the second figure shows single coordinates against the iteration.
+# to the final one (red); the second figure shows single coordinates against the iteration
+# (first seed).
 
 # %%
 figures.parameter_paths(results, cfg.output_dir)
 
 # %% [markdown]
 # ## Paper vs reproduced
+# One measure per claim, computed for every seed; the rule column says how the verdict follows.
 
 # %%
 results["comparison"]
@@ -52,4 +69,4 @@ results["comparison"]
 # %% [markdown]
 # **Summary.** The thesis found the paths far from straight and erratic in random coordinates,
 # so a straight reverse path (DrMAD) is a crude approximation; the table above says whether
-# this run agrees, with the measure it used.
+# these runs agree, with the measure and the rule used.

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hpostudy.experiments import accumulated, dropout_seed, drmad_quality, paths, reversal
-from hpostudy.experiments.mnist_mlp import cosine
+from hpostudy.settings.mnist_mlp import cosine
 from hpostudy.metaopt import SignSGD, meta_iterations
 
 TINY = {"n_train": 96, "n_val": 64, "n_test": 64, "hidden": (8,), "batch_size": 16}

@@ -1,78 +1,57 @@
-"""The notebook pipeline: every notebook runs on smoke and writes its figures and tables; bad
-input fails early with a clear message; a failing notebook is reported and the others kept."""
+"""The notebook pipeline end to end: every notebook of notebooks/ runs on smoke (in parallel)
+and writes its figures and tables, every figure and paper-vs-reproduced table appears in the
+book, the book builds offline without warnings; bad input fails early with a clear message."""
 from __future__ import annotations
 
-import ast
-import json
+import re
 from pathlib import Path
 
-import jupytext
 import pytest
 import torch
 
-from hpostudy import cli, registry, runner
-from hpostudy.experiments.base import ExperimentConfig
+from hpostudy.study import cli, notebooks as nbs, runner
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_FILES = sorted((ROOT / "notebooks").glob("*.py"))
-COMMON = {"profile", "device", "seed", "output_dir"}
-
-
-def parameters_of(path: Path) -> dict:
-    notebook = jupytext.read(path)
-    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(cells) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
-    tree = ast.parse(cells[0].source)
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-            if isinstance(node, ast.Assign)}
+NOTEBOOKS = nbs.discover(ROOT)
 
 
 @pytest.fixture(scope="module")
 def smoke_build(tmp_path_factory):
     """Every notebook executed once on the smoke profile (shared by the tests below)."""
     build = tmp_path_factory.mktemp("build")
-    cwd = Path.cwd()
-    import os
-    os.chdir(ROOT)
-    try:
-        outcomes = runner.run_notebooks(None, "smoke", "cpu", {}, build=build, progress=False)
-    finally:
-        os.chdir(cwd)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        outcomes = runner.run_notebooks(None, "smoke", None, {}, build=build, progress=False)
     return build, {o.name: o for o in outcomes}
 
 
-def test_every_notebook_is_registered_and_vice_versa():
-    assert {p.stem for p in NOTEBOOK_FILES} == set(registry.NOTEBOOKS)
-
-
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
-def test_notebook_parameters_match_its_config(path):
-    params = parameters_of(path)
-    assert COMMON <= set(params), f"{path.name} lacks {COMMON - set(params)}"
-    knobs = registry.get(path.stem).config.knobs()
-    assert set(params) <= set(knobs), f"{path.name}: {set(params) - set(knobs)} not in its Config"
-    assert all(params[k] is None for k in set(params) - COMMON), "knobs default to the profile"
-
-
-@pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
-def test_notebook_runs_on_smoke_and_writes_its_outputs(path, smoke_build):
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_notebook_runs_on_smoke_and_writes_its_outputs(name, smoke_build):
     build, outcomes = smoke_build
-    outcome = outcomes[path.stem]
+    outcome = outcomes[name]
     assert outcome.status == "ran", outcome.error
-    nb = registry.get(path.stem)
-    results = build / "smoke" / "results" / nb.name
-    for fig in nb.figures:
-        assert (results / f"{fig}.png").stat().st_size > 5000, fig
-    for table in nb.tables:
-        text = (results / f"{table}.csv").read_text()
-        assert text.count("\n") >= 2, table
-    assert (build / "smoke" / "executed" / f"{nb.name}.ipynb").exists()
+    results = build / "smoke" / "results" / name
+    figures = list(results.glob("*.png"))
+    assert figures and all(f.stat().st_size > 5000 for f in figures), name
+    for table in results.glob("*.csv"):
+        assert table.read_text().count("\n") >= 2, table
+    assert (results / "meta.json").exists() and (build / "smoke" / "executed" / f"{name}.ipynb").exists()
 
 
-def test_book_builds_offline_without_warnings(smoke_build, monkeypatch):
+def test_book_shows_every_figure_and_table_and_builds_offline(smoke_build, monkeypatch):
     build, _ = smoke_build
     monkeypatch.chdir(ROOT)
     html = runner.build_book("smoke", build=build)
+    pages = "\n".join(p.read_text() for p in (ROOT / "book" / "chapters").glob("*.md"))
+    shown = set(re.findall(r"generated/(\w+/\w+\.(?:png|csv))", pages))
+    for name in NOTEBOOKS:
+        results = build / "smoke" / "results" / name
+        for fig in results.glob("*.png"):
+            assert f"{name}/{fig.name}" in shown, f"{name}/{fig.name} is not shown in the book"
+        if (results / "comparison.csv").exists():
+            assert f"{name}/comparison.csv" in shown, f"{name}: no paper-vs-reproduced table"
+    missing = [ref for ref in shown if not (ROOT / "book" / "generated" / ref).exists()]
+    assert not missing, f"chapter pages show files no notebook wrote: {missing}"
     page = (html / "book" / "chapters" / "parameter_paths.html").read_text()
     assert "fig2_1.png" in page and "Paper vs reproduced" in page
     for file in html.rglob("*.html"):
@@ -80,6 +59,15 @@ def test_book_builds_offline_without_warnings(smoke_build, monkeypatch):
         assert '<script src="http' not in text and 'src="https://cdn' not in text, file
         assert '<link rel="stylesheet" href="http' not in text, file
     assert (html / "_static" / "mathjax").is_dir()
+    notebook_page = next((html / "book" / "generated" / "notebooks").rglob("parameter_paths.html"))
+    assert "executed with profile" in notebook_page.read_text()
+
+
+def test_every_notebook_chapter_is_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text()
+    for nb in NOTEBOOKS.values():
+        assert f"file: book/chapters/{nb.chapter}" in toc, nb.chapter
+        assert f"glob: book/generated/notebooks/{nb.chapter}/*" in toc, nb.chapter
 
 
 # ------------------------------------------------------------------ errors before any work
@@ -89,18 +77,21 @@ def run_cli(capsys, *args):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-p", "colour=3"], "unknown to notebook"),
+    (["-p", "colour=3"], "not in the parameters cell"),
     (["-p", "epochs=two"], "must be int"),
-    (["-p", "epochs=-3"], "non-negative"),
-    (["--only", "nonexistent"], "unknown notebook"),
-    (["--only", "stn_cnn", "-p", "eval_every=250"], "not in its parameters cell"),
+    (["-p", "epochs=-3"], "must be at least 1"),
+    (["-p", "epochs=0"], "must be at least 1"),
+    (["-p", "channels=[]"], "must not be empty"),
+    (["-p", "dataset=imagenet"], "must be one of digits, cifar10"),
+    (["-p", "seeds=0"], "must be at least 1"),
+    (["nonexistent"], "unknown notebook"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
 ])
-def test_cli_rejects_bad_parameters_before_running(capsys, monkeypatch, tmp_path, args, message):
+def test_cli_rejects_bad_parameters_before_running(capsys, monkeypatch, args, message):
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(runner, "project_root", lambda: ROOT)
-    code, err = run_cli(capsys, "--only", "parameter_paths", *args) if "--only" not in args \
-        else run_cli(capsys, *args)
-    assert code == 2 and message in err
+    selection = [] if args and not args[0].startswith("-") else ["parameter_paths"]
+    code, err = run_cli(capsys, *selection, *args)
+    assert code == 2 and message in err, err
 
 
 def test_cli_rejects_unknown_profile(capsys):
@@ -110,69 +101,25 @@ def test_cli_rejects_unknown_profile(capsys):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
-def test_cli_rejects_cuda_without_gpu(capsys, monkeypatch):
+def test_cli_rejects_cuda_without_gpu_and_names_the_fix(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
-    code, err = run_cli(capsys, "--only", "parameter_paths", "--device", "cuda")
-    assert code == 2 and "no CUDA GPU" in err
+    code, err = run_cli(capsys, "parameter_paths", "--device", "cuda")
+    assert code == 2 and "no CUDA GPU" in err and "-p device=cpu" in err
 
 
-def test_missing_dataset_fails_before_any_work(capsys, monkeypatch, tmp_path):
+def test_device_cpu_as_a_parameter_works(monkeypatch, tmp_path):
+    """``-p device=cpu``, which the no-GPU message recommends, is accepted everywhere."""
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    (tmp_path / "_config.yml").symlink_to(ROOT / "_config.yml")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", "parameter_paths", "--profile", "paper", "-p", "device=cpu",
+                     "-p", "epochs=1", "-p", "seeds=1", "-p", "n_train=64", "-p",
+                     "dataset=digits", "--no-notebook"])
+    assert code == 0
+
+
+def test_missing_dataset_fails_before_any_work_and_says_where(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("HPOSTUDY_DATA", str(tmp_path))
-    code, err = run_cli(capsys, "--only", "parameter_paths", "--profile", "cpu")
+    code, err = run_cli(capsys, "parameter_paths", "--profile", "cpu")
     assert code == 2 and "cifar10" in err and str(tmp_path) in err
-
-
-def test_config_validation():
-    from hpostudy.experiments import paths
-
-    with pytest.raises(ValueError, match="unknown profile"):
-        paths.Config.for_profile("huge")
-    with pytest.raises(TypeError, match="must be float"):
-        paths.Config.for_profile("smoke", lr="fast")
-    cfg = paths.Config.for_profile("smoke", lr=1, epochs=None)
-    assert cfg.lr == 1.0 and cfg.epochs == paths.Config.PRESETS["smoke"].get("epochs", 15)
-    assert isinstance(cfg, ExperimentConfig)
-
-
-def test_failing_notebook_is_reported_and_others_kept(tmp_path, monkeypatch):
-    project = tmp_path / "project"
-    (project / "notebooks").mkdir(parents=True)
-    (project / "_config.yml").write_text("title: test\n")
-    header = ('# %% tags=["parameters"]\nprofile = "smoke"\ndevice = "cpu"\nseed = 0\n'
-              'output_dir = "out"\n\n# %%\nfrom pathlib import Path\n')
-    (project / "notebooks" / "fine.py").write_text(
-        header + 'Path(output_dir).mkdir(parents=True, exist_ok=True)\n'
-                 '(Path(output_dir) / "done.txt").write_text("ok")\n')
-    (project / "notebooks" / "broken.py").write_text(header + "1 / 0\n")
-    fake = {n: registry.Notebook(n, "paths", (), (), "test", n, draw="unused")
-            for n in ("broken", "fine")}
-    monkeypatch.setattr(registry, "NOTEBOOKS", fake)
-    monkeypatch.chdir(project)
-    outcomes = {o.name: o for o in runner.run_notebooks(None, "smoke", "cpu", {},
-                                                        progress=False)}
-    assert outcomes["broken"].status == "failed"
-    assert "cell" in outcomes["broken"].error and "ZeroDivisionError" in outcomes["broken"].error
-    assert outcomes["fine"].status == "ran"
-    assert (project / "build" / "smoke" / "results" / "fine" / "done.txt").exists()
-    again = {o.name: o for o in runner.run_notebooks(["fine"], "smoke", "cpu", {},
-                                                     progress=False)}
-    assert again["fine"].status == "skipped (unchanged)"
-
-
-def test_record_copies_finished_results_and_summarizes_run_times(tmp_path):
-    source = tmp_path / "build" / "cpu" / "results" / "drmad_quality"
-    source.mkdir(parents=True)
-    (source / "comparison.csv").write_text("finding,paper,reproduced,profile,verdict,note\n")
-    (source / "fig3_1.png").write_bytes(b"png")
-    (source / "checkpoint.pt").write_bytes(b"not recorded")
-    (source / "meta.json").write_text(json.dumps(
-        {"config": {"profile": "cpu"}, "seconds": 4471.9, "device": "CPU (1 threads)",
-         "torch": "2.14.1"}))
-    target = runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
-    recorded = sorted(p.name for p in (target / "drmad_quality").iterdir())
-    assert recorded == ["comparison.csv", "fig3_1.png", "meta.json"]
-    times = (target / "run_times.csv").read_text().splitlines()
-    assert times[1] == "drmad_quality,cpu,CPU (1 threads),2.14.1,4472,74.5"
-    with pytest.raises(FileNotFoundError, match="hpostudy run --profile paper"):
-        runner.record_results("paper", build=tmp_path / "build", target=tmp_path / "rec")

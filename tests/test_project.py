@@ -2,6 +2,7 @@
 README's test command, the README's layout matches the folders."""
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -48,14 +49,59 @@ def test_readme_layout_matches_the_tree():
         assert file in readme and (ROOT / file).exists(), file
 
 
-def test_book_pages_show_every_registered_notebook_and_figure():
-    from hpostudy import registry
+# Layers of the package, bottom first: a module may import its own layer and those below.
+LAYERS = [
+    ("store", "verdicts", "importing", "data", "models", "hyper", "dynamics", "problems",
+     "hypergrad"),
+    ("metaopt", "stn"),
+    ("study.profiles", "study.config", "study.executors", "study.run"),
+    ("settings",),
+    ("experiments",),
+    ("study.notebooks", "study.runner", "study.cli", "study"),
+]
 
-    toc = (ROOT / "_toc.yml").read_text()
-    pages = "\n".join(p.read_text() for p in (ROOT / "book" / "chapters").glob("*.md"))
-    for nb in registry.NOTEBOOKS.values():
-        assert f"book/generated/notebooks/{nb.name}" in toc, f"{nb.name} missing from _toc.yml"
-        assert (ROOT / "book" / "chapters" / f"{nb.chapter}.md").exists(), nb.chapter
-        for fig in nb.figures:
-            assert f"generated/{nb.name}/{fig}.png" in pages, f"{fig} not shown in the book"
-        assert f"generated/{nb.name}/comparison.csv" in pages, f"{nb.name}: no paper-vs-reproduced table"
+
+def _layer(module: str) -> int | None:
+    name = module.removeprefix("hpostudy.")
+    for level, members in enumerate(LAYERS):
+        if any(name == m or name.startswith(m + ".") for m in members):
+            return level
+    return None
+
+
+def _imports(path: Path) -> set[str]:
+    package = "hpostudy." + ".".join(path.relative_to(ROOT / "hpostudy").with_suffix("").parts)
+    if path.name == "__init__.py":
+        package = package.rsplit(".", 1)[0] + "._"
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("hpostudy")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level)[0]
+                target = f"{base}.{node.module}" if node.module else base
+                found |= {target} if node.module else {f"{base}.{a.name}" for a in node.names}
+            elif node.module and node.module.startswith("hpostudy"):
+                found.add(node.module)
+    return found
+
+
+def test_no_module_imports_upward():
+    wrong = []
+    for path in sorted((ROOT / "hpostudy").rglob("*.py")):
+        module = "hpostudy." + ".".join(path.relative_to(ROOT / "hpostudy").with_suffix("").parts)
+        module = module.removesuffix(".__init__")
+        if module == "hpostudy":
+            continue  # the package's __init__ imports nothing of it
+        imported = _imports(path)
+        if module.startswith("hpostudy.figures"):
+            wrong += [f"{module} -> {i}" for i in imported if not i.startswith("hpostudy.figures")]
+            continue
+        own = _layer(module)
+        assert own is not None, f"{module} belongs to no layer: add it to LAYERS"
+        for target in imported:
+            level = _layer(target)
+            if level is not None and level > own:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports from a higher layer:\n" + "\n".join(wrong)

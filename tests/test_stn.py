@@ -16,6 +16,7 @@ from hpostudy.stn.hyperparameters import Hyperparameter, HyperparameterSet
 from hpostudy.stn.layers import HyperConv2d, HyperLinear, dropout
 from hpostudy.stn.models import HyperCNN, HyperLanguageModel
 from hpostudy.stn.tasks import ImageTask, LanguageTask
+from hpostudy.store import Checkpoint
 from hpostudy.stn.train import (STNSettings, perturbed_values, schedule_lookup, train_fixed,
                                 train_stn)
 
@@ -170,8 +171,8 @@ def test_stn_resumes_from_its_checkpoint(tmp_path):
                          checkpoint=checkpoint, progress=None)
 
     whole = run(40, None)
-    run(20, tmp_path / "stn.pt")
-    resumed = run(40, tmp_path / "stn.pt")
+    run(20, Checkpoint(tmp_path / "stn.pt"))
+    resumed = run(40, Checkpoint(tmp_path / "stn.pt"))
     pd.testing.assert_frame_equal(whole["schedule"], resumed["schedule"])
     assert whole["curve"].val_loss.tolist() == resumed["curve"].val_loss.tolist()
 

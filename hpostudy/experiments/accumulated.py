@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .. import hypergrad as hg
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .mnist_mlp import CPU, MLPSetting, build
+from ..settings.mnist_mlp import CPU, MLPSetting, build
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from .. import data
-from ..profiles import check_device, deterministic, get_profile
+from ..study.profiles import check_device, deterministic, get_profile
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:

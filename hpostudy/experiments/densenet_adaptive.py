@@ -24,7 +24,7 @@ from ..hyper import Group
 from ..metaopt import SignSGD
 from .base import (Timer, comparison_row, load_checkpoint, run_metadata, save_checkpoint,
                    save_json, save_table)
-from .densenet import PAPER, Setting, build, evaluate, layer_rows, load_splits, weight_names
+from ..settings.densenet import PAPER, Setting, build, evaluate, layer_rows, load_splits, weight_names
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ..dynamics import train
 from ..hyper import Group
 from .base import (Timer, comparison_row, load_checkpoint, run_metadata, save_checkpoint,
                    save_json, save_table)
-from .densenet import PAPER, Setting, build, dynamics_for, evaluate, load_splits, schedule, weight_names
+from ..settings.densenet import PAPER, Setting, build, dynamics_for, evaluate, load_splits, schedule, weight_names
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .. import hypergrad as hg
 from ..hyper import Group
 from ..metaopt import SignSGD, meta_iterations
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .densenet import (PAPER, Setting, build, dynamics_for, evaluate, layer_rows, load_splits,
+from ..settings.densenet import (PAPER, Setting, build, dynamics_for, evaluate, layer_rows, load_splits,
                        schedule, weight_names)
 
 

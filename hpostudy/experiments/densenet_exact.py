@@ -17,8 +17,8 @@ import torch
 from .. import hypergrad as hg
 from ..hyper import Group
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .densenet import PAPER, Setting, build, dynamics_for, load_splits, weight_names
-from .mnist_mlp import cosine
+from ..settings.densenet import PAPER, Setting, build, dynamics_for, load_splits, weight_names
+from ..settings.mnist_mlp import cosine
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .. import hypergrad as hg
 from ..metaopt import SignSGD, meta_iterations
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .mnist_mlp import CPU, MLPSetting, build, cosine
+from ..settings.mnist_mlp import CPU, MLPSetting, build, cosine
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .base import Timer, comparison_row
-from .stn_common import (ImageConfig, image_model, image_task, save_versus_baselines,
+from ..settings.stn import (ImageConfig, image_model, image_task, save_versus_baselines,
                          stn_versus_baselines)
 
 # The slides' table: validation / test loss on CIFAR-10.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .base import Timer
-from .stn_common import (LanguageConfig, language_model, language_task, save_versus_baselines,
+from ..settings.stn import (LanguageConfig, language_model, language_task, save_versus_baselines,
                          stn_versus_baselines)
 
 # The slides' table: validation / test perplexity on Penn Treebank.

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..store import Checkpoint
 from ..stn.train import perturbed_values, schedule_lookup, train_fixed, train_stn
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .stn_common import LanguageConfig, language_model, language_task
+from ..settings.stn import LanguageConfig, language_model, language_task
 
 # The slides' table (validation / test perplexity, Penn Treebank).
 PAPER = {"fixed": (85.83, 83.19), "fixed + Gaussian noise": (85.87, 82.29),
@@ -51,7 +52,7 @@ def run(cfg: Config) -> dict:
         for p in cfg.inits:
             stn = train_stn(model({"drop_output": p}), task, cfg.steps, cfg.settings(),
                             eval_every=cfg.eval_every,
-                            checkpoint=cfg.checkpoints / f"stn_{p}.pt",
+                            checkpoint=Checkpoint(cfg.checkpoints / f"stn_{p}.pt"),
                             progress=f"STN from {p}")
             schedules.append(stn["schedule"].assign(init=p))
             curves.append(stn["curve"].assign(init=p))

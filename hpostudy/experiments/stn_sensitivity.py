@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..store import Checkpoint
 from ..stn.train import train_stn
 from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from .stn_common import ImageConfig, image_model, image_task
+from ..settings.stn import ImageConfig, image_model, image_task
 from .stn_cnn import Config as CNNConfig
 
 
@@ -53,7 +54,7 @@ def run(cfg: Config) -> dict:
         for study, variant, settings in variants:
             stn = train_stn(image_model(cfg, task), task, cfg.steps, settings,
                             eval_every=cfg.eval_every,
-                            checkpoint=cfg.checkpoints / f"{variant.replace('/', '-')}.pt",
+                            checkpoint=Checkpoint(cfg.checkpoints / f"{variant.replace('/', '-')}.pt"),
                             progress=f"{study}: {variant}")
             curves.append(stn["curve"].assign(study=study, variant=variant))
     curves = pd.concat(curves, ignore_index=True)

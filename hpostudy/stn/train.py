@@ -15,14 +15,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ..experiments.base import load_checkpoint, save_checkpoint
+from ..store import Checkpoint
 from .hyperparameters import HyperparameterSet
 
 
@@ -46,9 +45,10 @@ class STNSettings:
                              f"{self.train_steps} and {self.val_steps}")
 
 
-def _check_finite(loss: torch.Tensor, step: int, what: str, checkpoint: Path | None):
+def _check_finite(loss: torch.Tensor, step: int, what: str, checkpoint: Checkpoint | None):
     if not torch.isfinite(loss):
-        where = (f"; the last good state is in {checkpoint}" if checkpoint else "")
+        where = (f"; the last good state is in {checkpoint.path}"
+                 if checkpoint is not None and checkpoint.exists() else "")
         raise FloatingPointError(f"{what} loss became {float(loss.detach())} at step {step}: "
                                  "lower the learning rates or the initial perturbation scale"
                                  f"{where}")
@@ -56,7 +56,7 @@ def _check_finite(loss: torch.Tensor, step: int, what: str, checkpoint: Path | N
 
 def train_stn(model: torch.nn.Module, task, steps: int, settings: STNSettings,
               init: dict[str, float] | None = None, eval_every: int = 50,
-              checkpoint: Path | None = None, progress: str | None = "STN") -> dict:
+              checkpoint: Checkpoint | None = None, progress: str | None = "STN") -> dict:
     """Run Algorithm 1 for ``steps`` training steps (cycles of ``train_steps`` + ``val_steps``).
 
     ``model.specs`` names the tuned hyperparameters; ``init`` overrides their initial values.
@@ -73,7 +73,7 @@ def train_stn(model: torch.nn.Module, task, steps: int, settings: STNSettings,
     hyper_opt = torch.optim.Adam([hypers.unconstrained], lr=settings.hyper_lr)
     scale_opt = torch.optim.Adam([hypers.log_scale], lr=settings.scale_lr)
     state = {"step": 0, "val_step": 0, "seconds": 0.0, "schedule": [], "curve": []}
-    saved = load_checkpoint(checkpoint) if checkpoint else None
+    saved = checkpoint.load() if checkpoint is not None else None
     if saved is not None:
         model.load_state_dict(saved["model"])
         hypers.load_state_dict(saved["hypers"])
@@ -128,11 +128,11 @@ def train_stn(model: torch.nn.Module, task, steps: int, settings: STNSettings,
         if state["step"] % eval_every < settings.train_steps or state["step"] >= steps:
             evaluate()
             bar.set_postfix(val_loss=f"{state['curve'][-1]['val_loss']:.3f}")
-            if checkpoint:
-                save_checkpoint({"model": model.state_dict(), "hypers": hypers.state_dict(),
+            if checkpoint is not None:
+                checkpoint.save({"model": model.state_dict(), "hypers": hypers.state_dict(),
                                  "optimizers": [o.state_dict() for o in (opt, hyper_opt,
                                                                          scale_opt)],
-                                 "rng": torch.get_rng_state(), "state": state}, checkpoint)
+                                 "rng": torch.get_rng_state(), "state": state})
     bar.close()
     return {"schedule": pd.DataFrame(state["schedule"]), "curve": pd.DataFrame(state["curve"]),
             "final": hypers.values()}

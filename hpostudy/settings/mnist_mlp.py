@@ -26,7 +26,7 @@ from ..hyper import Group, HyperSpace
 from ..hypergrad import effective_gamma
 from ..models import MLP, FlatModel
 from ..problems import ClassificationTask
-from .base import ExperimentConfig
+from ..experiments.base import ExperimentConfig
 
 SMOKE = {}
 CPU = {"dataset": "mnist", "n_train": 15000, "n_val": 5000, "n_test": 5000, "batch_size": 128}

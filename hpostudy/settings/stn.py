@@ -13,8 +13,9 @@ from .. import data
 from ..metaopt import SEARCHES, black_box_search
 from ..stn.models import HyperCNN, HyperLanguageModel
 from ..stn.tasks import ImageTask, LanguageTask
+from ..store import Checkpoint
 from ..stn.train import STNSettings, train_fixed, train_stn
-from .base import ExperimentConfig, comparison_row, run_metadata, save_json, save_table
+from ..experiments.base import ExperimentConfig, comparison_row, run_metadata, save_json, save_table
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def stn_versus_baselines(cfg, task, build_model, trials: int, metric: str) -> di
     and the STN's ``schedule``."""
     checkpoints = cfg.checkpoints
     stn = train_stn(build_model(), task, cfg.steps, cfg.settings(), eval_every=cfg.eval_every,
-                    checkpoint=checkpoints / "stn.pt", progress="STN")
+                    checkpoint=Checkpoint(checkpoints / "stn.pt"), progress="STN")
     curve = stn["curve"]
     rows = [{"method": "STN", **_final(curve, metric), "seconds": float(curve.seconds.iloc[-1]),
              "trials": 1}]

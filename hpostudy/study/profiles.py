@@ -1,11 +1,12 @@
 """Profiles: named scales at which the whole study runs.
 
 * ``smoke`` -- CPU, the embedded digits, every notebook in seconds (CI runs it);
-* ``cpu``   -- the thesis' CPU experiments at their real scale on MNIST (hours);
-* ``paper`` -- the papers' settings, meant for a GPU (``--device cuda``).
+* ``cpu``   -- the thesis' CPU experiments at their real scale on real data (hours);
+* ``paper`` -- the papers' settings, meant for a GPU (its default device is ``cuda``).
 
-Each experiment's :class:`~hpostudy.experiments.base.ExperimentConfig` holds its values per
-profile; notebooks read their settings from there and override single knobs.
+Each experiment's configuration holds its values per profile
+(:attr:`~hpostudy.study.config.ExperimentConfig.PRESETS`); a notebook's parameters override
+single knobs.
 """
 from __future__ import annotations
 
@@ -21,15 +22,28 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", "cpu", "CPU, embedded digits, the whole book in minutes"),
-    "cpu": Profile("cpu", "cpu", "the thesis' CPU experiments at their real scale (MNIST)"),
+    "cpu": Profile("cpu", "cpu", "the thesis' CPU experiments at their real scale, real data"),
     "paper": Profile("paper", "cuda", "the papers' settings, meant for a GPU"),
 }
+DEVICES = ("cpu", "cuda")
 
 
 def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise ValueError(f"unknown profile '{name}': choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def check_device(device: str) -> None:
+    """Fail early for an unknown device or ``cuda`` without a visible GPU."""
+    import torch
+
+    if device not in DEVICES:
+        raise ValueError(f"unknown device '{device}': choose 'cpu' or 'cuda'")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but PyTorch sees no CUDA GPU here; "
+                           "run with -p device=cpu (papermill: -p device cpu), or on a machine "
+                           "with a GPU")
 
 
 def deterministic(device: str) -> None:
@@ -48,14 +62,3 @@ def deterministic(device: str) -> None:
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def check_device(device: str) -> None:
-    """Fail early for an unknown device or ``cuda`` without a visible GPU."""
-    import torch
-
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device '{device}': choose 'cpu' or 'cuda'")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but PyTorch sees no CUDA GPU here; "
-                           "run with --device cpu (or -p device=cpu), or on a machine with a GPU")

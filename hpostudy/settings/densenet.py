@@ -25,7 +25,7 @@ from ..dynamics import Nesterov, SGDMomentum, piecewise
 from ..hyper import HyperSpace
 from ..models import DenseNet, FlatModel
 from ..problems import ClassificationTask, evaluation
-from .base import ExperimentConfig
+from ..experiments.base import ExperimentConfig
 
 PAPER = {"dataset": "cifar10", "n_train": None, "n_val": 5000, "depth": 40, "growth": 12,
          "first": 16, "batch_size": 64, "eval_batch": 500}

@@ -1,0 +1,130 @@
+"""Hypergradients of your own model, by several methods side by side (the template notebook).
+
+A classification model -- an importable ``"module:Builder"`` or a builder passed to
+:func:`run` -- called as ``Builder(n_inputs, n_classes)``, on a dataset of feature vectors
+(a scikit-learn dataset by name, or an importable ``"module:function"`` returning ``(X, y)``;
+see :func:`hpostudy.data.load_table`). Its hyperparameters are per-unit L2 penalties on a log10
+scale (thesis section 3.2), trained by SGD with momentum in the thesis' form for ``T`` steps
+in float64. Per seed, every method of ``methods`` computes the hypergradient of the validation
+loss; the tables give each method's norm, its cosine with and relative error from the first
+method (by default the stored-trajectory reverse mode, exact up to rounding), and its time.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+import torch
+
+from .. import data
+from .. import hypergrad as hg
+from ..dynamics import SGDMomentum
+from ..hyper import Group, HyperSpace
+from ..importing import resolve
+from ..models import FlatModel
+from ..problems import ClassificationTask
+from ..study.run import prepare
+from ..study.config import ExperimentConfig
+
+
+@dataclass(frozen=True)
+class Config(ExperimentConfig):
+    dataset: str = "wine"  # digits | wine | breast_cancer | iris | "module:function" -> (X, y)
+    model: str = ""  # "module:Builder", called Builder(n_inputs, n_classes) ("": given to run())
+    T: int = 100  # training steps per hypergradient
+    batch_size: int = 32
+    lr: float = 0.1  # thesis-form learning rate alpha
+    momentum: float = 0.9  # gamma (rounded to n/2^16, the value exact reversal represents)
+    init_log10_l2: float = -3.0  # every L2 hyperparameter at the start (log10)
+    methods: tuple[str, ...] = ("reverse", "exact", "drmad")  # the first is the reference
+    n_val: float = 0.25  # validation share (or count)
+    n_test: float = 0.25  # test share (or count)
+
+    PRESETS = {"smoke": {}, "cpu": {"T": 1000, "seeds": 3}, "paper": {"T": 1000, "seeds": 3}}
+    CHOICES = {"methods": tuple(hg.METHODS)}
+    SIGNED = ("init_log10_l2",)
+
+    def validate(self):
+        if not 0 < self.momentum < 1:
+            raise ValueError(f"momentum must be in (0, 1), got {self.momentum}")
+        if len(set(self.methods)) != len(self.methods):
+            raise ValueError(f"methods must be distinct, got {self.methods}")
+
+
+def fingerprint(builder: Callable, n_inputs: int, n_classes: int) -> str:
+    """What identifies a model passed as a Python object: the digest of its initial weights and
+    of its output on a fixed input (a changed layer, width or activation changes it)."""
+    torch.manual_seed(0)
+    module = builder(n_inputs, n_classes).double()
+    with torch.no_grad():
+        out = module(torch.linspace(-1, 1, 2 * n_inputs, dtype=torch.float64).view(2, -1))
+    h = hashlib.sha256()
+    for tensor in [*module.state_dict().values(), out]:
+        h.update(tensor.detach().double().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def setup(cfg: Config, builder: Callable, seed: int):
+    """``(task, problem, space, dynamics)`` of ``cfg`` with the model from ``builder``."""
+    splits = data.load_table(cfg.dataset, cfg.n_val, cfg.n_test, seed).to(cfg.device,
+                                                                          torch.float64)
+    torch.manual_seed(seed)
+    module = builder(splits.input_shape[0], splits.num_classes)
+    model = FlatModel(module.to(device=cfg.device, dtype=torch.float64))
+    space = HyperSpace(model, [Group("l2", "log10_l2", "unit", init=cfg.init_log10_l2)])
+    task = ClassificationTask(model, splits, space, cfg.batch_size, seed=seed)
+    dynamics = SGDMomentum(lr=cfg.lr, momentum=hg.effective_gamma(cfg.momentum))
+    return task, task.problem(model.initial(torch.float64, cfg.device)), space, dynamics
+
+
+def one_seed(item, checkpoint=None) -> list[dict]:
+    """Every method's hypergradient at the initial hyperparameters for one seed."""
+    cfg, builder, seed = item
+    task, problem, space, dynamics = setup(cfg, builder, seed)
+    theta = space.init(device=cfg.device)
+    results = {}
+    rows = []
+    for method in cfg.methods:
+        start = time.process_time()
+        res = hg.hypergradient(method, problem, dynamics, theta, cfg.T)
+        seconds = time.process_time() - start
+        results[method] = res.hypergrad
+        ref = results[cfg.methods[0]]
+        rows.append({"seed": seed, "method": method, "norm": float(res.hypergrad.norm()),
+                     "cosine": _cosine(res.hypergrad, ref),
+                     "relative_error": float((res.hypergrad - ref).norm() / ref.norm()),
+                     "cpu_seconds": round(seconds, 3), "val_loss": res.val_loss,
+                     "hypergradient": res.hypergrad.cpu().tolist()})
+    return rows
+
+
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    denom = float(a.norm() * b.norm())
+    return float(a @ b) / denom if denom > 0 else 0.0
+
+
+def run(cfg: Config, model: Callable | None = None) -> dict[str, pd.DataFrame]:
+    """The hypergradients of every method for every seed, for the model named by
+    ``cfg.model`` or, if that is empty, built by ``model(n_inputs, n_classes)``. Returns (and
+    writes) ``methods`` (seed, method, norm, cosine, relative error, CPU seconds) and
+    ``values`` (every hyperparameter's hypergradient per method, for the scatter figure)."""
+    if not cfg.model and model is None:
+        raise ValueError("no model: set the parameter model='module:Builder' or pass "
+                         "run(cfg, model=Builder)")
+    builder = resolve(cfg.model, "model") if cfg.model else model
+    probe = data.load_table(cfg.dataset, cfg.n_val, cfg.n_test, cfg.seed)
+    extra = {"model": fingerprint(builder, probe.input_shape[0], probe.num_classes)}
+    with prepare(cfg, extra) as run:
+        per_seed = run.map(one_seed, [(cfg, builder, s) for s in cfg.seed_list], desc="seeds",
+                           names=[f"seed{s}" for s in cfg.seed_list])
+        rows = [r for seed_rows in per_seed for r in seed_rows]
+        values = pd.DataFrame([{"seed": r["seed"], "method": r["method"], "index": i,
+                                "hypergradient": x} for r in rows
+                               for i, x in enumerate(r["hypergradient"])])
+        methods = pd.DataFrame([{k: v for k, v in r.items() if k != "hypergradient"}
+                                for r in rows])
+        run.save_tables(methods=methods, values=values)
+    return {"methods": methods, "values": values}

@@ -1,0 +1,129 @@
+"""Parameter paths of a small CNN (thesis section 2.1, Figs 2.1 and 2.2).
+
+The small CNN (:mod:`hpostudy.settings.small_cnn`) is trained with SGD with momentum while a
+fixed random set of coordinates of the parameter vector is recorded at every step, once per
+seed. The thesis' observation: the paths are far from straight, and erratic in random
+coordinates -- an obstacle for DrMAD's straight-line reverse path. Two measures per seed test
+it: :func:`straightness` (Fig 2.1) and :func:`erratic_ratio` (Fig 2.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .. import verdicts as v
+from ..dynamics import train
+from ..settings.small_cnn import CPU, PAPER, SmallCNNSetting, build
+from ..study.run import prepare
+
+PAPER_SETTING = "CIFAR-10, small CNN, lr 0.005, momentum 0.95, L2 0.02 (epochs not stated)"
+
+
+@dataclass(frozen=True)
+class Config(SmallCNNSetting):
+    epochs: int = 15  # training epochs
+    coordinates: int = 12  # random coordinates recorded (6 pairs for Fig 2.1)
+
+    PRESETS = {"smoke": {},
+               "cpu": {**CPU, "epochs": 10, "coordinates": 24, "seeds": 3},
+               "paper": {**PAPER, "epochs": 30, "coordinates": 24, "seeds": 3}}
+
+    def validate(self):
+        super().validate()
+        if self.coordinates < 2 or self.coordinates % 2:
+            raise ValueError(f"coordinates must be an even number >= 2, got {self.coordinates}")
+
+
+def one_seed(item: tuple[Config, int], checkpoint=None) -> dict:
+    """Train with ``seed`` and record the coordinates: the paths, both measures and the errors."""
+    cfg, seed = item
+    task, w0, space, dynamics = build(cfg, seed)
+    theta = space.init(device=cfg.device)
+    T = cfg.epochs * task.stream.batches_per_epoch
+    gen = torch.Generator().manual_seed(seed + 7)
+    coords = torch.randperm(w0.numel(), generator=gen)[:cfg.coordinates].to(w0.device)
+    values = [w0[coords].cpu()]
+    with tqdm(total=T, desc=f"parameter paths, seed {seed}", unit="step") as bar:
+        def record(t, state):
+            values.append(state[0][coords].cpu())
+            bar.update(1)
+
+        w_T, _ = train(task.problem(w0), dynamics, theta, T, callback=record)
+    V = torch.stack(values).numpy()
+    paths = pd.DataFrame({"seed": seed, "step": np.repeat(np.arange(V.shape[0]), V.shape[1]),
+                          "coordinate": np.tile(coords.cpu().numpy(), V.shape[0]),
+                          "value": V.reshape(-1)})
+    return {"paths": paths, "measures": {"seed": seed, "steps": T,
+                                         "straightness": straightness(paths),
+                                         "erratic_ratio": erratic_ratio(paths),
+                                         **task.errors(w_T, theta)}}
+
+
+def run(cfg: Config) -> dict[str, pd.DataFrame]:
+    """Per seed, train while recording ``cfg.coordinates`` random coordinates at every step.
+
+    Returns (and writes as CSV) ``paths`` (seed, step, coordinate, value), ``measures`` (one
+    row per seed) and ``comparison``.
+    """
+    with prepare(cfg) as run:
+        results = run.map(one_seed, [(cfg, s) for s in cfg.seed_list], desc="seeds",
+                          names=[f"seed{s}" for s in cfg.seed_list])
+        paths = pd.concat([r["paths"] for r in results], ignore_index=True)
+        measures = pd.DataFrame([r["measures"] for r in results])
+        comparison = compare(measures, cfg)
+        run.save_tables(paths=paths, measures=measures, comparison=comparison)
+    return {"paths": paths, "measures": measures, "comparison": comparison}
+
+
+def setting(cfg: Config) -> str:
+    """How this run's setting differs from the thesis'."""
+    channels = "/".join(map(str, cfg.channels))
+    data = ("8x8 digits instead of CIFAR-10" if cfg.dataset == "digits"
+            else f"CIFAR-10 ({cfg.n_train or 'all'} training images)")
+    return (f"{cfg.profile}: {data}; {channels} feature maps, {cfg.hidden} hidden units, "
+            f"{cfg.epochs} epochs (thesis: {PAPER_SETTING})")
+
+
+def compare(measures: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    where = setting(cfg)
+    return v.table([
+        v.row("Paths projected on pairs of random coordinates are far from straight (Fig 2.1)",
+              "far from straight",
+              v.each_seed_within(measures.straightness, low=0.1,
+                                 what="the median largest deviation of a 2-D path from its "
+                                      "chord, in chord lengths (0 = straight)"), where),
+        v.row("Single coordinates move erratically over the iterations (Fig 2.2)", "erratic",
+              v.each_seed_within(measures.erratic_ratio, low=2.0,
+                                 what="the median distance travelled over net displacement of "
+                                      "a coordinate (1 = monotone)"), where),
+    ])
+
+
+def straightness(paths: pd.DataFrame) -> float:
+    """Median over coordinate pairs of the 2-D path's largest distance from the straight
+    segment joining its ends, relative to that segment's length (0 = straight)."""
+    wide = paths.pivot(index="step", columns="coordinate", values="value").to_numpy()
+    ratios = []
+    for j in range(0, wide.shape[1] - 1, 2):
+        xy = wide[:, j:j + 2] - wide[0, j:j + 2]
+        chord = xy[-1]
+        span = float(np.linalg.norm(chord))
+        if span < 1e-12:
+            continue
+        unit = chord / span
+        perpendicular = xy - np.outer(xy @ unit, unit)
+        ratios.append(float(np.linalg.norm(perpendicular, axis=1).max()) / span)
+    return float(np.median(ratios)) if ratios else 0.0
+
+
+def erratic_ratio(paths: pd.DataFrame) -> float:
+    """Median over coordinates of the distance travelled (sum of absolute increments) over the
+    net displacement: 1 for a monotone coordinate, large for an erratic one."""
+    wide = paths.pivot(index="step", columns="coordinate", values="value").to_numpy()
+    travelled = np.abs(np.diff(wide, axis=0)).sum(axis=0)
+    net = np.abs(wide[-1] - wide[0])
+    return float(np.median(travelled / np.maximum(net, 1e-12)))

@@ -1,0 +1,54 @@
+"""Figures of the parameter-path chapter (thesis Figs 2.1, 2.2)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from . import grid as _grid, meta_iteration_axis as _meta_iteration_axis, save
+
+
+def fig2_1_paths_2d(paths: pd.DataFrame, pairs: int = 6):
+    """Thesis Fig 2.1: paths projected onto pairs of random coordinates; green start, red end."""
+    wide = paths.pivot(index="step", columns="coordinate", values="value")
+    cols = list(wide.columns)
+    n = min(pairs, len(cols) // 2)
+    fig, axes = _grid(n)
+    for k, ax in zip(range(n), axes):
+        x, y = wide[cols[2 * k]].to_numpy(), wide[cols[2 * k + 1]].to_numpy()
+        ax.plot(x, y, lw=0.8, color="0.3")
+        ax.scatter([x[0]], [y[0]], color="green", zorder=3, s=30)
+        ax.scatter([x[-1]], [y[-1]], color="red", zorder=3, s=30)
+        ax.set_xlabel(f"w[{cols[2 * k]}]")
+        ax.set_ylabel(f"w[{cols[2 * k + 1]}]")
+    fig.suptitle("Parameter paths on pairs of random coordinates")
+    fig.tight_layout()
+    return fig
+
+
+def fig2_2_paths_vs_iteration(paths: pd.DataFrame, coordinates: int = 6):
+    """Thesis Fig 2.2: single random coordinates against the iteration; green start, red end."""
+    wide = paths.pivot(index="step", columns="coordinate", values="value")
+    cols = list(wide.columns)[:coordinates]
+    fig, axes = _grid(len(cols))
+    for c, ax in zip(cols, axes):
+        y = wide[c].to_numpy()
+        ax.plot(wide.index, y, lw=0.8, color="0.3")
+        ax.scatter([wide.index[0]], [y[0]], color="green", zorder=3, s=30)
+        ax.scatter([wide.index[-1]], [y[-1]], color="red", zorder=3, s=30)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(f"w[{c}]")
+    fig.suptitle("Single coordinates along training")
+    fig.tight_layout()
+    return fig
+
+
+def parameter_paths(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save Figs 2.1 and 2.2 (the first seed's paths) from
+    :func:`hpostudy.experiments.parameter_paths.run`'s results."""
+    paths = results["paths"]
+    first = paths[paths.seed == paths.seed.min()]
+    figs = {"fig2_1": fig2_1_paths_2d(first), "fig2_2": fig2_2_paths_vs_iteration(first)}
+    return {name: save(fig, folder, name) for name, fig in figs.items()}

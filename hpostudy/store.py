@@ -1,0 +1,250 @@
+"""The results store: every result and checkpoint keyed by what produced it.
+
+A result of the study is a function of its *settings* (an experiment's full configuration) and
+of the *library code* that computed it. :func:`settings_key` hashes both, so a changed seed,
+setting or library fix never picks up an old result: it starts afresh, and a rerun with the same
+settings and code resumes its own earlier run.
+
+This module is the bottom layer of the study (it imports nothing from the rest of the
+package): the experiments, the STN trainer and the outer loop all checkpoint through
+:class:`Checkpoint`, and every file is written atomically (a killed run never leaves half a
+file). :class:`RunMarker` marks an output folder as *being written*: it doubles as a lock
+(a second run into the same folder is refused, naming the first) and as the "incomplete" flag
+(a run that failed or was killed is never mistaken for a finished one).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+# Presentation and orchestration code: changing it does not change any computed number, so it
+# is left out of the key of checkpoints and cached results (comparison tables are recomputed
+# from the cached results on every run).
+PRESENTATION = ("figures", "study", "verdicts.py")
+
+
+class StoreError(RuntimeError):
+    """A result folder or checkpoint cannot be used as it is; the message says what to do."""
+
+
+class CheckpointCorrupt(StoreError):
+    """A checkpoint file could not be read (truncated or not a checkpoint)."""
+
+
+class FolderBusy(StoreError):
+    """Another live process is writing into the same output folder."""
+
+
+# ---------------------------------------------------------------------- keys
+@functools.lru_cache(maxsize=None)
+def code_digest(include_presentation: bool = False) -> str:
+    """SHA-256 of the library's Python sources (by default without the presentation and
+    orchestration modules listed in ``PRESENTATION``)."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(PACKAGE_DIR).as_posix()
+        if not include_presentation and relative.startswith(PRESENTATION):
+            continue
+        h.update(relative.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def settings_key(settings: dict, code: str | None = None, length: int = 16) -> str:
+    """Hex key of ``settings`` (any JSON-like dict) together with the library code digest."""
+    payload = json.dumps({"settings": _jsonable(settings), "code": code or code_digest()},
+                         sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:length]
+
+
+# ---------------------------------------------------------------------- atomic files
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers see the old
+    file or the new one, never half of one. Files are readable by everyone (results are)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise StoreError(f"cannot write into {path.parent} ({err.strerror}): choose a writable "
+                         "output folder (-p output_dir=...) or fix its permissions") from err
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(df, folder: Path, name: str) -> Path:
+    """``df`` as ``folder/name.csv``, atomically."""
+    return atomic_write(Path(folder) / f"{name}.csv", df.to_csv(index=False))
+
+
+def write_json(obj: dict, folder: Path, name: str) -> Path:
+    """``obj`` as ``folder/name.json``, atomically (non-JSON values written by ``str``)."""
+    return atomic_write(Path(folder) / f"{name}.json", json.dumps(obj, indent=2, default=str))
+
+
+# ---------------------------------------------------------------------- checkpoints
+class Checkpoint:
+    """One resumable piece of work: ``load()`` what an earlier run saved (None if nothing),
+    ``save(obj)`` atomically. A file that cannot be read is moved aside (never deleted) and
+    :class:`CheckpointCorrupt` says where it went; running again then starts that piece afresh.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self):
+        import torch
+
+        if not self.path.exists():
+            return None
+        try:
+            return torch.load(self.path, weights_only=False, map_location="cpu")
+        except Exception as err:  # truncated zip, pickle garbage, empty file ...
+            aside = self.path.with_name(
+                f"{self.path.name}.corrupt-{_dt.datetime.now():%Y%m%d-%H%M%S}")
+            os.replace(self.path, aside)
+            raise CheckpointCorrupt(
+                f"checkpoint {self.path} is unreadable ({type(err).__name__}: "
+                f"{str(err)[:120]}); it was moved to {aside.name} beside it. Run again to "
+                "start this part afresh (or restore the file if you have a good copy).") from err
+
+    def save(self, obj) -> None:
+        import io
+
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(obj, buffer)
+        atomic_write(self.path, buffer.getvalue())
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({self.path})"
+
+
+# ---------------------------------------------------------------------- run marker (lock)
+MARKER = ".running.json"
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunMarker:
+    """``folder/.running.json`` while a run writes into ``folder``.
+
+    :meth:`acquire` creates it exclusively; if it exists and its process is alive on this host,
+    the folder is busy (:class:`FolderBusy`, naming that process and its start time); if its
+    process is gone, the earlier run was killed and its marker is taken over. The marker stays
+    when a run fails (``status`` says why), so the folder reads as incomplete until a run
+    finishes and :meth:`release` removes it.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.path = self.folder / MARKER
+
+    def read(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"pid": -1, "host": "?", "started": "?", "status": "unreadable marker"}
+
+    def acquire(self, **info) -> dict:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot create the output folder {self.folder} ({err.strerror}): "
+                             "choose another output_dir or fix its permissions") from err
+        record = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": _dt.datetime.now().isoformat(timespec="seconds"),
+                  "status": "running", **info}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                other = self.read() or {}
+                if (other.get("status") == "running" and other.get("host") == record["host"]
+                        and other.get("pid") != record["pid"] and _alive(int(other["pid"]))):
+                    raise FolderBusy(
+                        f"{self.folder} is being written by another run: process "
+                        f"{other['pid']} on {other['host']}, started {other['started']} "
+                        f"(profile {other.get('profile', '?')}). Wait for it to finish, stop it "
+                        "(kill that process), or give this run another output folder "
+                        "(-p output_dir=...).") from None
+                self.path.unlink(missing_ok=True)  # left by a killed or failed run
+                continue
+            except OSError as err:
+                raise StoreError(f"cannot write into {self.folder} ({err.strerror}): choose "
+                                 "another output_dir or fix its permissions") from err
+            with os.fdopen(fd, "w") as fh:
+                json.dump(record, fh)
+            return record
+        raise FolderBusy(f"could not take {self.path}: another run keeps recreating it")
+
+    def fail(self, reason: str) -> None:
+        """Keep the marker (the folder stays incomplete) and say why the run stopped."""
+        record = self.read() or {}
+        record.update({"status": "failed", "reason": reason[:500], "pid": -1})
+        atomic_write(self.path, json.dumps(record))
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def folder_state(folder: Path) -> str:
+    """``"complete"``, ``"running"``, ``"incomplete"`` (failed or killed) or ``"empty"``."""
+    folder = Path(folder)
+    marker = RunMarker(folder).read()
+    if marker is not None:
+        alive = (marker.get("status") == "running" and marker.get("host") == socket.gethostname()
+                 and _alive(int(marker.get("pid", -1))))
+        return "running" if alive else "incomplete"
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return "empty"
+    return "complete" if meta.get("status") == "complete" else "incomplete"

@@ -1,0 +1,109 @@
+"""``hpostudy`` command line: ``list``, ``run``, ``book`` and ``record``.
+
+    hpostudy list
+    hpostudy run [NOTEBOOK ...] [--profile smoke|cpu|paper] [--device cpu|cuda] [-p KEY=VALUE ...]
+                 [--jobs N] [--force] [--no-notebook]
+    hpostudy book [--profile smoke|cpu|paper]
+    hpostudy record [--profile cpu|paper] [--only NAME ...]
+
+NOTEBOOK is a name from notebooks/ or a path to any jupytext .py notebook (a copy of one of
+the study's, adapted to your model); without one, every notebook of notebooks/ runs.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+
+from .profiles import DEVICES, PROFILES
+
+EXPECTED_ERRORS = (ValueError, TypeError, RuntimeError, FileNotFoundError)
+
+
+def parse_assignment(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with VALUE read as a Python literal where it is one (else a string)."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"'{key}' is not a parameter name (in '{text}')")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hpostudy", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the notebooks, their chapters and titles")
+    run = sub.add_parser("run", help="execute notebooks with papermill")
+    run.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                     help="names from notebooks/ or paths to .py notebooks (default: all)")
+    run.add_argument("--only", nargs="+", metavar="NAME", default=[],
+                     help="the same as giving NOTEBOOK names")
+    run.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    run.add_argument("--device", choices=list(DEVICES), default=None,
+                     help="default: the profile's device (cuda for paper)")
+    run.add_argument("-p", dest="params", action="append", type=parse_assignment, default=[],
+                     metavar="KEY=VALUE", help="override one parameter (repeatable)")
+    run.add_argument("--jobs", type=int, default=None,
+                     help="notebooks run at the same time (default: one per core)")
+    run.add_argument("--force", action="store_true", help="re-run unchanged notebooks too")
+    run.add_argument("--no-notebook", action="store_true",
+                     help="run each notebook's code as a plain Python script (no Jupyter; "
+                          "tables and figures only)")
+    book = sub.add_parser("book", help="build the HTML book from the executed notebooks")
+    book.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    rec = sub.add_parser("record", help="keep a profile's finished results in book/recorded/")
+    rec.add_argument("--profile", default="cpu", choices=list(PROFILES))
+    rec.add_argument("--only", nargs="+", metavar="NAME")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except EXPECTED_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    from . import runner
+
+    if args.command == "list":
+        from .notebooks import discover
+
+        for nb in discover(runner.project_root()).values():
+            print(f"{nb.name:24s} {nb.chapter or '-':16s} {nb.title}")
+        return 0
+    if args.command == "record":
+        print(f"recorded into {runner.record_results(args.profile, args.only)}")
+        return 0
+    if args.command == "book":
+        html = runner.build_book(args.profile)
+        print(f"book written to {html}/index.html")
+        return 0
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    params = dict(args.params)
+    device = params.pop("device", None) or args.device
+    selection = list(args.notebooks) + list(args.only)
+    outcomes = runner.run_notebooks(selection or None, args.profile, device, params,
+                                    force=args.force, jobs=args.jobs,
+                                    direct=args.no_notebook)
+    for o in outcomes:
+        print(f"{o.status:22s} {o.name:24s} {o.seconds:7.1f} s  -> {o.results}")
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        print(f"error: notebook '{o.name}' failed: {o.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

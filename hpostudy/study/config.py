@@ -1,0 +1,189 @@
+"""An experiment's configuration: the one place where a knob and its values per profile live.
+
+A subclass of :class:`ExperimentConfig` declares each knob as a dataclass field (with a comment)
+and gives ``PRESETS``, the values that differ per profile. Everything else reads the knobs from
+there: the notebook's ``parameters`` cell is papermill's view of the same names (a test keeps
+the two in sync), the CLI checks ``-p KEY=VALUE`` against them, and :meth:`for_profile` is the
+single validation -- unknown names, wrong types, sizes that must be positive, values outside a
+knob's choices -- called alike by the CLI before any work and by the notebook itself (bare
+papermill included, through :meth:`from_notebook`).
+
+Building a configuration has no side effects: no folders, no global torch switches, no disk
+checks. Those belong to preparing a run (:func:`hpostudy.study.run.prepare`).
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import types
+import typing
+from pathlib import Path
+from typing import ClassVar
+
+from .profiles import DEVICES, get_profile
+
+# names IPython puts into a notebook's namespace; everything else public is a parameter
+_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+
+
+class ParameterError(ValueError):
+    """A parameter is unknown, of the wrong type or out of range."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExperimentConfig:
+    """The knobs every experiment has; subclasses add theirs (a comment each) and ``PRESETS``.
+
+    Class attributes a subclass may set:
+
+    * ``PRESETS`` -- ``{profile: {knob: value}}``, the values that differ from the defaults;
+    * ``CHOICES`` -- ``{knob: (allowed values ...)}`` for string knobs (and their elements);
+    * ``SIGNED`` -- numeric knobs that may be negative (e.g. log-scale initial values);
+    * ``ZERO_OK`` -- integer knobs that may be 0 (sizes must otherwise be at least 1);
+    * ``EMPTY_OK`` -- sequence knobs that may be empty;
+    * ``NAME`` -- the experiment's name (default: its module's name), used for output folders.
+    """
+
+    profile: str = "smoke"  # smoke | cpu | paper
+    device: str | None = None  # cpu | cuda (None: the profile's device, cuda for paper)
+    seed: int = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+    seeds: int = 1  # number of seeds (claims about outcomes need at least 3)
+    output_dir: str | None = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+
+    PRESETS: ClassVar[dict[str, dict]] = {}
+    CHOICES: ClassVar[dict[str, tuple]] = {}
+    SIGNED: ClassVar[tuple[str, ...]] = ()
+    ZERO_OK: ClassVar[tuple[str, ...]] = ()
+    EMPTY_OK: ClassVar[tuple[str, ...]] = ()
+    NAME: ClassVar[str | None] = None
+    _BASE_ZERO_OK: ClassVar[tuple[str, ...]] = ("seed",)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def name(cls) -> str:
+        return cls.NAME or cls.__module__.rsplit(".", 1)[-1]
+
+    @classmethod
+    def knobs(cls) -> dict[str, object]:
+        """Every knob and its type hint."""
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def for_profile(cls, profile: str = "smoke", **overrides) -> "ExperimentConfig":
+        """The configuration of ``profile`` with ``overrides`` (``None`` = the profile's value).
+
+        Raises :class:`ParameterError` (unknown name, wrong type, out of range) or ValueError
+        (unknown profile) before any work starts; the messages name the knob and the fix.
+        """
+        get_profile(profile)
+        known = cls.knobs()
+        unknown = sorted(set(overrides) - set(known) - {"profile"})
+        if unknown:
+            raise ParameterError(
+                f"unknown parameter(s) {unknown} for '{cls.name()}'; its parameters: "
+                f"{sorted(k for k in known if k != 'profile')}")
+        values = {f.name: f.default for f in dataclasses.fields(cls)}
+        values.update(cls.PRESETS.get(profile, {}))
+        values.update({k: v for k, v in overrides.items() if v is not None and k != "profile"})
+        values["profile"] = profile
+        for name, hint in known.items():
+            values[name] = _check(cls, name, values[name], hint)
+        if values["device"] is None:
+            values["device"] = get_profile(profile).default_device
+        if values["output_dir"] is None:
+            values["output_dir"] = str(Path("build") / profile / "results" / cls.name())
+        cfg = cls(**values)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_notebook(cls, namespace: dict) -> "ExperimentConfig":
+        """The configuration from a notebook's variables (its ``parameters`` cell and whatever
+        papermill injected): every public plain value in ``namespace`` is taken as a parameter,
+        so a misspelt one (``-p epoch 3``) is refused with the message the CLI gives."""
+        params = {k: v for k, v in namespace.items()
+                  if not k.startswith("_") and k not in _KERNEL_NAMES
+                  and not isinstance(v, (types.ModuleType, type, types.FunctionType,
+                                         types.BuiltinFunctionType))}
+        return cls.for_profile(params.pop("profile", "smoke"), **params)
+
+    def validate(self) -> None:
+        """Checks that involve several knobs (subclasses extend it; no side effects)."""
+
+    # ------------------------------------------------------------------ use
+    def settings(self) -> dict:
+        """Everything that determines the results (all knobs but ``output_dir``)."""
+        out = dataclasses.asdict(self)
+        out.pop("output_dir")
+        out["experiment"] = self.name()
+        return out
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        return type(self).for_profile(self.profile, **{**dataclasses.asdict(self), **changes})
+
+    @property
+    def seed_list(self) -> list[int]:
+        """The seeds of this run: ``seed, seed+1, ..., seed+seeds-1``."""
+        return list(range(self.seed, self.seed + self.seeds))
+
+    @property
+    def out(self) -> Path:
+        return Path(self.output_dir)
+
+    def datasets(self) -> list[str]:
+        """Datasets the run reads (checked on disk when a run is prepared)."""
+        return [v for k, v in dataclasses.asdict(self).items() if k == "dataset"]
+
+
+# ---------------------------------------------------------------------- checks
+def _check(cls, name: str, value, hint):
+    """``value`` coerced to the knob's type and checked against its range and choices."""
+    allow_none = False
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        allow_none = len(args) < len(typing.get_args(hint))
+        hint = args[0]
+        origin = typing.get_origin(hint)
+    if value is None:
+        if allow_none:
+            return None
+        raise ParameterError(f"parameter '{name}' of '{cls.name()}' needs a value")
+    if origin in (tuple, list):
+        element = (typing.get_args(hint) or (object,))[0]
+        if isinstance(value, str):
+            try:
+                value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                pass
+        if not isinstance(value, (list, tuple)):
+            raise ParameterError(f"parameter '{name}' of '{cls.name()}' must be a list of "
+                                 f"{getattr(element, '__name__', element)}, got "
+                                 f"{type(value).__name__} {value!r}")
+        if not value and name not in cls.EMPTY_OK:
+            raise ParameterError(f"parameter '{name}' of '{cls.name()}' must not be empty")
+        return tuple(_scalar(cls, name, v, element) for v in value)
+    return _scalar(cls, name, value, hint)
+
+
+def _scalar(cls, name: str, value, kind):
+    where = f"parameter '{name}' of '{cls.name()}'"
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind in (int, float, str, bool):
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise ParameterError(f"{where} must be {kind.__name__}, got "
+                                 f"{type(value).__name__} {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise ParameterError(f"{where} must be a finite number, got {value!r}")
+    if kind in (int, float) and name not in cls.SIGNED:
+        least = 0 if (kind is float or name in cls.ZERO_OK + cls._BASE_ZERO_OK) else 1
+        if value < least:
+            raise ParameterError(f"{where} must be at least {least}, got {value!r}")
+    choices = DEVICES if name == "device" else cls.CHOICES.get(name)
+    if choices is not None and value not in choices:
+        raise ParameterError(f"{where} must be one of {', '.join(map(str, choices))}; "
+                             f"got {value!r}")
+    return value

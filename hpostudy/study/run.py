@@ -1,0 +1,178 @@
+"""Preparing and carrying out one run of an experiment.
+
+:func:`prepare` is the explicit step between a configuration (which has no side effects) and
+the work: it checks the device and the datasets, switches on deterministic kernels, creates the
+output folder and marks it as being written (a second run into the same folder is refused,
+naming the first). The returned :class:`Run` is a context manager::
+
+    with prepare(cfg) as run:
+        results = run.map(one_seed, [(cfg, s) for s in cfg.seed_list], desc="seeds")
+        run.save_tables(metaruns=df, comparison=table)
+
+Inside, every *unit of work* (a seed, a horizon, a meta-run ...) is cached by :meth:`Run.map`
+under the run's key -- the full settings and the library code digest
+(:func:`hpostudy.store.settings_key`) -- and may checkpoint its own progress through the
+:class:`~hpostudy.store.Checkpoint` it is given. A rerun with the same settings and code
+resumes (finished units load, a unit in progress continues from its checkpoint); another seed,
+setting or library starts afresh beside it. Units run one after another here, or as tasks of
+another executor (``HPOSTUDY_EXECUTOR``, set by ``hpostudy run --executor``).
+
+On success the run writes ``meta.json`` (status, key, settings, wall and CPU seconds, device,
+threads, torch version) and releases the folder; on failure the folder stays marked incomplete
+with the reason, so it is never taken for a finished result.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .. import store
+from .config import ExperimentConfig
+from .profiles import check_device, deterministic
+
+
+class ResultsOfAnotherProfile(store.StoreError):
+    """The output folder already holds results of another profile."""
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.get_device_name(0)
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+class Run:
+    """One run of an experiment in its output folder (use :func:`prepare` to make one)."""
+
+    def __init__(self, cfg: ExperimentConfig, extra: dict | None = None):
+        self.cfg = cfg
+        self.folder = Path(cfg.output_dir)
+        self.key = store.settings_key({**cfg.settings(), **(extra or {})})
+        self.checkpoints = self.folder / "checkpoints" / self.key
+        self.marker = store.RunMarker(self.folder)
+        self.written: list[str] = []
+        self._started = self._cpu = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "Run":
+        meta = self.folder / "meta.json"
+        if meta.exists():
+            import json
+
+            try:
+                other = json.loads(meta.read_text()).get("settings", {}).get("profile")
+            except ValueError:
+                other = None
+            if other and other != self.cfg.profile:
+                raise ResultsOfAnotherProfile(
+                    f"{self.folder} holds results of profile '{other}', this run is profile "
+                    f"'{self.cfg.profile}': give it its own folder (-p output_dir=..., or leave "
+                    "output_dir unset for build/<profile>/results/<name>)")
+        self.marker.acquire(profile=self.cfg.profile, key=self.key,
+                            experiment=self.cfg.name())
+        meta.unlink(missing_ok=True)  # the folder is incomplete until this run finishes
+        self._started, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, kind, error, tb) -> bool:
+        if error is not None:
+            self.marker.fail(f"{kind.__name__}: {error}")
+            return False
+        store.write_json(self.metadata(), self.folder, "meta")
+        self.marker.release()
+        return False
+
+    def metadata(self) -> dict:
+        import torch
+
+        return {"status": "complete", "experiment": self.cfg.name(), "key": self.key,
+                "settings": self.cfg.settings(),
+                "seconds": round(time.perf_counter() - self._started, 2),
+                "cpu_seconds": round(time.process_time() - self._cpu, 2),
+                "device": _device_name(self.cfg.device), "threads": torch.get_num_threads(),
+                "torch": torch.__version__, "python": platform.python_version(),
+                "finished": _dt.datetime.now().isoformat(timespec="seconds"),
+                "files": sorted(set(self.written))}
+
+    # ------------------------------------------------------------------ work
+    def checkpoint(self, unit: str) -> store.Checkpoint:
+        """The checkpoint of one unit of work of this run (under this run's key)."""
+        return store.Checkpoint(self.checkpoints / f"{unit}.pt")
+
+    def map(self, function: Callable, items: Sequence, desc: str | None = None,
+            names: Sequence[str] | None = None) -> list:
+        """``[function(item, checkpoint) for item in items]``, each result cached.
+
+        ``function`` must be a module-level function (so that other executors can ship it)
+        taking one item and the :class:`~hpostudy.store.Checkpoint` where it may save partial
+        progress; its result (anything ``torch.save`` can store) is kept under the run's key
+        and loaded instead of recomputed on a rerun. ``names`` label the units (default
+        ``<function>-<index>``).
+        """
+        from .executors import current_executor
+
+        names = list(names) if names is not None else [
+            f"{function.__name__}-{i}" for i in range(len(items))]
+        if len(names) != len(items) or len(set(names)) != len(names):
+            raise ValueError("map needs one distinct name per item")
+        results: dict[int, object] = {}
+        todo = []
+        for i, name in enumerate(names):
+            done = self.checkpoint(f"{name}.result")
+            saved = done.load()
+            if saved is not None:
+                results[i] = saved["result"]
+            else:
+                todo.append(i)
+        executor = current_executor()
+        computed = executor.map(function, [items[i] for i in todo],
+                                [self.checkpoint(names[i]) for i in todo], desc=desc,
+                                total=len(items), done=len(items) - len(todo))
+        for i, result in zip(todo, computed):
+            self.checkpoint(f"{names[i]}.result").save({"result": result})
+            self.checkpoint(names[i]).clear()
+            results[i] = result
+        return [results[i] for i in range(len(items))]
+
+    # ------------------------------------------------------------------ outputs
+    def save_tables(self, **tables) -> None:
+        """Write each DataFrame as ``<name>.csv`` in the output folder, atomically."""
+        for name, df in tables.items():
+            store.write_table(df, self.folder, name)
+            self.written.append(f"{name}.csv")
+
+    def save_figures(self, **figures) -> None:
+        """Write each matplotlib figure as ``<name>.png`` in the output folder."""
+        import io
+
+        for name, fig in figures.items():
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+            store.atomic_write(self.folder / f"{name}.png", buffer.getvalue())
+            self.written.append(f"{name}.png")
+
+
+def prepare(cfg: ExperimentConfig, extra: dict | None = None) -> Run:
+    """Check the device and datasets, switch on deterministic kernels and return the
+    :class:`Run` of ``cfg`` (enter it with ``with``). Nothing is written before ``with``.
+
+    ``extra`` adds to the run's key what the configuration does not hold (e.g. the fingerprint
+    of a model passed as a Python object rather than by name)."""
+    from .. import data
+
+    check_device(cfg.device)
+    for name in cfg.datasets():
+        data.require(name)
+    deterministic(cfg.device)
+    threads = os.environ.get("HPOSTUDY_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    return Run(cfg, extra)

@@ -1,0 +1,363 @@
+"""Execute notebooks with papermill (or as plain scripts) and assemble the book.
+
+For each notebook (jupytext percent ``.py``): the parameters ``profile``, ``device``,
+``output_dir`` and the ``-p`` overrides are injected after its ``parameters`` cell, and it is
+executed into ``build/<profile>/executed/<name>.ipynb``; its tables, figures and ``meta.json``
+land in ``build/<profile>/results/<name>/`` (each profile its own folder). Every configuration
+is validated before the first notebook starts. Notebooks run in parallel worker processes (one
+per core by default, each kernel with its share of the threads); a notebook that fails is
+reported by name and cell while the others still run.
+
+A notebook is skipped only when its source, parameters and the library are unchanged *and* its
+last execution finished: the stamp of a run is removed before the run starts and written only
+after it succeeded, so a failed or killed run is executed again next time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import store
+from . import notebooks as nbs
+
+COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
+STAMP = ".stamp"
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str  # "ran", "skipped (unchanged)", "failed"
+    seconds: float
+    executed: Path | None
+    results: Path
+    error: str = ""
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The folder holding ``notebooks/`` and ``_config.yml`` (the current one or a parent)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "notebooks").is_dir() and (folder / "_config.yml").exists():
+            return folder
+    raise FileNotFoundError(f"no hpostudy project (notebooks/ and _config.yml) in {here} or its "
+                            "parents; run hpostudy from the repository's folder")
+
+
+def _root_or_cwd() -> Path:
+    try:
+        return project_root()
+    except FileNotFoundError:
+        return Path.cwd()
+
+
+# ---------------------------------------------------------------------- validation
+def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
+              params: dict) -> dict:
+    """Check every selected notebook's parameters now; returns name -> parameters to inject."""
+    from .profiles import get_profile
+
+    get_profile(profile)
+    injected = {}
+    for nb in notebooks:
+        missing = [k for k in COMMON if k not in nb.parameters]
+        if missing:
+            raise nbs.NotebookError(f"{nb.path.name}: its parameters cell lacks {missing}; "
+                                    "every notebook run by hpostudy declares profile, device "
+                                    "and output_dir (see the README, 'Adapting a notebook')")
+        hidden = sorted(set(params) - set(nb.parameters))
+        if hidden:
+            raise nbs.NotebookError(
+                f"parameter(s) {hidden} are not in the parameters cell of notebook '{nb.name}' "
+                f"(its parameters: {sorted(k for k in nb.parameters if k != 'profile')}); "
+                "select notebooks with --only, or add the knob to that cell")
+        config = nb.config
+        if config is not None:
+            from .. import data
+            from .profiles import check_device
+
+            cfg = config.for_profile(profile, device=device, **params)
+            check_device(cfg.device)
+            for dataset in cfg.datasets():
+                data.require(dataset)
+        values = {"profile": profile, **params}
+        if device is not None:
+            values["device"] = device
+        injected[nb.name] = {k: list(v) if isinstance(v, tuple) else v
+                             for k, v in values.items()}
+    return injected
+
+
+def library_digest() -> str:
+    """Digest of all library sources (presentation included): part of every notebook stamp."""
+    return store.code_digest(include_presentation=True)
+
+
+# ---------------------------------------------------------------------- execution
+@dataclass
+class Job:
+    name: str
+    source: Path
+    parameters: dict
+    executed: Path
+    results: Path
+    cwd: Path
+    threads: int
+    direct: bool
+
+
+def _stamp(job: Job) -> str:
+    return hashlib.sha256((job.source.read_text() + json.dumps(job.parameters, sort_keys=True)
+                           + library_digest() + str(job.direct)).encode()).hexdigest()
+
+
+def _execute(job: Job) -> Outcome:
+    """Run one notebook (in a worker process); never raises."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["HPOSTUDY_THREADS"] = str(job.threads)
+    os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars redraw every few seconds
+    start = time.perf_counter()
+    try:
+        if job.direct:
+            _execute_as_script(job)
+        else:
+            _execute_with_papermill(job)
+    except _Failed as err:
+        return Outcome(job.name, "failed", time.perf_counter() - start,
+                       None if job.direct else job.executed, job.results, str(err))
+    except Exception as err:  # a broken kernel, an unwritable folder ...
+        return Outcome(job.name, "failed", time.perf_counter() - start, None, job.results,
+                       f"{type(err).__name__}: {err}")
+    return Outcome(job.name, "ran", time.perf_counter() - start,
+                   None if job.direct else job.executed, job.results)
+
+
+class _Failed(RuntimeError):
+    pass
+
+
+def _execute_with_papermill(job: Job) -> None:
+    import jupytext
+    import papermill
+
+    notebook = jupytext.read(job.source)
+    notebook.metadata["kernelspec"] = dict(nbs.KERNELSPEC)
+    unexecuted = job.executed.parent.parent / "notebooks" / job.executed.name
+    unexecuted.parent.mkdir(parents=True, exist_ok=True)
+    job.executed.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(notebook, unexecuted)
+    try:
+        papermill.execute_notebook(str(unexecuted), str(job.executed), parameters=job.parameters,
+                                   kernel_name="python3", progress_bar=False,
+                                   cwd=str(job.cwd), log_output=False)
+    except papermill.PapermillExecutionError as err:
+        first = (err.source or "").strip().splitlines()
+        raise _Failed(f"cell {err.cell_index} ({first[0][:60] if first else ''}...) raised "
+                      f"{err.ename}: {err.evalue}; partial notebook kept at {job.executed}") \
+            from None
+
+
+def notebook_script(source: Path, parameters: dict) -> str:
+    """The notebook's code cells as one Python script, ``parameters`` assigned right after the
+    ``parameters`` cell (what papermill does)."""
+    import jupytext
+
+    parts = []
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type != "code":
+            continue
+        parts.append(cell.source)
+        if "parameters" in cell.metadata.get("tags", []):
+            parts.append("\n".join(f"{k} = {v!r}" for k, v in parameters.items()))
+    return "\n\n".join(parts) + "\n"
+
+
+def _execute_as_script(job: Job) -> None:
+    script = job.results.parent.parent / "scripts" / f"{job.name}.py"
+    store.atomic_write(script, notebook_script(job.source, job.parameters))
+    proc = subprocess.run([sys.executable, str(script)], cwd=job.cwd, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["(no message)"]
+        raise _Failed(f"{tail[0]} (script {script})")
+
+
+def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
+                  device: str | None = None, params: dict | None = None,
+                  build: Path | None = None, force: bool = False, jobs: int | None = None,
+                  progress: bool = True, direct: bool = False) -> list[Outcome]:
+    """Validate, then execute the notebooks of ``selection`` (names or paths; default: all of
+    ``notebooks/``) on ``profile``, ``jobs`` at a time (default: one per core)."""
+    from tqdm.auto import tqdm
+
+    root = _root_or_cwd()
+    notebooks = nbs.resolve(selection, root)
+    params = dict(params or {})
+    injected = preflight(notebooks, profile, device, params)
+    build = Path(build or root / "build") / profile
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(jobs or cores, len(notebooks)))
+    threads = int(os.environ.get("HPOSTUDY_THREADS", max(1, cores // jobs)))
+    outcomes: dict[str, Outcome] = {}
+    todo = []
+    for nb in notebooks:
+        results = build / "results" / nb.name
+        job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
+                  build / "executed" / f"{nb.name}.ipynb", results, root, threads, direct)
+        stamp = results / STAMP
+        current = _stamp(job)
+        finished = (stamp.exists() and stamp.read_text() == current
+                    and store.folder_state(results) in ("complete", "empty")
+                    and (direct or job.executed.exists()))
+        if finished and not force:
+            outcomes[nb.name] = Outcome(nb.name, "skipped (unchanged)", 0.0,
+                                        None if direct else job.executed, results)
+            continue
+        stamp.unlink(missing_ok=True)  # written again only when this run succeeds
+        state = store.folder_state(results)
+        if state == "running":
+            marker = store.RunMarker(results).read()
+            outcomes[nb.name] = Outcome(
+                nb.name, "failed", 0.0, None, results,
+                f"{results} is being written by process {marker['pid']} (started "
+                f"{marker['started']}); wait for it or stop it, then run again")
+            continue
+        if state == "incomplete":
+            store.RunMarker(results).release()  # left by a killed or failed run
+        todo.append((job, current))
+    bar = tqdm(total=len(todo), desc=f"notebooks ({profile}, {jobs} at a time)", unit="nb",
+               disable=not progress or not todo)
+    if jobs == 1:
+        finished_jobs = ((job, stamp, _execute(job)) for job, stamp in todo)
+        for job, stamp, outcome in finished_jobs:
+            _settle(job, stamp, outcome, outcomes, bar)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_execute, job): (job, stamp) for job, stamp in todo}
+            for future in as_completed(futures):
+                job, stamp = futures[future]
+                _settle(job, stamp, future.result(), outcomes, bar)
+    bar.close()
+    return [outcomes[nb.name] for nb in notebooks]
+
+
+def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar) -> None:
+    if outcome.status == "ran":
+        state = store.folder_state(job.results)
+        if state not in ("complete", "empty"):
+            outcome = Outcome(job.name, "failed", outcome.seconds, outcome.executed,
+                              job.results, f"the notebook ended but its results folder is "
+                                           f"{state} (see {job.results / store.MARKER})")
+        else:
+            store.atomic_write(job.results / STAMP, stamp)
+    outcomes[job.name] = outcome
+    bar.set_postfix_str(f"{job.name}: {outcome.status}")
+    bar.update(1)
+
+
+# ---------------------------------------------------------------------- recording
+RECORDED = ("*.csv", "meta.json", "*.png")
+
+
+def record_results(profile: str, names: list[str] | None = None, build: Path | None = None,
+                   target: Path | None = None) -> Path:
+    """Copy a profile's finished results (tables, run metadata and figures; no checkpoints)
+    into ``book/recorded/<profile>/<notebook>/`` (committed), where the chapters show them
+    before the build's own ``smoke`` results, and summarize their run times."""
+    root = _root_or_cwd()
+    build = Path(build or root / "build") / profile
+    target = Path(target or root / "book" / "recorded" / profile)
+    folders = ([build / "results" / n for n in names] if names
+               else sorted(p for p in (build / "results").glob("*") if p.is_dir()))
+    done = []
+    for source in folders:
+        if store.folder_state(source) != "complete":
+            continue
+        dest = target / source.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for pattern in RECORDED:
+            for file in source.glob(pattern):
+                shutil.copy2(file, dest / file.name)
+        done.append(source.name)
+    if not done:
+        raise FileNotFoundError(f"no finished results in {build / 'results'}: run "
+                                f"`hpostudy run --profile {profile}` first")
+    write_run_times(target)
+    return target
+
+
+def write_run_times(target: Path) -> Path:
+    """Summarize the ``meta.json`` of every notebook recorded in ``target`` as
+    ``run_times.csv`` (notebook, profile, device, threads, torch, wall and CPU time)."""
+    import pandas as pd
+
+    rows = []
+    for meta_file in sorted(Path(target).glob("*/meta.json")):
+        meta = json.loads(meta_file.read_text())
+        settings = meta.get("settings") or meta.get("config", {})
+        rows.append({"notebook": meta_file.parent.name, "profile": settings.get("profile"),
+                     "seeds": settings.get("seeds", 1), "device": meta["device"],
+                     "threads": meta.get("threads", ""), "torch": meta["torch"],
+                     "wall minutes": round(meta["seconds"] / 60, 1),
+                     "CPU minutes": (round(meta["cpu_seconds"] / 60, 1)
+                                     if "cpu_seconds" in meta else "")})
+    return store.write_table(pd.DataFrame(rows), Path(target), "run_times")
+
+
+# ---------------------------------------------------------------------- the book
+def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True) -> Path:
+    """Copy the executed notebooks (each labelled with its profile) and their results into
+    ``book/generated`` and build the HTML book with Jupyter Book (which executes nothing).
+    Returns the HTML folder."""
+    import nbformat
+
+    root = project_root()
+    build = Path(build or root / "build") / profile
+    found = nbs.discover(root)
+    missing = [n for n in found if not (build / "results" / n / STAMP).exists()
+               or not (build / "executed" / f"{n}.ipynb").exists()]
+    if missing:
+        raise FileNotFoundError(f"no finished run of {missing} in {build}: run "
+                                f"`hpostudy run --profile {profile}` first")
+    generated = root / "book" / "generated"
+    if generated.exists():
+        shutil.rmtree(generated)
+    for name, nb in found.items():
+        chapter = nb.chapter or "other"
+        dest = generated / "notebooks" / chapter / f"{name}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        executed = nbformat.read(build / "executed" / f"{name}.ipynb", as_version=4)
+        executed.cells.insert(1, nbformat.v4.new_markdown_cell(
+            _profile_banner(build / "results" / name, profile)))
+        nbformat.write(executed, dest)
+        shutil.copytree(build / "results" / name, generated / name,
+                        ignore=shutil.ignore_patterns(STAMP, store.MARKER, "checkpoints",
+                                                      "*.pt", "*.tmp"))
+    (generated / "profile.txt").write_text(profile)
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe), "build", str(root), "--path-output", str(root)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    subprocess.run(cmd, check=True, cwd=root)
+    return root / "_build" / "html"
+
+
+def _profile_banner(results: Path, profile: str) -> str:
+    try:
+        meta = json.loads((results / "meta.json").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    settings = meta.get("settings", {})
+    where = f"{meta.get('device', 'unknown device')}, torch {meta.get('torch', '?')}"
+    data = settings.get("dataset", "see the parameters")
+    note = (" The `smoke` profile runs tiny sizes on embedded data to check the code path: its "
+            "numbers say little about the papers' claims." if profile == "smoke" else "")
+    return (f"```{{note}}\nThis page was executed with profile **{profile}** "
+            f"(data: {data}; {settings.get('seeds', 1)} seed(s); {where}).{note}\n```")
