@@ -92,7 +92,7 @@ class Run:
         import torch
 
         return {"status": "complete", "experiment": self.cfg.name(), "key": self.key,
-                "settings": self.cfg.settings(),
+                "code": store.code_digest()[:16], "settings": self.cfg.settings(),
                 "seconds": round(time.perf_counter() - self._started, 2),
                 "cpu_seconds": round(time.process_time() - self._cpu, 2),
                 "device": _device_name(self.cfg.device), "threads": torch.get_num_threads(),
