@@ -263,7 +263,9 @@ class Dynamics:
             return lin[-1].g.detach()
 
         before = self.inverse(state, theta, t, grad, arith)
-        ds, dtheta = self.pullback(lin[-1], arith.to_float(before[1]), t, ds, arith)
+        v = (arith.to_float(before[1]) if self.vjp_needs_velocity
+             else torch.zeros_like(lin[-1].w))  # the adjoint does not read it
+        ds, dtheta = self.pullback(lin[-1], v, t, ds, arith)
         return before, ds, dtheta
 
     def velocity_before(self, g: torch.Tensor, increment: torch.Tensor, theta: torch.Tensor,

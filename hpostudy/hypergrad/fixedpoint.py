@@ -60,64 +60,62 @@ class InfoBuffer:
         self.x = torch.full((size,), self.lower, dtype=torch.float64, device=device)
         self.words: dict[int, torch.Tensor] = {}
         self.size = size
-        self._reads = torch.zeros(64, dtype=torch.int64, device=device)
+        self._lowest = torch.zeros(64, dtype=torch.float64, device=device)
         self._read_steps: list[int] = []
 
     # ------------------------------------------------------------------ forward
     def multiply(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
         """Return :math:`\\approx V n/d` exactly reversibly, storing the lost bits."""
         d, x = self.d, self.x
-        q = torch.floor(V * self.inv_d)
-        r = torch.sub(V, q, alpha=d)
-        emit = x >= n * _WORD  # c * n * 2^b with c = 1
-        if bool(emit.any()):
+        q = (V * self.inv_d).floor_()
+        y = torch.sub(V, q, alpha=d)  # r = V mod d
+        if float(x.amax()) >= n * _WORD:  # some elements emit (c * n * 2^b with c = 1)
+            emit = x >= n * _WORD
             high = torch.floor(x * (1.0 / _WORD))
             low = torch.sub(x, high, alpha=_WORD)[emit]
             self.words[step] = (low - _HALF_WORD).to(torch.int16)
             x = torch.where(emit, high, x)
-        y = torch.add(r, x, alpha=d)
-        x = torch.div(y, n).floor_()
-        s = torch.sub(y, x, alpha=n)
+        y.add_(x, alpha=d)  # y = x*d + r
+        x = (y / n).floor_()
         self.x = x
-        return torch.add(s, q, alpha=n)
+        return y.sub_(x, alpha=n).add_(q, alpha=n)  # q*n + (y mod n)
 
     # ------------------------------------------------------------------ reverse
     def divide(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
         """Exact inverse of :meth:`multiply` at the same ``step``."""
         d = self.d
-        q = torch.div(V, n).floor_()
-        s = torch.sub(V, q, alpha=n)
-        y = torch.add(s, self.x, alpha=n)
-        x = torch.floor(y * self.inv_d)
-        r = torch.sub(y, x, alpha=d)
-        read = x < self.lower
+        q = (V / n).floor_()
+        y = torch.sub(V, q, alpha=n).add_(self.x, alpha=n)  # y = x*n + (V mod n)
+        x = (y * self.inv_d).floor_()
+        r = y.sub_(x, alpha=d)
         words = self.words.pop(step, None)
-        if words is None:
-            self._reads[len(self._read_steps)] = read.sum()
+        if words is None:  # no element may read: checked in batches, without a sync per step
+            self._lowest[len(self._read_steps)] = x.amin()
             self._read_steps.append(step)
-            if len(self._read_steps) == len(self._reads):
+            if len(self._read_steps) == len(self._lowest):
                 self.check_sync()
         else:
+            read = x < self.lower
             self._check_count(step, int(read.sum()), words.numel())
-            x = x.clone()
             x[read] = x[read] * _WORD + (words.to(torch.float64) + _HALF_WORD)
         self.x = x
-        return torch.add(r, q, alpha=d)
+        return r.add_(q, alpha=d)
 
     def check_sync(self) -> None:
         """Raise if, at any step reversed since the last check, an element wanted a word where
         none was written."""
         n = len(self._read_steps)
-        if n and bool((self._reads[:n] != 0).any()):
-            i = int((self._reads[:n] != 0).nonzero()[0])
-            self._check_count(self._read_steps[i], int(self._reads[i]), 0)
+        if n and bool((self._lowest[:n] < self.lower).any()):
+            i = int((self._lowest[:n] < self.lower).nonzero()[0])
+            self._check_count(self._read_steps[i], -1, 0)
         self._read_steps.clear()
 
     @staticmethod
     def _check_count(step: int, n_read: int, n_written: int) -> None:
         if n_read != n_written:
+            wanted = "some elements want a word" if n_read < 0 else f"{n_read} elements want a word"
             raise RuntimeError(
-                f"exact reversal lost sync at step {step}: {n_read} elements want a word, "
+                f"exact reversal lost sync at step {step}: {wanted}, "
                 f"{n_written} were written. The gradient of this step was not bitwise identical "
                 "in the forward and reverse passes: pin the thread count (torch.set_num_threads) "
                 "and use deterministic kernels (torch.use_deterministic_algorithms(True)).")
@@ -186,7 +184,7 @@ class FixedPointArithmetic:
 
     def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
         """``factor * x`` rounded to the velocity's fixed point (float64 integers)."""
-        return (x.to(torch.float64) * (factor * self.one)).round_()
+        return x.to(torch.float64, copy=True).mul_(factor * self.one).round_()
 
     def scale(self, V: torch.Tensor, factor) -> torch.Tensor:
         """``factor * v`` rounded to the weights' fixed point (int64)."""
@@ -196,7 +194,7 @@ class FixedPointArithmetic:
 
     def to_float(self, X: torch.Tensor) -> torch.Tensor:
         """A fixed-point tensor (weights or velocity) as floats of ``dtype``: one rounding."""
-        return X.to(self.dtype) * self.unit
+        return X.to(self.dtype, copy=True).mul_(self.unit)
 
     def encode_weights(self, w: torch.Tensor) -> torch.Tensor:
         limit = W_LIMIT * self.unit
@@ -227,7 +225,8 @@ class RangeWatch:
 
     def __call__(self, t: int, W: torch.Tensor, V: torch.Tensor) -> None:
         i = len(self.steps)
-        self.v_max[i] = V.abs().amax()
+        lo, hi = torch.aminmax(V)  # NaN propagates
+        self.v_max[i] = torch.maximum(hi, -lo)
         lo, hi = torch.aminmax(W)
         self.w_max[i] = torch.maximum(hi, -lo)
         self.steps.append(t)

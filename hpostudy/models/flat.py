@@ -46,7 +46,12 @@ class FlatModel:
         for n in self.numels:
             self.offsets.append(self.offsets[-1] + n)
         self.size = self.offsets[-1]
+        if self.size == 0:
+            raise ValueError(f"{type(module).__name__} has no parameters to train")
         self.buffers = {n: b for n, b in module.named_buffers()}
+        # tied weights (one tensor under two names) need functional_call's tie handling,
+        # which costs a module walk per call: only pay it when the module has them
+        self.tied = len(list(module.named_parameters(remove_duplicate=False))) > len(params)
 
     def initial(self, dtype=torch.float32, device=None) -> torch.Tensor:
         """The module's current parameters as one flat vector."""
@@ -113,7 +118,7 @@ class FlatModel:
         # Buffers are passed as clones so that batch-norm updates of running statistics never
         # mutate tensors captured by torch.func transforms.
         bufs = {n: b.clone() for n, b in self.buffers.items()}
-        return functional_call(self.module, (params, bufs), (x,))
+        return functional_call(self.module, (params, bufs), (x,), tie_weights=self.tied)
 
     def __repr__(self) -> str:
         return f"FlatModel({type(self.module).__name__}, {self.size:,} parameters)"
