@@ -320,29 +320,45 @@ class Driver:
             return {"status": f"failed: {last} (full traceback in {self.log.name})"}
         return {"status": "ok", **json.loads(Path(stem + ".json").read_text())}
 
-    def measured(self, method: str, below: int) -> dict | None:
-        """The largest-T successful row of ``method`` below ``below`` (a footprint to scale)."""
-        rows = [r for r in self.raw if r["method"] == method and r["status"] == "ok"
-                and r["T"] < below]
-        return max(rows, key=lambda r: r["T"]) if rows else None
+    def measured(self, method: str, below: int) -> list[dict]:
+        """The successful rows of ``method`` below ``below``, one per T, largest T first."""
+        rows = {}
+        for r in self.raw:
+            if r["method"] == method and r["status"] == "ok" and r["T"] < below:
+                rows[r["T"]] = max(rows.get(r["T"], r), r, key=lambda x: x["peak_bytes"])
+        return [rows[T] for T in sorted(rows, reverse=True)]
+
+    @staticmethod
+    def predicted_peak(rows: list[dict], T: int) -> tuple[float, str]:
+        """Peak bytes at T: a line through the two largest measured T (fixed cost plus a
+        per-step footprint), or the per-step average of one (an over-estimate)."""
+        big = rows[0]
+        if len(rows) >= 2:
+            small = rows[1]
+            slope = max((big["peak_bytes"] - small["peak_bytes"]) / (big["T"] - small["T"]), 0.0)
+            fixed = big["peak_bytes"] - slope * big["T"]
+            return fixed + slope * T, (f"{slope / 1e6:.3f} MB/step measured between T = "
+                                       f"{small['T']} and {big['T']}")
+        slope = big["peak_bytes"] / big["T"]
+        return slope * T, f"{slope / 1e6:.3f} MB/step measured at T = {big['T']}"
 
     def why_not(self, method: str, T: int) -> str:
-        ref = self.measured(method, T)
-        if ref is None and T > PROBE_T:
+        rows = self.measured(method, T)
+        if not rows and T > PROBE_T:
             stem = os.path.join(self.tmp, f"{method}_{PROBE_T}_probe")
             probe = {"method": method, "T": PROBE_T, "rep": -1, **self.launch(method, PROBE_T, stem)}
             self.raw.append(probe)
-            ref = probe if probe["status"] == "ok" else None
-            if ref is None:
+            if probe["status"] != "ok":
                 return f"skipped: the probe at T = {PROBE_T} failed ({probe['status']})"
-        if ref is None:
+            rows = [probe]
+        if not rows:
             return ""
+        ref = rows[0]
         total = available_memory(self.args.device)
-        need = ref["peak_bytes"] / ref["T"] * T
+        need, basis = self.predicted_peak(rows, T)
         if need > self.args.memory_fraction * total:
-            return (f"skipped: needs about {need / 1e9:.1f} GB ({ref['peak_bytes'] / ref['T'] / 1e6:.2f}"
-                    f" MB/step measured at T = {ref['T']}), over {self.args.memory_fraction:.0%} "
-                    f"of the {total / 1e9:.0f} GB available")
+            return (f"skipped: needs about {need / 1e9:.1f} GB ({basis}), over "
+                    f"{self.args.memory_fraction:.0%} of the {total / 1e9:.0f} GB available")
         seconds = ref["wall_s"] / ref["T"] * T
         if seconds > self.args.max_seconds:
             return (f"skipped: limited by time, about {seconds / 3600:.1f} h predicted "
