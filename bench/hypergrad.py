@@ -216,12 +216,7 @@ def run(method: str, task, plain: PlainTask, problem, dynamics, theta, T: int):
     options = {"checkpoint_every": "sqrt"} if method == "reverse_sqrt" else {}
     name = "reverse" if method == "reverse_sqrt" else method
     res = hg.hypergradient(name, problem, dynamics, theta, T, **options)
-    return res.hypergrad, scalar_diagnostics(res.diagnostics)
-
-
-def scalar_diagnostics(diagnostics) -> dict:
-    items = diagnostics.items() if isinstance(diagnostics, dict) else vars(diagnostics).items()
-    return {k: v for k, v in items if isinstance(v, (bool, int, float))}
+    return res.hypergrad, res.diagnostics.scalars()
 
 
 # --------------------------------------------------------------------------- one process

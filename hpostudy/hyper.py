@@ -163,10 +163,6 @@ class HyperSpace:
                                      "one hyperparameter of a kind")
                 owner[key] = g.name
 
-    def to(self, device) -> "HyperSpace":
-        """Kept for call sites that move a space with its task: the layout holds no tensors."""
-        return self
-
     # ------------------------------------------------------------------ values
     def init(self, dtype=torch.float64, device=None) -> torch.Tensor:
         """The initial ``theta`` (each group at its ``init`` value)."""

@@ -57,7 +57,6 @@ class ClassificationTask:
                            if val_batch_size else None)
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
         self.device = splits.x_train.device
-        space.to(self.device)
 
     def weights(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """The network's weights: ``w`` itself, or :math:`e^s \\odot z` when reparametrized."""

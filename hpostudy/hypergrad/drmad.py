@@ -34,7 +34,7 @@ import torch
 
 from ..dynamics import FLOAT, Dynamics, FiniteWatch, Problem, SGDMomentum, check_horizon
 from .adjoint import require_reversible, reverse_loop
-from .result import HypergradResult
+from .result import DrmadDiagnostics, HypergradResult
 
 
 def beta_estimate(distances: list[float], total: float, factor: float = 1.0) -> float:
@@ -63,8 +63,9 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
     e.g. the thesis-form SGD with momentum while the forward pass uses Nesterov, as the
     thesis' DenseNet runs did: DrMAD's path does not depend on it, thesis section 1.2.2);
     ``callback(t, state)`` sees every forward step.
-    diagnostics: ``reverse_steps`` (S used), ``beta``, ``beta_reverse_steps`` (1/beta),
-    ``exact_steps`` and, with ``record_norms``, ``accumulated_norm`` (one value per reverse step).
+    Diagnostics (:class:`~.result.DrmadDiagnostics`): ``reverse_steps`` (S used), ``beta``,
+    ``beta_reverse_steps`` (1/beta), ``exact_steps`` and, with ``record_norms``,
+    ``accumulated_norm`` (one value per reverse step).
     """
     forward_dynamics = dynamics
     dynamics = reverse_dynamics or dynamics
@@ -132,10 +133,8 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
             norms.append(float(dtheta.norm()))
         if progress is not None:
             progress.update(1)
-    diagnostics = {"reverse_steps": S, "exact_steps": exact_steps, "beta": beta,
-                   "beta_reverse_steps": (1.0 / beta) if beta > 0 else float("inf")}
-    if norms is not None:
-        diagnostics["accumulated_norm"] = norms
+    diagnostics = DrmadDiagnostics(S, exact_steps, beta,
+                                   (1.0 / beta) if beta > 0 else float("inf"), norms)
     return HypergradResult(method, dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
 

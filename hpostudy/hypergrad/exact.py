@@ -30,7 +30,7 @@ import torch
 from ..dynamics import FLOAT, FloatArithmetic, Problem, SGDMomentum, check_horizon, train
 from .adjoint import require_reversible, reverse_loop
 from .fixedpoint import FixedPointArithmetic, RangeWatch
-from .result import HypergradResult
+from .result import ExactDiagnostics, FloatReversalDiagnostics, HypergradResult
 
 
 class _PathRecorder:
@@ -60,15 +60,15 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
           path_seed: int = 0, also_float: bool = False, progress=None) -> HypergradResult:
     """Hypergradient by exact reversal of ``T`` steps of thesis Algorithm 1 (module docstring).
 
-    The momentum used is ``round(gamma * 2^k) / 2^k`` (reported as diagnostics["gamma"]).
-    ``record_norms``: diagnostics["accumulated_norm"] as in :func:`~.reverse.reverse`.
-    ``record_path=c``: diagnostics["path"] holds, per reverse step, c coordinates and the norms of
-    w, v, d_meta, d_w; with ``also_float=True`` the same pass is repeated in plain floating point
-    from the same final state (diagnostics["float_path"], and "float_lost_at_step", the step at
-    which that path became NaN or infinite, if it did), as thesis Fig 3.6 compares.
-    Diagnostics also report the buffer's information in bits per parameter per step next to
-    :math:`\\log_2(1/\\gamma)`, the bytes it holds, and ``recovered_w0`` (True when :math:`w_0`
-    came back bit-exactly).
+    The momentum used is ``round(gamma * 2^k) / 2^k`` (``diagnostics.gamma``).
+    ``record_norms``: ``diagnostics.accumulated_norm`` as in :func:`~.reverse.reverse`.
+    ``record_path=c``: ``diagnostics.path`` holds, per reverse step, c coordinates and the norms
+    of w, v, d_meta, d_w; with ``also_float=True`` the same pass is repeated in plain floating
+    point from the same final state (``float_path``, ``float_hypergrad`` and
+    ``float_lost_at_step``, the step at which that path became NaN or infinite, if it did), as
+    thesis Fig 3.6 compares. Diagnostics (:class:`~.result.ExactDiagnostics`) also report the
+    buffer's information in bits per parameter per step next to :math:`\\log_2(1/\\gamma)`, the
+    bytes it holds, and ``recovered_w0`` (True when :math:`w_0` came back bit-exactly).
     """
     check_horizon(T)
     problem.check_theta(theta)
@@ -101,16 +101,7 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
                                              norms=norms, recorder=recorder, progress=progress)
     arith.buffer.check_sync()
     recovered = bool(torch.equal(W, W0)) and bool((V == 0).all()) and arith.buffer.is_empty()
-    diagnostics = {
-        "gamma": gammas[0], "radix": radix, "k": k, "recovered_w0": recovered,
-        "buffer_bits_per_param_step": bits / (P * T),
-        "information_bound_bits": arith.information_bound(gammas),
-        "buffer_bytes": stored,
-    }
-    if norms is not None:
-        diagnostics["accumulated_norm"] = norms
-    if recorder is not None:
-        diagnostics["path"] = recorder.rows
+    companion = {}
     if also_float:
         flt_recorder = _PathRecorder(P, theta.numel(), record_path, path_seed) if record_path \
             else None
@@ -118,9 +109,13 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
             _, _, flt_dtheta, lost_at = reverse_loop(
                 problem, dynamics, theta, (w_T, v_T), (dw, torch.zeros_like(dw)), T, 0,
                 arith.float, recorder=flt_recorder, progress=progress, lost_path="record")
-        diagnostics["float_path"] = flt_recorder.rows if flt_recorder else []
-        diagnostics["float_hypergrad"] = dtheta_direct + flt_dtheta
-        diagnostics["float_lost_at_step"] = lost_at
+        companion = {"float_path": flt_recorder.rows if flt_recorder else [],
+                     "float_hypergrad": dtheta_direct + flt_dtheta, "float_lost_at_step": lost_at}
+    diagnostics = ExactDiagnostics(
+        gamma=gammas[0], radix=radix, k=k, recovered_w0=recovered,
+        buffer_bits_per_param_step=bits / (P * T),
+        information_bound_bits=arith.information_bound(gammas), buffer_bytes=stored,
+        accumulated_norm=norms, path=recorder.rows if recorder else None, **companion)
     return HypergradResult("exact", dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
 
@@ -129,7 +124,8 @@ def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
                    progress=None, arith: FloatArithmetic = FLOAT) -> HypergradResult:
     """The reverse pass of :func:`exact` without exact arithmetic: train in floating point, then
     reconstruct :math:`w_t, v_{t-1}` backwards by the same inverse step in floating point.
-    diagnostics["w0_error"] = :math:`\\|\\hat w_0 - w_0\\|_\\infty` measures the drift. A
+    ``diagnostics.w0_error`` = :math:`\\|\\hat w_0 - w_0\\|_\\infty` measures the drift
+    (:class:`~.result.FloatReversalDiagnostics`). A
     reconstruction that becomes NaN or infinite raises ``FloatingPointError`` naming the step."""
     check_horizon(T)
     problem.check_theta(theta)
@@ -147,11 +143,8 @@ def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
         (w0_hat, _), ds, dtheta, _ = reverse_loop(
             problem, dynamics, theta, (w_T, v_T), (dw, torch.zeros_like(dw)), T, 0, arith,
             norms=norms, recorder=recorder, progress=progress)
-    diagnostics = {"w0_error": float((w0_hat - problem.w0).abs().max())}
-    if norms is not None:
-        diagnostics["accumulated_norm"] = norms
-    if recorder is not None:
-        diagnostics["path"] = recorder.rows
+    diagnostics = FloatReversalDiagnostics(float((w0_hat - problem.w0).abs().max()), norms,
+                                           recorder.rows if recorder else None)
     return HypergradResult("float_reversal", dtheta_direct + dtheta, ds[0], w_T, float(f),
                            diagnostics)
 

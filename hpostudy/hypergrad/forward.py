@@ -20,7 +20,7 @@ import torch
 from torch.func import jvp, vmap
 
 from ..dynamics import Problem, check_horizon
-from .result import HypergradResult
+from .result import ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate
 
 
 def _tangent_step(problem: Problem, dynamics, state, Z, theta, eye, t: int):
@@ -48,8 +48,9 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
     """Exact hypergradient by FORWARD-HO over ``T`` steps.
 
     ``record_partial_every=k`` stores the partial hypergradient :math:`\\nabla f_t` (eq. 7)
-    after every k-th step in diagnostics["partial"] as ``(t, hypergrad)`` pairs, t = steps done.
-    diagnostics["m"] is the number of hyperparameters (JVPs per step).
+    after every k-th step in ``diagnostics.partial`` as ``(t, hypergrad)`` pairs, t = steps
+    done; ``diagnostics.m`` is the number of hyperparameters (JVPs per step)
+    (:class:`~.result.ForwardDiagnostics`).
     """
     check_horizon(T)
     problem.check_theta(theta)
@@ -68,9 +69,8 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
         if progress is not None:
             progress.update(1)
     f, hypergrad = _partial(problem, state, Z, theta)
-    diagnostics = {"m": m, "tangent_floats": sum(z.numel() for z in Z)}
-    if record_partial_every:
-        diagnostics["partial"] = partial
+    diagnostics = ForwardDiagnostics(m, sum(z.numel() for z in Z),
+                                     partial if record_partial_every else None)
     return HypergradResult("forward", hypergrad, None, state[0], f, diagnostics)
 
 
@@ -79,7 +79,8 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
     """RT-HO: FORWARD-HO during a single training run, updating ``theta = update(theta,
     partial_hypergrad)`` every ``every`` steps (the tangent :math:`Z` is carried on, not reset).
 
-    Returns ``(theta, state, history)``; history rows: step, validation loss, hypergradient norm.
+    Returns an :class:`~.result.OnlineResult`: the final hyperparameters and state and one
+    :class:`~.result.OnlineUpdate` per update (the partial hypergradient it used).
     """
     check_horizon(T)
     problem.check_theta(theta)
@@ -96,9 +97,8 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
         state, Z = _tangent_step(problem, dynamics, state, Z, theta, eye, t)
         if (t + 1) % every == 0:
             f, h = _partial(problem, state, Z, theta)
-            history.append({"step": t + 1, "val_loss": f, "hypergrad_norm": float(h.norm()),
-                            "hypergrad": h.clone()})
+            history.append(OnlineUpdate(t + 1, f, float(h.norm()), h.detach().clone()))
             theta = update(theta, h).detach()
         if progress is not None:
             progress.update(1)
-    return theta, state, history
+    return OnlineResult("rt_ho", theta, state, history)

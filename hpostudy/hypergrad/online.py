@@ -16,6 +16,7 @@ import torch
 
 from ..dynamics import FiniteWatch, Problem, check_horizon
 from .adjoint import backpropagate
+from .result import OnlineResult, OnlineUpdate
 
 
 def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int, window: int,
@@ -27,8 +28,8 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
     may be continued in pieces through ``state`` and ``t0``).
 
     The validation loss is ``problem.val_batch_loss(w, theta, k)`` for the k-th update if the
-    problem defines it, else ``problem.val_loss``. Returns ``(theta, state, history)``; history
-    rows hold the step, the validation loss and the hypergradient norm of each update.
+    problem defines it, else ``problem.val_loss``. Returns an :class:`~.result.OnlineResult`:
+    the final hyperparameters and state, and one :class:`~.result.OnlineUpdate` per update.
     A NaN or infinite weight raises ``FloatingPointError`` naming the step.
     """
     check_horizon(T)
@@ -64,11 +65,11 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
             if not bool(torch.isfinite(h).all()):
                 raise FloatingPointError(f"the hypergradient of the update at step {t + 1} is "
                                          "NaN or infinite")
-            history.append({"step": t + 1, "val_loss": float(f.detach()),
-                            "hypergrad_norm": float(h.detach().norm())})
+            history.append(OnlineUpdate(t + 1, float(f.detach()), float(h.detach().norm()),
+                                        h.detach().clone()))
             theta = update(theta, h).detach()
         if callback is not None:
             callback(t, state, theta)
         if progress is not None:
             progress.update(1)
-    return theta, state, history
+    return OnlineResult("online", theta, state, history)

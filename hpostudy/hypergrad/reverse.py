@@ -25,7 +25,7 @@ import torch
 
 from ..dynamics import Dynamics, FiniteWatch, Problem, check_horizon
 from .adjoint import backpropagate
-from .result import HypergradResult
+from .result import HypergradResult, ReverseDiagnostics
 
 
 def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
@@ -35,8 +35,9 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
 
     ``checkpoint_every``: None stores every state; an integer ``k`` stores every k-th state and
     recomputes segments; ``"sqrt"`` uses ``k = ceil(sqrt(T))``.
-    ``record_norms``: diagnostics["accumulated_norm"][i] is the norm of the accumulated
+    ``record_norms``: ``diagnostics.accumulated_norm[i]`` is the norm of the accumulated
     trajectory hypergradient after reverse step i (i = 0 is step t = T-1), as thesis Fig 3.4.
+    Diagnostics: :class:`~.result.ReverseDiagnostics`.
     """
     check_horizon(T)
     problem.check_theta(theta)
@@ -85,10 +86,8 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     stored_bytes = weights.numel() * weights.element_size() * (2 if keep_v else 1)
     if k > 1:  # the checkpoints hold whole states
         stored_bytes += n_states * 2 * w0.numel() * w0.element_size()
-    diagnostics = {"stored_states": n_states, "segment": k, "stored_bytes": stored_bytes}
-    if norms is not None:
-        diagnostics["accumulated_norm"] = norms
-    return HypergradResult("reverse", dtheta_direct + dtheta, ds[0], state[0].detach(), float(f),
+    diagnostics = ReverseDiagnostics(n_states, k, stored_bytes, norms)
+    return HypergradResult("reverse", dtheta_direct + dtheta, ds[0], state[0], float(f),
                            diagnostics)
 
 
