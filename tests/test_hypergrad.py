@@ -118,6 +118,18 @@ def test_exact_reversal_recovers_w0_bit_exactly(dtype):
     assert result.diagnostics.buffer_bits_per_param_step == pytest.approx(bound, rel=1e-3)
 
 
+def test_exact_reversal_takes_both_passes_gradients_by_one_computation(monkeypatch):
+    """On a GPU a gradient taken without its graph (``Problem.grad``) and one taken with it
+    (``Problem.linearize``, which the reverse pass needs) may differ in their last bits, and the
+    reversal then loses sync (seen on an H100). Exact reversal must compute both passes'
+    gradients the same way: perturbing ``Problem.grad`` in its last bits must not matter."""
+    task, problem, space = mlp_task(hidden=(8,), lr_hyper=False)
+    clean = problem.grad
+    monkeypatch.setattr(problem, "grad", lambda w, th, t: clean(w, th, t) * (1 + 1e-12))
+    result = hg.exact(problem, SGDMomentum(lr=0.1, momentum=0.9), space.init(), 300)
+    assert result.diagnostics.recovered_w0 is True
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_exact_reversal_on_cuda():
     torch.use_deterministic_algorithms(True, warn_only=True)

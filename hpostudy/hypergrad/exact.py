@@ -82,9 +82,15 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     W0 = arith.encode_weights(w0)
     state = (W0, arith.zeros_velocity(W0))
     watch = RangeWatch(arith, w0.device)
+
+    def gradient(w, th, t):
+        # the very computation the reverse pass inverts with (Problem.linearize): on a GPU a
+        # gradient taken without the graph may use other kernels and differ in its last bits
+        return problem.linearize(w, th, t).g.detach()
+
     with torch.no_grad():
         for t in range(T):
-            state = dynamics.step(state, theta, t, problem.grad, arith)
+            state = dynamics.step(state, theta, t, gradient, arith)
             watch(t, *state)
             if progress is not None:
                 progress.update(1)
