@@ -43,14 +43,27 @@ class Judgement:
 
 # ---------------------------------------------------------------------- numbers
 def fmt(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant digits (``1.5950000000000002`` -> ``1.6``)."""
+    """``x`` for reading, to ``digits`` significant digits (``1.5950000000000002`` -> ``1.6``).
+
+    Counts (ints) are exact, with thousands separators from 10,000 on; values from
+    ``10**digits`` to a thousand times that are rounded to whole numbers (``5535.83`` ->
+    ``5,536``); larger and tiny ones take the exponent form. A value that is not whole never
+    reads as one: a cosine of 0.99999 shows as ``0.99999``, not ``1``.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if isinstance(x, bool):
         return str(x)
-    if isinstance(x, int) or float(x).is_integer() and abs(x) < 10 ** digits * 1000:
-        return f"{int(x):,}" if abs(x) >= 10000 else str(int(x))
-    return f"{x:.{digits}g}"
+    if isinstance(x, int):
+        return f"{x:,}" if abs(x) >= 10000 else str(x)
+    whole = float(x).is_integer()
+    if abs(x) < 10 ** digits * 1000 and (whole or abs(x) >= 10 ** digits):
+        return fmt(int(round(x)))
+    text = f"{x:.{digits}g}"
+    while not whole and abs(x) < 10 ** digits and float(text).is_integer() and digits < 12:
+        digits += 1
+        text = f"{x:.{digits}g}"
+    return text
 
 
 def _values(values: Iterable) -> list[float]:
