@@ -47,8 +47,8 @@ def fmt(x: float, digits: int = 3) -> str:
 
     Counts (ints) are exact, with thousands separators from 10,000 on; values from
     ``10**digits`` to a thousand times that are rounded to whole numbers (``5535.83`` ->
-    ``5,536``); larger and tiny ones take the exponent form. A value that is not whole never
-    reads as one: a cosine of 0.99999 shows as ``0.99999``, not ``1``.
+    ``5536``); larger and tiny ones take the exponent form. A value that is not exactly 1 or -1
+    never reads as one: a cosine of 0.99999 shows as ``0.99999``, not ``1``.
     """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -60,7 +60,9 @@ def fmt(x: float, digits: int = 3) -> str:
     if abs(x) < 10 ** digits * 1000 and (whole or abs(x) >= 10 ** digits):
         return fmt(int(round(x)))
     text = f"{x:.{digits}g}"
-    while not whole and abs(x) < 10 ** digits and float(text).is_integer() and digits < 12:
+    if "e" in text and 1 <= abs(x) < 10 ** digits:  # rounded up to 10**digits (999.96)
+        return fmt(int(round(x)))
+    while not whole and float(text) in (1.0, -1.0) and digits < 12:
         digits += 1
         text = f"{x:.{digits}g}"
     return text

@@ -134,7 +134,7 @@ def test_provenance_tables_name_profile_data_seeds_device_and_torch(tmp_path):
 
 
 @pytest.mark.parametrize("seconds, shown", [(5.74, "5.7 s"), (89, "89 s"), (600, "10 min"),
-                                            (5400, "1.5 h"), (4471.93, "74.5 min")])
+                                            (5400, "1.5 h"), (4471.93, "75 min")])
 def test_run_times_read_in_the_unit_that_fits(seconds, shown):
     assert provenance.duration(seconds) == shown.replace(" ", "\u00a0")
 
