@@ -124,13 +124,21 @@ def test_provenance_tables_name_profile_data_seeds_device_and_torch(tmp_path):
     assert rows.source.tolist() == ["recorded (cpu)", "recorded (h100)", "this build"]
     assert rows.data.tolist() == ["MNIST (15,000 training examples)", "CIFAR-10",
                                   "embedded 8x8 digits"]
-    assert rows.profile.tolist() == ["cpu", "paper", "smoke"]
-    assert rows.seeds.tolist() == [1, 3, 1]
+    assert rows["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
+        "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
     assert rows["run time"].str.replace("\u00a0", " ").tolist() == ["1.5 h", "22 s", "5.7 s"]
-    assert rows.torch.tolist() == ["2.14.1", "2.11.0+cu130", "2.14.1"]
+    assert rows.torch.tolist() == ["2.14.1", "2.11.0 (cu130)", "2.14.1"]
     summary = pd.read_csv(folder / "all.csv")
     assert summary.chapter.unique().tolist() == ["How good is it?"]
     assert summary.columns.tolist() == provenance.SUMMARY_COLUMNS
+    assert summary["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
+        "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
+
+
+@pytest.mark.parametrize("seeds, shown", [([3, 1, 3], "1-3 seeds"), ([1], "1 seed"),
+                                          ([5, 5], "5 seeds")])
+def test_seeds_of_runs_read_as_a_count_or_a_range(seeds, shown):
+    assert provenance.seeds_label(seeds) == shown.replace(" ", "\u00a0")
 
 
 @pytest.mark.parametrize("seconds, shown", [(5.74, "5.7 s"), (89, "89 s"), (600, "10 min"),

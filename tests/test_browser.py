@@ -14,6 +14,7 @@ import functools
 import http.server
 import json
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -65,11 +66,17 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        """A request the browser gave up (it went to the next page) is no error of the book."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="module")
 def site(browser, book_html):
     """The built book served on 127.0.0.1 (a free port): its base URL."""
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(book_html)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(book_html)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"

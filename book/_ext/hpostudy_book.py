@@ -9,6 +9,8 @@
   text width.
 * A script that two extensions both add to every page (sphinx-thebe's configuration, which
   then fails as a redeclaration in the browser) is written once.
+* ``extra/favicon.ico`` lies at the site's root too, where browsers look for it on pages that
+  name none (the redirecting ``index.html``).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from docutils.statemachine import StringList
 from hpostudy.verdicts import fmt
 
 STATIC = Path(__file__).parent / "static"
+EXTRA = Path(__file__).parent / "extra"
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 INTEGER = re.compile(r"[-+]?\d+")
 # a float written with all its binary noise inside a text cell, e.g. "mean 1.5950000000000002"
@@ -65,8 +68,9 @@ class ReadableCSVTable(CSVTable):
         return rows, max_cols
 
 
-def _add_static(app) -> None:
+def _add_files(app) -> None:
     app.config.html_static_path.append(str(STATIC))
+    app.config.html_extra_path.append(str(EXTRA))
 
 
 def _scripts_once(app, pagename, templatename, context, doctree) -> None:
@@ -85,7 +89,7 @@ def _scripts_once(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_directive("csv-table", ReadableCSVTable, override=True)
-    app.connect("builder-inited", _add_static)
+    app.connect("builder-inited", _add_files)
     app.add_css_file("hpostudy.css")
     app.connect("html-page-context", _scripts_once)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -19,9 +19,8 @@ DATA = {"digits": "embedded 8x8 digits", "mnist": "MNIST", "cifar10": "CIFAR-10"
         "ptb": "Penn Treebank", "generated": "generated corpus", "wine": "wine (scikit-learn)",
         "iris": "iris (scikit-learn)", "breast_cancer": "breast cancer (scikit-learn)"}
 THIS_BUILD = "this build"
-COLUMNS = ["source", "notebook", "profile", "data", "seeds", "device", "torch", "run time"]
-SUMMARY_COLUMNS = ["chapter", "source", "profile", "data", "seeds", "device", "torch",
-                   "run time"]
+COLUMNS = ["source", "notebook", "profile, seeds", "data", "device", "torch", "run time"]
+SUMMARY_COLUMNS = ["chapter", *COLUMNS[:1], *COLUMNS[2:]]
 
 
 def data_label(settings: dict) -> str:
@@ -33,6 +32,19 @@ def data_label(settings: dict) -> str:
     n_train = settings.get("n_train")
     return (f"{label} ({n_train:,} training examples)" if isinstance(n_train, int)
             else label)
+
+
+def seeds_label(seeds: list[int]) -> str:
+    """``1 seed``, ``3 seeds`` or the range ``1-3 seeds`` (kept on one line)."""
+    low, high = min(seeds), max(seeds)
+    return (f"{low}-{high}\u00a0seeds" if low != high
+            else f"{low}\u00a0seed{'s' if low != 1 else ''}")
+
+
+def torch_label(version: str) -> str:
+    """``2.11.0+cu130`` as ``2.11.0 (cu130)``: the build tag may go to its own line."""
+    release, _, build = version.partition("+")
+    return f"{release} ({build})" if build else release
 
 
 def duration(seconds: float) -> str:
@@ -93,18 +105,19 @@ def write_tables(book: Path, chapters: dict[str, list[str]]) -> Path:
     summary = []
     for chapter, notebooks in chapters.items():
         rows = runs(book, notebooks)
-        shown = [{**r, "run time": duration(r["seconds"])} for r in rows]
+        shown = [{**r, "profile, seeds": f"{r['profile']}, {seeds_label([r['seeds']])}",
+                  "torch": torch_label(r["torch"]), "run time": duration(r["seconds"])}
+                 for r in rows]
         store.write_table(pd.DataFrame(shown, columns=COLUMNS), folder, chapter)
         for source in dict.fromkeys(r["source"] for r in rows):
             mine = [r for r in rows if r["source"] == source]
-            seeds = sorted({r["seeds"] for r in mine})
             summary.append({
                 "chapter": chapter_title(book, chapter), "source": source,
-                "profile": _joined(r["profile"] for r in mine),
+                "profile, seeds": (f"{_joined((r['profile'] for r in mine), ' and ')}, "
+                                   f"{seeds_label([r['seeds'] for r in mine])}"),
                 "data": _joined((r["data"] for r in mine), "; "),
-                "seeds": (f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"),
                 "device": _joined(r["device"] for r in mine),
-                "torch": _joined(r["torch"] for r in mine),
+                "torch": _joined(torch_label(r["torch"]) for r in mine),
                 "run time": duration(sum(r["seconds"] for r in mine))})
     store.write_table(pd.DataFrame(summary, columns=SUMMARY_COLUMNS), folder, "all")
     return folder
