@@ -74,6 +74,7 @@ def _legend_figure(width: float, size: float):
         ax.tick_params(labelsize=size)
         ax.set_title("panel", fontsize=size)
         figures.epoch_axis(ax)
+    fig.tight_layout()
     return fig, axes
 
 
@@ -82,7 +83,10 @@ def test_wide_figures_get_text_readable_where_the_page_shrinks_them(tmp_path):
     least = figures.min_font_points(fig)
     assert least * figures.SHOWN_WIDTH_PX / (72 * 15) == pytest.approx(figures.MIN_TEXT_PX)
     assert least > 7  # 7-point text on a 15-inch figure would be about 5 px on the page
+    margins = fig.subplotpars.left, fig.subplotpars.bottom
     figures.save(fig, tmp_path, "wide")
+    # laid out again for the larger text (the drawing function's tight_layout came before)
+    assert fig.subplotpars.left > margins[0] and fig.subplotpars.bottom > margins[1]
     for ax in axes:
         texts = [*ax.get_legend().get_texts(), ax.title, *ax.get_xticklabels(),
                  *ax.get_yticklabels()]

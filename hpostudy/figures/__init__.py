@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
@@ -63,7 +64,8 @@ def save(fig, folder: str | Path, name: str) -> Path:
     """Write ``fig`` as ``folder/name.png``, every text readable on the page (see above)."""
     path = Path(folder) / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    if make_readable(fig) and fig.get_layout_engine() is None:
+    drawn_once = isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine))
+    if make_readable(fig) and drawn_once:  # laid out before the text grew (tight_layout())
         fig.tight_layout()
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     return path
