@@ -2,9 +2,10 @@
 Chromium (driven by selenium through Debian's chromium-driver) at a 1400-pixel window.
 
 Each page must load with no failed request and no request off the machine, no console error,
-every image loaded, every table either within the text column or scrolling inside its own box
-with its caption whole, and its math typeset by MathJax; the search page must find each
-chapter by its title. A screenshot of every chapter page is left in ``_build/screenshots/``.
+every image loaded, the smallest text of every figure the study drew (recorded in its PNG by
+``hpostudy.figures.save``) at least :data:`READABLE_PX` tall as the page shows it, every table
+either within the text column or scrolling inside its own box with its caption whole, and its
+math typeset by MathJax; the search page must find each chapter by its title. A screenshot of every chapter page is left in ``_build/screenshots/``.
 The test skips, saying what to install, only where no browser is installed (``.ci/run``
 installs one).
 """
@@ -18,11 +19,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 import pytest
+from PIL import Image
+
+from hpostudy.figures import SMALLEST_TEXT_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
+READABLE_PX = 10  # no text of a figure shown smaller (figures.save aims at 11 px)
 WIDTH, HEIGHT = 1400, 1000
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -95,6 +100,10 @@ BROKEN_IMAGES = """
 return [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))
                            .map(i => i.getAttribute('src'));
 """
+SHOWN_IMAGES = """
+return [...document.querySelectorAll('article img')]
+  .map(i => [i.currentSrc, i.getBoundingClientRect().width, i.naturalWidth]);
+"""
 UNRENDERED_MATH = """
 return [...document.querySelectorAll('article .math')]
   .filter(m => !m.querySelector('mjx-container') || m.querySelector('mjx-merror'))
@@ -154,6 +163,22 @@ def _console_errors(driver) -> list[str]:
             if e["level"] == "SEVERE"]
 
 
+def _small_figure_text(driver, html: Path) -> list[str]:
+    """Figures whose smallest text (as recorded in the PNG) the page shows below
+    :data:`READABLE_PX`."""
+    problems = []
+    for url, shown, natural in driver.execute_script(SHOWN_IMAGES):
+        file = html / unquote(urlparse(url).path).lstrip("/")
+        if file.suffix != ".png" or not natural:
+            continue
+        recorded = Image.open(file).text.get(SMALLEST_TEXT_KEY)
+        if recorded and float(recorded) * shown / natural < READABLE_PX:
+            problems.append(f"figure {file.name}: its smallest text is shown "
+                            f"{float(recorded) * shown / natural:.1f} px tall; show it wider "
+                            "or draw its text larger")
+    return problems
+
+
 def _until(check, seconds: float = 10.0):
     """``check()`` once it returns nothing, or its last answer after ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -192,6 +217,7 @@ def test_every_page_loads_cleanly_in_chromium(browser, site, book_html):
             lambda: browser.execute_script(UNRENDERED_MATH))]
         if math_done is False:
             problems.append("MathJax failed to start")
+        problems += _small_figure_text(browser, book_html)
         problems += browser.execute_script(HIDDEN_TABLE_PARTS)
         if page.startswith("book/chapters/"):
             _screenshot(browser, page)

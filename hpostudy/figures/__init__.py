@@ -6,7 +6,9 @@ Readable at 1x by construction: a figure is shown at most as wide as the book's 
 (:data:`SHOWN_WIDTH_PX`), so a wide figure is scaled down on the page. :func:`save` enlarges
 every text of the figure -- tick labels, legends, titles, labels -- that would be shown smaller
 than :data:`MIN_TEXT_PX`, whatever size the drawing function asked for, and lays the figure out
-again. Counted axes (epochs, meta-iterations) get integer ticks from :func:`integer_axis`.
+again. The PNG records the height of its smallest text in pixels (:data:`SMALLEST_TEXT_KEY`),
+so that a page showing it narrower than assumed can be caught (``tests/test_browser.py``).
+Counted axes (epochs, meta-iterations) get integer ticks from :func:`integer_axis`.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import seaborn as sns  # noqa: E402
 DPI = 150
 SHOWN_WIDTH_PX = 700  # the book's text column at a 1400-px window, less the figure margins
 MIN_TEXT_PX = 11  # the smallest text a reader reads without zooming
+SMALLEST_TEXT_KEY = "hpostudy smallest text px"  # PNG text chunk: smallest text, image pixels
 
 sns.set_theme(style="whitegrid", context="notebook",
               rc={"savefig.dpi": DPI, "legend.fontsize": 11, "legend.title_fontsize": 11,
@@ -39,25 +42,39 @@ def min_font_points(fig) -> float:
     return MIN_TEXT_PX * 72 / shown_px_per_inch
 
 
+def _tick_labels(fig) -> list[tuple]:
+    """(axes, "x" or "y", tick labels) of every visible axes."""
+    return [(ax, name, axis.get_ticklabels(which="both")) for ax in fig.axes
+            if ax.get_visible() for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y"))]
+
+
+def _shown_texts(fig) -> list[Text]:
+    """Every text drawn with ``fig``: visible, not empty, not in a hidden axes."""
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text()
+            and (t.axes is None or t.axes.get_visible())]
+
+
 def make_readable(fig) -> bool:
     """Enlarge every visible text of ``fig`` below :func:`min_font_points` to that size;
     returns whether anything changed (the caller lays the figure out again)."""
     least = min_font_points(fig)
     changed = False
-    for ax in fig.axes:
-        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
-            labels = axis.get_ticklabels(which="both")
-            if labels and min(t.get_fontsize() for t in labels) < least:
-                ax.tick_params(axis=name, which="both", labelsize=least)
-                changed = True
-    ticks = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
-             for t in axis.get_ticklabels(which="both")}
-    for text in fig.findobj(Text):
-        if (id(text) not in ticks and text.get_visible() and text.get_text()
-                and text.get_fontsize() < least):
+    for ax, name, labels in _tick_labels(fig):
+        if labels and min(t.get_fontsize() for t in labels) < least:
+            ax.tick_params(axis=name, which="both", labelsize=least)
+            changed = True
+    ticks = {id(t) for _, _, labels in _tick_labels(fig) for t in labels}
+    for text in _shown_texts(fig):
+        if id(text) not in ticks and text.get_fontsize() < least:
             text.set_fontsize(least)
             changed = True
     return changed
+
+
+def smallest_text_points(fig) -> float:
+    """The font size (points) of the smallest text drawn with ``fig`` (after a draw)."""
+    fig.canvas.draw()
+    return min((t.get_fontsize() for t in _shown_texts(fig)), default=float("inf"))
 
 
 def save(fig, folder: str | Path, name: str) -> Path:
@@ -67,7 +84,8 @@ def save(fig, folder: str | Path, name: str) -> Path:
     drawn_once = isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine))
     if make_readable(fig) and drawn_once:  # laid out before the text grew (tight_layout())
         fig.tight_layout()
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    smallest = f"{smallest_text_points(fig) * DPI / 72:.1f}"
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={SMALLEST_TEXT_KEY: smallest})
     return path
 
 
