@@ -167,8 +167,8 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
     optimization, on an Optuna study that survives killed runs and may be shared by workers.
 
     ``space`` maps a name to ``(low, high)`` or ``(low, high, "log")``. A search is the sequence
-    of *draws* ``0 .. trials-1``; the hyperparameters of draw ``k`` depend on ``(seed, k)``
-    alone: ``grid`` takes the ``k``-th point of a seeded permutation of a grid with
+    of *draws* ``0 .. trials-1``, and the hyperparameters of draw ``k`` are a function of
+    ``(seed, k)``: ``grid`` takes the ``k``-th point of a seeded permutation of a grid with
     ``ceil(trials ** (1/d))`` points per dimension, ``random`` draws uniformly (log-uniformly)
     from a generator seeded with ``(seed, k)``, ``bayes`` asks Optuna's Gaussian-process sampler
     seeded with ``(seed, k)`` given the trials completed so far (its first
@@ -181,13 +181,19 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
     workers -- processes on any machines calling this function with the same storage and study
     -- share the draws; each returns once every draw has completed. A trial whose worker died
     (a dead process on this machine at once; on another machine once its heartbeat is
-    ``GRACE_SECONDS`` old) is marked failed and its draw retried, so a resumed or distributed
-    search evaluates the same draws as an uninterrupted one, each exactly once, and ends with
-    exactly ``trials`` completed trials. An objective that raises fails its trial and stops
-    this worker (a later run retries the draw); a non-finite value is recorded as ``inf``.
+    ``GRACE_SECONDS`` old) is marked failed and its draw retried: every draw completes exactly
+    once, the search ends with exactly ``trials`` completed trials, and a resumed search (or a
+    distributed grid or random one) evaluates the configurations of an uninterrupted one. (A
+    worker that finds the budget taken after creating a trial ends it as pruned, unevaluated.)
 
-    Returns one row per draw: ``trial`` (the draw), its parameters and value, its seconds and
-    their running sum (compute time, summed over workers), and the best value so far.
+    ``objective`` returns the value to minimize, or ``(value, metrics)`` with a dict of further
+    numbers about the trial (e.g. its test loss), kept in the study so that every worker's
+    table has them. An objective that raises fails its trial and stops this worker (a later
+    run retries the draw); a non-finite value is recorded as ``inf``.
+
+    Returns one row per draw: ``trial`` (the draw), its parameters, value and metrics, its
+    seconds and their running sum (compute time, summed over workers), and the best value so
+    far.
     """
     from tqdm.auto import tqdm
 
@@ -400,6 +406,8 @@ def _run_trial(study, database, objective: Callable[[dict], float], space: dict,
         except BaseException:
             study.tell(trial, state=state.FAIL, skip_if_finished=True)
             raise
+        value, metrics = value if isinstance(value, tuple) else (value, {})
+        trial.set_user_attr("metrics", {k: float(v) for k, v in metrics.items()})
     try:
         study.tell(trial, value if math.isfinite(value) else float("inf"))
     except optuna.exceptions.UpdateFinishedTrialError:
@@ -424,7 +432,10 @@ class _heartbeat:
 
     def _beat(self):
         while not self.stop.wait(HEARTBEAT_SECONDS):
-            self.storage.record_heartbeat(self.trial_id)
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # the database is briefly unreachable: try again next beat
+                continue
 
     def __exit__(self, *exc):
         self.stop.set()
@@ -442,7 +453,8 @@ def _search_table(study, method: str, space: dict, budget: int):
         if t.state == optuna.trial.TrialState.COMPLETE and draws[t.number] < budget:
             complete.setdefault(draws[t.number], t)
     rows = [{"trial": k, "value": t.value, "trial_seconds": t.duration.total_seconds(),
-             **{name: t.params[name] for name in space}} for k, t in sorted(complete.items())]
+             **{name: t.params[name] for name in space}, **t.user_attrs.get("metrics", {})}
+            for k, t in sorted(complete.items())]
     df = pd.DataFrame(rows)
     df["seconds"] = df.trial_seconds.cumsum()
     df["best_value"] = df.value.cummin()
@@ -466,15 +478,9 @@ def _open_study(url: str | None, name: str, sampler):
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         return optuna.create_study(direction="minimize", sampler=sampler, study_name=name), None
     database = check_search_storage(url)
-    for attempt in range(3):
-        try:
-            found = optuna.create_study(direction="minimize", sampler=sampler, storage=database,
-                                        study_name=name, load_if_exists=True)
-            return found, database
-        except optuna.exceptions.DuplicatedStudyError:
-            if attempt == 2:  # two workers creating the same study at once: load it
-                raise
-            time.sleep(1)
+    found = optuna.create_study(direction="minimize", sampler=sampler, storage=database,
+                                study_name=name, load_if_exists=True)
+    return found, database
 
 
 def check_search_storage(url: str):

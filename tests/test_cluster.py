@@ -96,6 +96,17 @@ def test_a_trial_silent_on_another_machine_is_failed_after_the_grace_period(tmp_
     assert [t.state.name for t in study.trials][0] == "FAIL"
 
 
+def test_metrics_of_each_trial_are_kept_beside_its_value(tmp_path):
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    df = black_box_search(lambda p: (bowl(p), {"twice": 2 * bowl(p)}), SPACE, "grid", 4,
+                          storage=url)
+    assert list(df.columns[:4]) == ["method", "trial", "value", "trial_seconds"]
+    assert (df.twice == 2 * df.value).all() and len(df) == 4
+    again = black_box_search(bowl, SPACE, "grid", 4, storage=url)  # resumed: nothing to do
+    pd.testing.assert_frame_equal(again.drop(columns=[c for c in again if "seconds" in c]),
+                                  df.drop(columns=[c for c in df if "seconds" in c]))
+
+
 def test_a_corrupted_search_database_is_moved_aside_and_named(tmp_path):
     db = tmp_path / "search.db"
     db.write_bytes(b"this is not a database" * 100)

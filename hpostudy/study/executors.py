@@ -81,8 +81,9 @@ def connect(address: str | None = None):
                      **({} if address else {"include_dashboard": False}))
         except ConnectionError as err:
             raise RuntimeError(f"cannot reach the Ray cluster at {address} ({err}): start it "
-                               "with `ray start --head` on its head node, and give its address "
-                               "as --address HOST:6379") from err
+                               "with `ray start --head` on its head node, give its address as "
+                               "--address HOST:6379, and use the cluster's authentication here "
+                               "too (RAY_AUTH_MODE=token and its token, see the README)") from err
     return ray
 
 
