@@ -134,7 +134,7 @@ def main() -> None:
               f"{statistics.median(cpus) if cpus else float('nan'):7.1f} s")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["repeat", *rows[0]])
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
     meta = (f"# notebooks: {' '.join(args.notebooks)}; profile smoke; HPOSTUDY_THREADS=1; "
