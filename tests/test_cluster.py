@@ -81,6 +81,7 @@ def test_a_search_killed_mid_trial_resumes_with_the_same_draws_and_exactly_its_b
         assert len(calls) == trials - 3 and again[COLUMNS].equals(resumed[COLUMNS])
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test's own study.ask()
 def test_a_trial_silent_on_another_machine_is_failed_after_the_grace_period(tmp_path,
                                                                              monkeypatch):
     monkeypatch.setattr(metaopt, "GRACE_SECONDS", 1)

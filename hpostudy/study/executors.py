@@ -71,13 +71,14 @@ def import_ray():
 
 
 def connect(address: str | None = None):
-    """Join the Ray cluster at ``address`` (``None``: ``RAY_ADDRESS``, else start a local one
-    with every core of this machine) unless this process already has; returns ``ray``."""
+    """Join the Ray cluster at ``address`` (``None``: ``RAY_ADDRESS``, else start a new local
+    one with every core of this machine, never joining one found running here) unless this
+    process already has; returns ``ray``."""
     ray = import_ray()
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS")
         try:
-            ray.init(address=address, log_to_driver=False, configure_logging=False,
+            ray.init(address=address or "local", log_to_driver=False, configure_logging=False,
                      **({} if address else {"include_dashboard": False}))
         except ConnectionError as err:
             raise RuntimeError(f"cannot reach the Ray cluster at {address} ({err}): start it "
