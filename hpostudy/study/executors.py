@@ -33,8 +33,8 @@ import os
 from typing import Callable, Sequence
 
 RAY_MISSING = ("the ray executor needs Ray: install the cluster extra "
-               "(pip install 'hpostudy[cluster]', i.e. ray[default] and psycopg2) on this "
-               "machine and on every node of the cluster")
+               "(pip install 'hpostudy[cluster]': Ray and psycopg) on this machine "
+               "and on every node of the cluster")
 
 
 class LocalExecutor:
