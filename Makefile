@@ -10,7 +10,7 @@ PROFILE ?= smoke
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book,test,cluster]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hpostudy)" >/dev/null
 	touch $(STAMP)
 

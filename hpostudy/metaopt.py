@@ -6,7 +6,8 @@
 * :func:`meta_iterations` -- re-run training from the same initialization and batch order,
   compute a hypergradient, update the hyperparameters, record, repeat;
 * :func:`black_box_search` -- the black-box baselines (grid search, random search, Bayesian
-  optimization with a Gaussian process) through Optuna, for any objective.
+  optimization with a Gaussian process) through Optuna, for any objective; resumable after a
+  kill and shared by any number of workers on one study (e.g. in PostgreSQL).
 
 An optimizer is a callable ``theta_next = opt(theta, hypergrad)`` (so RT-HO and the online
 method take it as their ``update``); ``project`` (e.g. ``HyperSpace.clip``) keeps the
@@ -16,12 +17,24 @@ checkpointed run resumes exactly where it stopped.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime
+import itertools
 import math
 import os
+import socket
+import threading
+import time
+import uuid
+import warnings
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+import optuna
 import torch
+
+from .store import StoreError, process_alive
 
 Projection = Callable[[torch.Tensor], torch.Tensor]
 
@@ -197,24 +210,85 @@ def _save(path: Path, obj: dict) -> None:
 
 # ---------------------------------------------------------------------- black-box baselines
 SEARCHES = ("grid", "random", "bayes")
+SEARCH_STORAGE = "HPOSTUDY_SEARCH_STORAGE"  # environment: one Optuna storage URL for every search
+HEARTBEAT_SECONDS = 10  # a running trial's heartbeat in a database storage
+GRACE_SECONDS = 60  # a trial of another machine silent for longer is taken as dead
+POLL_SECONDS = 2  # a worker waiting for the others' last trials looks again after this
+
+
+class SearchStorageError(StoreError):
+    """A search's Optuna storage cannot be used; the message names it and the fix."""
 
 
 def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple],
                      method: str, trials: int, seed: int = 0, storage: str | None = None,
-                     progress: str | None = None):
-    """Minimize ``objective(params)`` over ``space`` with one of Optuna's samplers.
+                     progress: str | None = None, study: str | None = None):
+    """Minimize ``objective(params)`` over ``space`` by grid search, random search or Bayesian
+    optimization, on an Optuna study that survives killed runs and may be shared by workers.
 
-    ``space`` maps a name to ``(low, high)`` or ``(low, high, "log")``. ``method``: ``grid``
-    (``ceil(trials ** (1/d))`` points per dimension, visited in a seeded random order until the
-    budget of ``trials`` or the grid runs out), ``random``, or ``bayes`` (Optuna's Gaussian-process
-    sampler). ``storage`` is an Optuna storage URL (e.g. ``sqlite:///study.db``) for a study that
-    survives a killed run; ``None`` keeps it in memory. Returns one row per trial: its
-    parameters, value, its wall-clock seconds and their running sum, the best value so far.
+    ``space`` maps a name to ``(low, high)`` or ``(low, high, "log")``. A search is the sequence
+    of *draws* ``0 .. trials-1``, and the hyperparameters of draw ``k`` are a function of
+    ``(seed, k)``: ``grid`` takes the ``k``-th point of a seeded permutation of a grid with
+    ``ceil(trials ** (1/d))`` points per dimension, ``random`` draws uniformly (log-uniformly)
+    from a generator seeded with ``(seed, k)``, ``bayes`` asks Optuna's Gaussian-process sampler
+    seeded with ``(seed, k)`` given the trials completed so far (its first
+    ``min(10, trials // 3)`` draws are random).
+
+    The study lives in ``storage`` (an Optuna URL such as ``sqlite:///search.db``; ``None``:
+    in memory) unless the environment variable ``HPOSTUDY_SEARCH_STORAGE`` names a shared one
+    (``hpostudy run --storage postgresql://...`` sets it), which then takes precedence and needs
+    ``study``, a name unique to this search (e.g. the run's key and the method). Any number of
+    workers -- processes on any machines calling this function with the same storage and study
+    -- share the draws; each returns once every draw has completed. A trial whose worker died
+    (a dead process on this machine at once; on another machine once its heartbeat is
+    ``GRACE_SECONDS`` old) is marked failed and its draw retried: every draw completes exactly
+    once, the search ends with exactly ``trials`` completed trials, and a resumed search (or a
+    distributed grid or random one) evaluates the configurations of an uninterrupted one. (A
+    worker that finds the budget taken after creating a trial ends it as pruned, unevaluated.)
+
+    ``objective`` returns the value to minimize, or ``(value, metrics)`` with a dict of further
+    numbers about the trial (e.g. its test loss), kept in the study so that every worker's
+    table has them. An objective that raises fails its trial and stops this worker (a later
+    run retries the draw); a non-finite value is recorded as ``inf``.
+
+    Returns one row per draw: ``trial`` (the draw), its parameters, value and metrics, its
+    seconds and their running sum (compute time, summed over workers), and the best value so
+    far.
     """
-    import optuna
-    import pandas as pd
     from tqdm.auto import tqdm
 
+    _check_search(space, method, trials)
+    shared = os.environ.get(SEARCH_STORAGE)
+    if shared and not study:
+        raise ValueError(f"{SEARCH_STORAGE} names a shared search storage: give every search "
+                         "its own study name (black_box_search(..., study=...), e.g. the run's "
+                         "key and the method)")
+    url = shared or storage
+    name = study or f"{method}-{seed}"
+    sampler = DrawSampler(space, method, trials, seed)
+    found, database = _open_study(url, name, sampler)
+    _claim_search(found, url, name, {"method": method, "seed": seed,
+                                     "space": {k: list(v) for k, v in space.items()}})
+    worker = _Worker()
+    bar = tqdm(total=trials, desc=progress, disable=progress is None)
+    while True:
+        trials_now = _recover(found, trials, worker)
+        draws = _draws(trials_now)
+        done = {draws[t.number] for t in trials_now
+                if t.state == optuna.trial.TrialState.COMPLETE and draws[t.number] < trials}
+        bar.update(len(done) - bar.n)
+        if len(done) >= trials:
+            break
+        waiting = any(t.state == optuna.trial.TrialState.WAITING for t in trials_now)
+        if not waiting and _issued(trials_now, draws) >= trials:
+            time.sleep(POLL_SECONDS)  # the last draws run elsewhere: wait, take over if they die
+            continue
+        _run_trial(found, database, objective, space, trials, worker)
+    bar.close()
+    return _search_table(found, method, space, trials)
+
+
+def _check_search(space: dict, method: str, trials: int) -> None:
     if method not in SEARCHES:
         raise ValueError(f"unknown search '{method}': choose one of {SEARCHES}")
     if trials < 1:
@@ -223,33 +297,224 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
         if len(bounds) not in (2, 3) or not bounds[0] < bounds[1]:
             raise ValueError(f"search space '{name}': give (low, high[, 'log']) with low < high,"
                              f" got {bounds}")
-    if method == "grid":
-        per_dim = max(2, math.ceil(trials ** (1 / len(space))))
-        grid = {name: _grid_points(bounds, per_dim) for name, bounds in space.items()}
-        sampler = optuna.samplers.GridSampler(grid, seed=seed)
-    elif method == "random":
-        sampler = optuna.samplers.RandomSampler(seed=seed)
+
+
+def _is_log(bounds: tuple) -> bool:
+    return len(bounds) == 3 and bounds[2] == "log"
+
+
+def _grid_points(bounds: tuple, n: int) -> list[float]:
+    low, high = bounds[0], bounds[1]
+    if _is_log(bounds):
+        inner = [float(low * (high / low) ** (i / (n - 1))) for i in range(1, n - 1)]
     else:
-        sampler = optuna.samplers.GPSampler(seed=seed,
-                                            n_startup_trials=max(1, min(10, trials // 3)))
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
-                                study_name=f"{method}-{seed}", load_if_exists=True)
-    done = len([t for t in study.trials if t.state.is_finished()])
-    bar = tqdm(total=trials, initial=done, desc=progress, disable=progress is None)
+        inner = [float(low + (high - low) * i / (n - 1)) for i in range(1, n - 1)]
+    return [float(low), *inner, float(high)]
 
-    def trial_objective(trial) -> float:
-        params = {name: trial.suggest_float(name, b[0], b[1], log=len(b) == 3 and b[2] == "log")
+
+def _draw_seed(seed: int, draw: int) -> int:
+    """A generator seed for draw ``draw`` of a search seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed, draw]).generate_state(1)[0])
+
+
+def _draws(trials) -> dict[int, int]:
+    """Trial number -> draw. A retry carries its draw (user attribute ``draw``, set when it was
+    enqueued); every other trial takes the next draw in the order of trial numbers, which the
+    storage assigns atomically, so every worker computes the same map."""
+    draws, fresh = {}, 0
+    for t in sorted(trials, key=lambda t: t.number):
+        if "retry_of" in t.user_attrs:
+            draws[t.number] = int(t.user_attrs["draw"])
+        else:
+            draws[t.number], fresh = fresh, fresh + 1
+    return draws
+
+
+def _issued(trials, draws: dict[int, int]) -> int:
+    """How many draws have been handed out (as fresh trials)."""
+    return sum(1 for t in trials if "retry_of" not in t.user_attrs)
+
+
+class DrawSampler(optuna.samplers.BaseSampler):
+    """Optuna sampler whose values for a trial are a function of the search's seed and the
+    trial's draw (see :func:`black_box_search`), so that a resumed or shared search repeats the
+    sequence of an uninterrupted one."""
+
+    def __init__(self, space: dict[str, tuple], method: str, trials: int, seed: int):
+        self.space, self.method, self.trials, self.seed = space, method, trials, seed
+        self._gp_draw, self._gp_sampler = None, None
+        if method == "grid":
+            per_dim = max(2, math.ceil(trials ** (1 / len(space))))
+            axes = [_grid_points(bounds, per_dim) for bounds in space.values()]
+            self.grid = list(itertools.product(*axes))
+            self.order = np.random.default_rng(seed).permutation(len(self.grid))
+
+    def _draw(self, study, trial) -> int:
+        return _draws(study.get_trials(deepcopy=False))[trial.number]
+
+    def _gp(self, draw: int):
+        """Optuna's GP sampler seeded for ``draw`` (a fresh one per draw: no state carries
+        over from the draws this process happened to sample)."""
+        if self._gp_draw != draw:
+            self._gp_draw, self._gp_sampler = draw, optuna.samplers.GPSampler(
+                seed=_draw_seed(self.seed, draw),
+                n_startup_trials=max(1, min(10, self.trials // 3)))
+        return self._gp_sampler
+
+    def infer_relative_search_space(self, study, trial):
+        if self.method != "bayes":
+            return {}
+        draw = self._draw(study, trial)
+        return {} if draw >= self.trials else self._gp(draw).infer_relative_search_space(
+            study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        if self.method != "bayes" or not search_space:
+            return {}
+        return self._gp(self._draw(study, trial)).sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        draw = self._draw(study, trial)
+        index = list(self.space).index(param_name)
+        if self.method == "bayes":
+            return self._gp(draw).sample_independent(study, trial, param_name,
+                                                     param_distribution)
+        if self.method == "grid":
+            return self.grid[int(self.order[draw])][index]
+        bounds = self.space[param_name]
+        u = float(np.random.default_rng(_draw_seed(self.seed, draw)).random(len(self.space))[index])
+        if _is_log(bounds):
+            low, high = math.log(bounds[0]), math.log(bounds[1])
+            return min(bounds[1], max(bounds[0], math.exp(low + u * (high - low))))
+        return bounds[0] + u * (bounds[1] - bounds[0])
+
+
+# ------------------------------------------------------------------ search workers
+class _Worker:
+    """This process as the owner of running trials: host, process id and a token (a process
+    id may come back after a reboot)."""
+
+    def __init__(self):
+        self.host, self.pid, self.token = socket.gethostname(), os.getpid(), uuid.uuid4().hex
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}/{self.pid}/{self.token}"
+
+    def gone(self, label: str | None) -> bool:
+        """Whether the worker named ``label`` has certainly died (known on its own machine)."""
+        if not label:
+            return False
+        host, pid, token = label.split("/")
+        if host != self.host:
+            return False  # another machine: its heartbeat tells (fail_stale_trials)
+        if int(pid) == self.pid:
+            return token != self.token
+        return not process_alive(int(pid))
+
+
+def _recover(study, budget: int, worker: _Worker) -> list:
+    """Mark the trials of dead workers failed and enqueue one retry for every draw below the
+    budget that has no completed, running or waiting trial. Returns the study's trials."""
+    state = optuna.trial.TrialState
+    now = datetime.datetime.now()
+    for t in study.get_trials(deepcopy=False, states=(state.RUNNING,)):
+        unowned = ("worker" not in t.user_attrs and t.datetime_start is not None
+                   and (now - t.datetime_start).total_seconds() > GRACE_SECONDS)
+        if worker.gone(t.user_attrs.get("worker")) or unowned:
+            try:
+                study.tell(t.number, state=state.FAIL, skip_if_finished=True)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker failed it first
+    with _quiet():
+        optuna.storages.fail_stale_trials(study)  # heartbeats of other machines
+    trials = study.get_trials(deepcopy=False)
+    draws = _draws(trials)
+    live = {draws[t.number] for t in trials
+            if t.state in (state.COMPLETE, state.RUNNING, state.WAITING)}
+    failed = {draws[t.number]: t.number for t in trials if t.state == state.FAIL}
+    lost = [k for k in range(min(budget, _issued(trials, draws))) if k not in live]
+    for k in lost:
+        study.enqueue_trial({}, user_attrs={"draw": k, "retry_of": failed.get(k, -1)})
+    return study.get_trials(deepcopy=False) if lost else trials
+
+
+def _run_trial(study, database, objective: Callable[[dict], float], space: dict, budget: int,
+               worker: _Worker) -> None:
+    """Take the next trial (a waiting retry or a fresh draw) and evaluate it, unless its draw
+    is over the budget or already taken by another trial (then it ends as pruned)."""
+    state = optuna.trial.TrialState
+    with _quiet():
+        trial = study.ask()
+    trial.set_user_attr("worker", worker.label)
+    trials = study.get_trials(deepcopy=False)
+    draws = _draws(trials)
+    draw = draws[trial.number]
+    taken = any(draws[t.number] == draw and t.number != trial.number
+                and (t.state == state.COMPLETE
+                     or (t.state in (state.RUNNING, state.WAITING) and t.number < trial.number))
+                for t in trials)
+    if draw >= budget or taken:
+        study.tell(trial, state=state.PRUNED)
+        return
+    trial.set_user_attr("draw", draw)
+    with _heartbeat(database, trial._trial_id):
+        params = {name: trial.suggest_float(name, b[0], b[1], log=_is_log(b))
                   for name, b in space.items()}
-        value = objective(params)
-        bar.update(1)
-        return value if math.isfinite(value) else float("inf")
+        try:
+            value = objective(params)
+        except BaseException:
+            study.tell(trial, state=state.FAIL, skip_if_finished=True)
+            raise
+        value, metrics = value if isinstance(value, tuple) else (value, {})
+        trial.set_user_attr("metrics", {k: float(v) for k, v in metrics.items()})
+    try:
+        study.tell(trial, value if math.isfinite(value) else float("inf"))
+    except optuna.exceptions.UpdateFinishedTrialError:
+        pass  # taken for dead (a long silence) and retried by another worker
 
-    if trials > done:
-        study.optimize(trial_objective, n_trials=trials - done)
-    bar.close()
-    rows = [{"trial": t.number, "value": t.value, "trial_seconds": t.duration.total_seconds(),
-             **t.params} for t in study.trials if t.state.is_finished()]
+
+class _heartbeat:
+    """While a trial runs, record its heartbeat in the database storage (if any) every
+    ``HEARTBEAT_SECONDS`` (other machines' workers take a silent trial for dead)."""
+
+    def __init__(self, storage, trial_id: int):
+        self.storage, self.trial_id = storage, trial_id
+        self.stop = threading.Event()
+        self.thread = None
+
+    def __enter__(self):
+        if self.storage is not None:
+            self.storage.record_heartbeat(self.trial_id)
+            self.thread = threading.Thread(target=self._beat, daemon=True)
+            self.thread.start()
+        return self
+
+    def _beat(self):
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self.storage.record_heartbeat(self.trial_id)
+            except Exception:  # the database is briefly unreachable: try again next beat
+                continue
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+def _search_table(study, method: str, space: dict, budget: int):
+    import pandas as pd
+
+    trials = study.get_trials(deepcopy=False)
+    draws = _draws(trials)
+    complete = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state == optuna.trial.TrialState.COMPLETE and draws[t.number] < budget:
+            complete.setdefault(draws[t.number], t)
+    rows = [{"trial": k, "value": t.value, "trial_seconds": t.duration.total_seconds(),
+             **{name: t.params[name] for name in space}, **t.user_attrs.get("metrics", {})}
+            for k, t in sorted(complete.items())]
     df = pd.DataFrame(rows)
     df["seconds"] = df.trial_seconds.cumsum()
     df["best_value"] = df.value.cummin()
@@ -257,8 +522,93 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
     return df
 
 
-def _grid_points(bounds: tuple, n: int) -> list[float]:
-    low, high = bounds[0], bounds[1]
-    if len(bounds) == 3 and bounds[2] == "log":
-        return [float(low * (high / low) ** (i / (n - 1))) for i in range(n)]
-    return [float(low + (high - low) * i / (n - 1)) for i in range(n)]
+# ------------------------------------------------------------------ storage
+@contextlib.contextmanager
+def _quiet():
+    """Silence Optuna's notes on the heartbeat (experimental; meant for ``Study.optimize``,
+    which cannot keep a budget across workers)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        yield
+def _open_study(url: str | None, name: str, sampler):
+    """``(study, database)``: the study ``name`` in the storage ``url`` (created if new) and
+    its database storage (None: in memory)."""
+    if url is None:
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        return optuna.create_study(direction="minimize", sampler=sampler, study_name=name), None
+    database = check_search_storage(url)
+    found = optuna.create_study(direction="minimize", sampler=sampler, storage=database,
+                                study_name=name, load_if_exists=True)
+    return found, database
+
+
+def check_search_storage(url: str):
+    """The Optuna database storage at ``url`` (its tables created if new), with clear errors
+    for a missing database driver, an unreachable server and a corrupted SQLite file (moved
+    aside, never deleted)."""
+    import sqlalchemy.exc
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    shown = _without_password(url)
+    if url.startswith("postgresql://"):  # the driver of the cluster extra, whatever
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")  # SQLAlchemy's default
+    for attempt in range(3):
+        try:
+            with _quiet():
+                database = optuna.storages.RDBStorage(
+                    url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS)
+            database.get_all_studies()
+            return database
+        except ImportError as err:
+            missing = getattr(err.__cause__, "name", None) or err.name or "its database driver"
+            raise SearchStorageError(
+                f"the search storage {shown} needs the Python package '{missing}': install "
+                "the cluster extra (pip install 'hpostudy[cluster]')") from err
+        except sqlalchemy.exc.IntegrityError:
+            if attempt == 2:  # two workers creating the same tables at once
+                raise
+            time.sleep(1 + attempt)
+        except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as err:
+            raise _storage_error(url, shown, err) from err
+        except (ValueError, sqlalchemy.exc.ArgumentError) as err:
+            raise SearchStorageError(f"cannot open the search storage {shown}: {err}") from err
+
+
+def _storage_error(url: str, shown: str, err: Exception) -> SearchStorageError:
+    reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0][:200]
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists():
+            aside = path.with_name(f"{path.name}.corrupt-"
+                                   f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
+            os.replace(path, aside)
+            return SearchStorageError(
+                f"the search database {path} is unreadable ({reason}); it was moved to "
+                f"{aside.name} beside it. Run again to start this search afresh (or put back a "
+                "good copy of the file).")
+    return SearchStorageError(f"cannot use the search storage {shown} ({reason}): check that "
+                              "the database server runs and accepts connections from this "
+                              "machine, and the URL's user, password and database")
+
+
+def _without_password(url: str) -> str:
+    try:
+        import sqlalchemy
+
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _claim_search(study, url: str | None, name: str, search: dict) -> None:
+    """Record what the study searches; refuse a study of the same name that searches another
+    space, method or seed (a name reused in a shared storage)."""
+    known = study.user_attrs.get("search")
+    if known is None:
+        study.set_user_attr("search", search)
+    elif known != search:
+        raise SearchStorageError(
+            f"the study '{name}' in {_without_password(url or 'memory')} holds another search "
+            f"({known}), not {search}: give this search another study name, or delete that "
+            "study (optuna delete-study) if it is stale")

@@ -21,6 +21,8 @@ import json
 import os
 import socket
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -157,9 +159,12 @@ class Checkpoint:
 
 # ---------------------------------------------------------------------- run marker (lock)
 MARKER = ".running.json"
+MARKER_HEARTBEAT = 30  # seconds between touches of a held marker
+MARKER_GRACE = 120  # a marker of another machine untouched for longer belongs to a dead run
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine."""
     if pid <= 0:
         return False
     try:
@@ -174,16 +179,20 @@ def _alive(pid: int) -> bool:
 class RunMarker:
     """``folder/.running.json`` while a run writes into ``folder``.
 
-    :meth:`acquire` creates it exclusively; if it exists and its process is alive on this host,
-    the folder is busy (:class:`FolderBusy`, naming that process and its start time); if its
-    process is gone, the earlier run was killed and its marker is taken over. The marker stays
-    when a run fails (``status`` says why), so the folder reads as incomplete until a run
-    finishes and :meth:`release` removes it.
+    :meth:`acquire` creates it exclusively; if it exists and its run is alive, the folder is
+    busy (:class:`FolderBusy`, naming that process, its machine and its start time); if its run
+    is gone, the earlier run was killed and its marker is taken over. A run is alive when its
+    process runs on this machine, or -- for a run on another machine of a cluster sharing the
+    folder -- when its marker's modification time is younger than ``MARKER_GRACE`` seconds:
+    the holder touches it every ``MARKER_HEARTBEAT`` seconds (clocks of the machines must agree
+    to within a minute or so). The marker stays when a run fails (``status`` says why), so the
+    folder reads as incomplete until a run finishes and :meth:`release` removes it.
     """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.path = self.folder / MARKER
+        self._stop = threading.Event()
 
     def read(self) -> dict | None:
         try:
@@ -207,8 +216,7 @@ class RunMarker:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 other = self.read() or {}
-                if (other.get("status") == "running" and other.get("host") == record["host"]
-                        and other.get("pid") != record["pid"] and _alive(int(other["pid"]))):
+                if other.get("pid") != record["pid"] and _marker_alive(other, self.path):
                     raise FolderBusy(
                         f"{self.folder} is being written by another run: process "
                         f"{other['pid']} on {other['host']}, started {other['started']} "
@@ -222,17 +230,41 @@ class RunMarker:
                                  "another output_dir or fix its permissions") from err
             with os.fdopen(fd, "w") as fh:
                 json.dump(record, fh)
+            self._stop.clear()
+            threading.Thread(target=self._beat, daemon=True).start()
             return record
         raise FolderBusy(f"could not take {self.path}: another run keeps recreating it")
 
+    def _beat(self) -> None:
+        """Touch the marker while the run holds it (how other machines see it is alive)."""
+        while not self._stop.wait(MARKER_HEARTBEAT):
+            try:
+                os.utime(self.path)
+            except OSError:
+                return
+
     def fail(self, reason: str) -> None:
         """Keep the marker (the folder stays incomplete) and say why the run stopped."""
+        self._stop.set()
         record = self.read() or {}
         record.update({"status": "failed", "reason": reason[:500], "pid": -1})
         atomic_write(self.path, json.dumps(record))
 
     def release(self) -> None:
+        self._stop.set()
         self.path.unlink(missing_ok=True)
+
+
+def _marker_alive(record: dict, path: Path) -> bool:
+    """Whether the run that wrote marker ``record`` (at ``path``) is still running."""
+    if record.get("status") != "running":
+        return False
+    if record.get("host") == socket.gethostname():
+        return process_alive(int(record.get("pid", -1)))
+    try:
+        return time.time() - path.stat().st_mtime < MARKER_GRACE
+    except OSError:
+        return False
 
 
 def folder_state(folder: Path) -> str:
@@ -240,9 +272,7 @@ def folder_state(folder: Path) -> str:
     folder = Path(folder)
     marker = RunMarker(folder).read()
     if marker is not None:
-        alive = (marker.get("status") == "running" and marker.get("host") == socket.gethostname()
-                 and _alive(int(marker.get("pid", -1))))
-        return "running" if alive else "incomplete"
+        return "running" if _marker_alive(marker, folder / MARKER) else "incomplete"
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):

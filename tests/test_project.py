@@ -19,7 +19,7 @@ def _requirements() -> set[str]:
     """What the book is built and tested with: the package's dependencies, book and test."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = set(project["dependencies"])
-    for extra in ("book", "test"):
+    for extra in ("book", "test", "cluster"):
         wanted |= set(project["optional-dependencies"][extra])
     return wanted
 

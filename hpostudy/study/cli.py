@@ -3,11 +3,14 @@
     hpostudy list
     hpostudy run [NOTEBOOK ...] [--profile smoke|cpu|paper] [--device cpu|cuda] [-p KEY=VALUE ...]
                  [--jobs N] [--force] [--no-notebook]
+                 [--executor local|ray] [--address HOST:PORT] [--storage URL]
     hpostudy book [--profile smoke|cpu|paper] [--chapters CHAPTER ...]
     hpostudy record [--profile cpu|paper] [--only NAME ...]
 
 NOTEBOOK is a name from notebooks/ or a path to any jupytext .py notebook (a copy of one of
 the study's, adapted to your model); without one, every notebook of notebooks/ runs.
+--executor ray runs the notebooks and their units of work as tasks of a Ray cluster (README,
+"Running on a cluster"); --storage puts every black-box search on one shared Optuna storage.
 """
 from __future__ import annotations
 
@@ -56,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-notebook", action="store_true",
                      help="run each notebook's code as a plain Python script (no Jupyter; "
                           "tables and figures only)")
+    run.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: worker processes on this machine (default); ray: notebooks "
+                          "and their units as tasks of a Ray cluster (one GPU each on cuda)")
+    run.add_argument("--address", default=None, metavar="HOST:PORT",
+                     help="the running Ray cluster to use (default: RAY_ADDRESS, else a new "
+                          "local one); only with --executor ray")
+    run.add_argument("--storage", default=None, metavar="URL",
+                     help="an Optuna storage shared by the black-box searches, e.g. "
+                          "postgresql://user:password@host/db (default: a file per run)")
     book = sub.add_parser("book", help="build the HTML book from the executed notebooks")
     book.add_argument("--profile", default="smoke", choices=list(PROFILES))
     book.add_argument("--chapters", nargs="+", metavar="CHAPTER",
@@ -93,12 +105,18 @@ def _dispatch(args) -> int:
         return 0
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.executor == "ray" and args.jobs is not None:
+        raise ValueError("--jobs is for the local executor: with --executor ray the cluster's "
+                         "GPUs and CPUs decide how many notebooks run at once")
+    if args.address and args.executor != "ray":
+        raise ValueError("--address names a Ray cluster: use it with --executor ray")
     params = dict(args.params)
     device = params.pop("device", None) or args.device
     selection = list(args.notebooks) + list(args.only)
     outcomes = runner.run_notebooks(selection or None, args.profile, device, params,
                                     force=args.force, jobs=args.jobs,
-                                    direct=args.no_notebook)
+                                    direct=args.no_notebook, executor=args.executor,
+                                    address=args.address, storage=args.storage)
     for o in outcomes:
         print(f"{o.status:22s} {o.name:24s} {o.seconds:7.1f} s  -> {o.results}")
     failed = [o for o in outcomes if o.status == "failed"]

@@ -1,14 +1,40 @@
-"""Where the units of work of a run are computed.
+"""Where the units of work of a run are computed: in this process, or as tasks of a Ray cluster.
 
 :meth:`hpostudy.study.run.Run.map` hands the units that are not cached yet to the current
-executor. The default, :class:`LocalExecutor`, computes them one after another in this process
-with a progress bar. ``HPOSTUDY_EXECUTOR`` selects another one (``hpostudy run --executor``
-sets it for the notebooks it starts).
+executor, with a callback that stores each result as soon as it is known (a unit that fails
+loses nothing the others computed). ``HPOSTUDY_EXECUTOR`` selects the executor (``hpostudy run
+--executor`` sets it for the notebooks it starts):
+
+* ``local`` (default) -- :class:`LocalExecutor`, one unit after another in this process;
+* ``ray`` -- :class:`RayExecutor`, units as tasks of the Ray cluster at ``RAY_ADDRESS`` (a new
+  local one if unset), each asking for one GPU on ``cuda`` and ``HPOSTUDY_THREADS`` CPUs
+  (default 1) on ``cpu``. Ray is imported only here, when asked for.
+
+Nested use, and why it cannot deadlock. ``hpostudy run --executor ray`` makes each notebook a
+Ray task holding one GPU (on ``cuda``); inside it, ``Run.map`` could submit its units as
+further one-GPU tasks and wait for them. On a cluster with as many GPUs as running notebooks,
+those units would wait for GPUs that only the waiting notebooks could give back: a deadlock
+(Ray lends a blocked task's CPUs to others, never its GPUs). So the notebook's own process is
+one of the workers of its map: the units sit on a board (a small Ray actor); the notebook
+takes units from it one after another and computes them itself, while helper tasks -- one per
+further unit, each with its own GPU -- take units from the same board whenever the cluster has
+room for them. When the board is empty the notebook waits only for units that a helper has
+already started (they hold their GPUs and finish); helpers still queued are cancelled. A
+cluster without a free GPU thus runs a notebook's units one after another inside it, exactly
+as locally, and every free GPU speeds it up. A helper killed with its machine is retried by
+Ray and takes up its own unit again (from the unit's checkpoint).
+
+Results and checkpoints are files under the run's output folder: on a cluster it must be on
+storage that every node shares (as must the data).
 """
 from __future__ import annotations
 
 import os
 from typing import Callable, Sequence
+
+RAY_MISSING = ("the ray executor needs Ray: install the cluster extra "
+               "(pip install 'hpostudy[cluster]': Ray and psycopg) on this machine "
+               "and on every node of the cluster")
 
 
 class LocalExecutor:
@@ -17,20 +43,160 @@ class LocalExecutor:
     name = "local"
 
     def map(self, function: Callable, items: Sequence, checkpoints: Sequence,
-            desc: str | None = None, total: int | None = None, done: int = 0) -> list:
-        from tqdm.auto import tqdm
-
-        results = []
-        show = desc is not None and (total or len(items)) > 1
-        with tqdm(total=total or len(items), initial=done, desc=desc, unit="unit",
-                  disable=not show) as bar:
-            for item, checkpoint in zip(items, checkpoints):
-                results.append(function(item, checkpoint))
+            keep: Callable[[int, object], None], device: str = "cpu",
+            desc: str | None = None, total: int | None = None, done: int = 0) -> None:
+        """Compute ``function(items[i], checkpoints[i])`` for every ``i`` and hand each result
+        to ``keep(i, result)`` as soon as it is known."""
+        with _bar(desc, total or len(items), done) as bar:
+            for i, (item, checkpoint) in enumerate(zip(items, checkpoints)):
+                keep(i, function(item, checkpoint))
                 bar.update(1)
-        return results
 
 
-EXECUTORS: dict[str, Callable[[], object]] = {"local": LocalExecutor}
+def _bar(desc: str | None, total: int, done: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc=desc, unit="unit",
+                disable=desc is None or total <= 1)
+
+
+# ---------------------------------------------------------------------- Ray
+def import_ray():
+    """The ``ray`` module, or an error that says how to install it."""
+    try:
+        import ray
+    except ModuleNotFoundError as err:
+        raise RuntimeError(RAY_MISSING) from err
+    return ray
+
+
+def connect(address: str | None = None):
+    """Join the Ray cluster at ``address`` (``None``: ``RAY_ADDRESS``, else start a new local
+    one with every core of this machine, never joining one found running here) unless this
+    process already has; returns ``ray``."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS")
+        try:
+            ray.init(address=address or "local", log_to_driver=False, configure_logging=False,
+                     **({} if address else {"include_dashboard": False}))
+        except ConnectionError as err:
+            raise RuntimeError(f"cannot reach the Ray cluster at {address} ({err}): start it "
+                               "with `ray start --head` on its head node, give its address as "
+                               "--address HOST:6379, and use the cluster's authentication here "
+                               "too (RAY_AUTH_MODE=token and its token, see the README)") from err
+    return ray
+
+
+def task_resources(device: str, threads: int = 1) -> dict:
+    """The resources one task asks for: a GPU on ``cuda``, ``threads`` CPUs."""
+    return {"num_gpus": 1 if device == "cuda" else 0, "num_cpus": threads}
+
+
+def unit_threads() -> int:
+    """CPU threads per unit task (``HPOSTUDY_THREADS``, default 1)."""
+    return int(os.environ.get("HPOSTUDY_THREADS") or 1)
+
+
+class UnitBoard:
+    """The units of one ``map`` not taken yet (runs as a Ray actor). A taker names itself;
+    asking again under the same name (a retried helper) returns the unit it already took."""
+
+    def __init__(self, count: int):
+        self.left = list(range(count))
+        self.taken: dict[str, int] = {}
+
+    def take(self, taker: str) -> int | None:
+        if taker not in self.taken:
+            if not self.left:
+                return None
+            self.taken[taker] = self.left.pop(0)
+        return self.taken[taker]
+
+    def takers(self) -> list[str]:
+        return list(self.taken)
+
+    def close(self) -> None:
+        self.left = []
+
+
+def _helper(function: Callable, items: Sequence, checkpoints: Sequence, board, name: str,
+            device: str, threads: int):
+    """A helper task: take one unit from ``board`` and compute it as the notebook would.
+    Returns ``(index, result)``, or ``None`` when the board was empty."""
+    import ray
+    import torch
+
+    from .profiles import deterministic
+
+    index = ray.get(board.take.remote(name))
+    if index is None:
+        return None
+    deterministic(device)
+    torch.set_num_threads(threads)
+    return index, function(items[index], checkpoints[index])
+
+
+class RayExecutor:
+    """Units as Ray tasks, the calling process one of the workers (see the module's text)."""
+
+    name = "ray"
+
+    def map(self, function: Callable, items: Sequence, checkpoints: Sequence,
+            keep: Callable[[int, object], None], device: str = "cpu",
+            desc: str | None = None, total: int | None = None, done: int = 0) -> None:
+        if not items:
+            return
+        ray = connect()
+        board = ray.remote(num_cpus=0)(UnitBoard).remote(len(items))
+        shipped = ray.put(list(items)), ray.put(list(checkpoints))
+        helper = ray.remote(_helper).options(**task_resources(device, unit_threads()))
+        helpers = {f"helper-{h}": helper.remote(function, *shipped, board, f"helper-{h}", device,
+                                                unit_threads())
+                   for h in range(1, len(items))}
+        failure = None
+        with _bar(desc, total or len(items), done) as bar:
+            taken = 0
+            while failure is None and (
+                    index := ray.get(board.take.remote(f"self-{taken}"))) is not None:
+                taken += 1
+                try:
+                    keep(index, function(items[index], checkpoints[index]))
+                    bar.update(1)
+                except Exception as err:  # the helpers at work finish first
+                    failure = err
+                failure = self._collect(ray, helpers, keep, bar, timeout=0) or failure
+            ray.get(board.close.remote())  # after a failure: no helper starts another unit
+            busy = set(ray.get(board.takers.remote()))
+            for name in [n for n in helpers if n not in busy]:
+                ray.cancel(helpers.pop(name))
+            failure = self._collect(ray, helpers, keep, bar, timeout=None) or failure
+        if failure is not None:
+            raise failure
+
+    @staticmethod
+    def _collect(ray, helpers: dict, keep, bar, timeout) -> BaseException | None:
+        """Store the results of finished helpers (all of them with ``timeout=None``); returns
+        the first error of a failed one, after the others finished."""
+        failure = None
+        while helpers:
+            ready, _ = ray.wait(list(helpers.values()), num_returns=1, timeout=timeout)
+            if not ready:
+                break
+            name = next(n for n, ref in helpers.items() if ref == ready[0])
+            del helpers[name]
+            try:
+                outcome = ray.get(ready[0])
+            except Exception as err:  # the unit raised, or its worker died beyond retries
+                failure = failure or getattr(err, "cause", None) or err
+                continue
+            if outcome is not None:
+                keep(*outcome)
+                bar.update(1)
+        return failure
+
+
+EXECUTORS: dict[str, Callable[[], object]] = {"local": LocalExecutor, "ray": RayExecutor}
 
 
 def current_executor():

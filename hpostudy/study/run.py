@@ -52,7 +52,7 @@ class Run:
 
     def __init__(self, cfg: ExperimentConfig, extra: dict | None = None):
         self.cfg = cfg
-        self.folder = Path(cfg.output_dir)
+        self.folder = Path(cfg.output_dir).resolve()  # absolute: units may run elsewhere
         self.key = store.settings_key({**cfg.settings(), **(extra or {})})
         self.checkpoints = self.folder / "checkpoints" / self.key
         self.marker = store.RunMarker(self.folder)
@@ -112,8 +112,10 @@ class Run:
         ``function`` must be a module-level function (so that other executors can ship it)
         taking one item and the :class:`~hpostudy.store.Checkpoint` where it may save partial
         progress; its result (anything ``torch.save`` can store) is kept under the run's key
-        and loaded instead of recomputed on a rerun. ``names`` label the units (default
-        ``<function>-<index>``).
+        and loaded instead of recomputed on a rerun -- stored as soon as the unit finishes, so
+        units that finished before another failed are kept. ``names`` label the units (default
+        ``<function>-<index>``). The executor (``HPOSTUDY_EXECUTOR``) may compute units in
+        other processes or on other machines of a cluster, in any order.
         """
         from .executors import current_executor
 
@@ -130,14 +132,17 @@ class Run:
                 results[i] = saved["result"]
             else:
                 todo.append(i)
-        executor = current_executor()
-        computed = executor.map(function, [items[i] for i in todo],
-                                [self.checkpoint(names[i]) for i in todo], desc=desc,
-                                total=len(items), done=len(items) - len(todo))
-        for i, result in zip(todo, computed):
+
+        def keep(j: int, result) -> None:  # a unit finished: cache it at once
+            i = todo[j]
             self.checkpoint(f"{names[i]}.result").save({"result": result})
             self.checkpoint(names[i]).clear()
             results[i] = result
+
+        current_executor().map(function, [items[i] for i in todo],
+                               [self.checkpoint(names[i]) for i in todo], keep,
+                               device=self.cfg.device, desc=desc, total=len(items),
+                               done=len(items) - len(todo))
         return [results[i] for i in range(len(items))]
 
     # ------------------------------------------------------------------ outputs

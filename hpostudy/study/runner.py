@@ -5,8 +5,10 @@ For each notebook (jupytext percent ``.py``): the parameters ``profile``, ``devi
 executed into ``build/<profile>/executed/<name>.ipynb``; its tables, figures and ``meta.json``
 land in ``build/<profile>/results/<name>/`` (each profile its own folder). Every configuration
 is validated before the first notebook starts. Notebooks run in parallel worker processes (one
-per core by default, each kernel with its share of the threads); a notebook that fails is
-reported by name and cell while the others still run.
+per core by default, each kernel with its share of the threads), or with ``executor="ray"`` as
+tasks of a Ray cluster (one GPU each on ``cuda``; the units of their runs become Ray tasks too,
+see :mod:`hpostudy.study.executors`); a notebook that fails is reported by name and cell while
+the others still run.
 
 A notebook is skipped only when its source, parameters and the library are unchanged *and* its
 last execution finished: the stamp of a run is removed before the run starts and written only
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from .. import store
 from . import notebooks as nbs, provenance
+from .executors import connect, import_ray, task_resources, unit_threads
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
 STAMP = ".stamp"
@@ -61,8 +64,9 @@ def _root_or_cwd() -> Path:
 
 # ---------------------------------------------------------------------- validation
 def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
-              params: dict) -> dict:
-    """Check every selected notebook's parameters now; returns name -> parameters to inject."""
+              params: dict, local: bool = True) -> dict:
+    """Check every selected notebook's parameters now; returns name -> parameters to inject.
+    ``local=False`` (notebooks run on a cluster): the GPU is checked there, not here."""
     from .profiles import get_profile
 
     get_profile(profile)
@@ -85,7 +89,8 @@ def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
             from .profiles import check_device
 
             cfg = config.for_profile(profile, device=device, **params)
-            check_device(cfg.device)
+            if local:
+                check_device(cfg.device)
             for dataset in cfg.datasets():
                 data.require(dataset)
         values = {"profile": profile, **params}
@@ -112,6 +117,7 @@ class Job:
     cwd: Path
     threads: int
     direct: bool
+    environment: dict  # variables set for the notebook (executor, cluster, search storage)
 
 
 def _stamp(job: Job) -> str:
@@ -120,7 +126,8 @@ def _stamp(job: Job) -> str:
 
 
 def _execute(job: Job) -> Outcome:
-    """Run one notebook (in a worker process); never raises."""
+    """Run one notebook (in a worker process or a Ray task); never raises."""
+    os.environ.update(job.environment)
     os.environ["OMP_NUM_THREADS"] = os.environ["HPOSTUDY_THREADS"] = str(job.threads)
     os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars redraw every few seconds
     start = time.perf_counter()
@@ -192,25 +199,44 @@ def _execute_as_script(job: Job) -> None:
 def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
                   device: str | None = None, params: dict | None = None,
                   build: Path | None = None, force: bool = False, jobs: int | None = None,
-                  progress: bool = True, direct: bool = False) -> list[Outcome]:
+                  progress: bool = True, direct: bool = False, executor: str = "local",
+                  address: str | None = None, storage: str | None = None) -> list[Outcome]:
     """Validate, then execute the notebooks of ``selection`` (names or paths; default: all of
-    ``notebooks/``) on ``profile``, ``jobs`` at a time (default: one per core)."""
+    ``notebooks/``) on ``profile``, ``jobs`` at a time (default: one per core), or with
+    ``executor="ray"`` as tasks of the Ray cluster at ``address`` (default: a local one).
+    ``storage`` is an Optuna storage URL shared by the black-box searches of the notebooks
+    (:data:`hpostudy.metaopt.SEARCH_STORAGE`)."""
     from tqdm.auto import tqdm
 
+    if executor not in ("local", "ray"):
+        raise ValueError(f"unknown executor '{executor}': choose local or ray")
     root = _root_or_cwd()
     notebooks = nbs.resolve(selection, root)
     params = dict(params or {})
-    injected = preflight(notebooks, profile, device, params)
-    build = Path(build or root / "build") / profile
-    cores = os.cpu_count() or 1
-    jobs = max(1, min(jobs or cores, len(notebooks)))
-    threads = int(os.environ.get("HPOSTUDY_THREADS", max(1, cores // jobs)))
+    injected = preflight(notebooks, profile, device, params, local=executor == "local")
+    environment = {}
+    if storage:
+        from ..metaopt import SEARCH_STORAGE, check_search_storage
+
+        check_search_storage(storage)
+        environment[SEARCH_STORAGE] = storage
+    build = Path(build or root / "build").resolve() / profile
+    if executor == "ray":
+        cluster = _RayNotebooks(address, injected, profile)
+        environment.update(cluster.environment)
+        jobs = len(notebooks)
+        threads = unit_threads()
+    else:
+        cores = os.cpu_count() or 1
+        jobs = max(1, min(jobs or cores, len(notebooks)))
+        threads = int(os.environ.get("HPOSTUDY_THREADS", max(1, cores // jobs)))
     outcomes: dict[str, Outcome] = {}
     todo = []
     for nb in notebooks:
         results = build / "results" / nb.name
         job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
-                  build / "executed" / f"{nb.name}.ipynb", results, root, threads, direct)
+                  build / "executed" / f"{nb.name}.ipynb", results, root, threads, direct,
+                  environment)
         stamp = results / STAMP
         current = _stamp(job)
         finished = (stamp.exists() and stamp.read_text() == current
@@ -226,15 +252,20 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
             marker = store.RunMarker(results).read()
             outcomes[nb.name] = Outcome(
                 nb.name, "failed", 0.0, None, results,
-                f"{results} is being written by process {marker['pid']} (started "
-                f"{marker['started']}); wait for it or stop it, then run again")
+                f"{results} is being written by process {marker['pid']} on {marker['host']} "
+                f"(started {marker['started']}); wait for it or stop it, then run again")
             continue
         if state == "incomplete":
             store.RunMarker(results).release()  # left by a killed or failed run
         todo.append((job, current))
-    bar = tqdm(total=len(todo), desc=f"notebooks ({profile}, {jobs} at a time)", unit="nb",
+    where = "on Ray" if executor == "ray" else f"{jobs} at a time"
+    bar = tqdm(total=len(todo), desc=f"notebooks ({profile}, {where})", unit="nb",
                disable=not progress or not todo)
-    if jobs == 1:
+    if executor == "ray":
+        for job, stamp, outcome in cluster.run(todo):
+            _settle(job, stamp, outcome, outcomes, bar)
+        cluster.close()
+    elif jobs == 1:
         finished_jobs = ((job, stamp, _execute(job)) for job, stamp in todo)
         for job, stamp, outcome in finished_jobs:
             _settle(job, stamp, outcome, outcomes, bar)
@@ -246,6 +277,51 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
                 _settle(job, stamp, future.result(), outcomes, bar)
     bar.close()
     return [outcomes[nb.name] for nb in notebooks]
+
+
+class _RayNotebooks:
+    """The notebooks of one ``run_notebooks`` call as tasks of a Ray cluster: each asks for one
+    GPU on ``cuda`` (else ``HPOSTUDY_THREADS`` CPUs) and runs :func:`_execute` on whichever node
+    has it; the notebook's kernel joins the same cluster for the units of its run."""
+
+    def __init__(self, address: str | None, injected: dict, profile: str):
+        from .profiles import get_profile
+
+        ray = import_ray()
+        self.started_here = not ray.is_initialized()
+        self.ray = connect(address)
+        self.devices = {name: values.get("device") or get_profile(profile).default_device
+                        for name, values in injected.items()}
+        gpus = self.ray.cluster_resources().get("GPU", 0)
+        on_gpu = sorted(n for n, d in self.devices.items() if d == "cuda")
+        if on_gpu and gpus < 1:
+            self.close()
+            raise RuntimeError(f"the notebooks {on_gpu} run on cuda but the Ray cluster has no "
+                               "GPU: start its nodes on GPU machines (ray start --num-gpus N), "
+                               "or run with --device cpu")
+        self.environment = {"HPOSTUDY_EXECUTOR": "ray",
+                            "RAY_ADDRESS": self.ray.get_runtime_context().gcs_address}
+
+    def run(self, todo: list):
+        """Yield ``(job, stamp, outcome)`` as the notebooks finish; a task whose worker died
+        (after Ray's retries) is a failed notebook like any other."""
+        task = self.ray.remote(_execute)
+        pending = {task.options(**task_resources(self.devices[job.name], job.threads))
+                   .remote(job): (job, stamp) for job, stamp in todo}
+        while pending:
+            ready, _ = self.ray.wait(list(pending), num_returns=1)
+            job, stamp = pending.pop(ready[0])
+            try:
+                outcome = self.ray.get(ready[0])
+            except Exception as err:
+                outcome = Outcome(job.name, "failed", 0.0, None, job.results,
+                                  f"its Ray task failed: {type(err).__name__}: "
+                                  f"{str(err).strip().splitlines()[-1][:300]}")
+            yield job, stamp, outcome
+
+    def close(self) -> None:
+        if self.started_here:
+            self.ray.shutdown()
 
 
 def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar) -> None:
