@@ -31,12 +31,12 @@ method in ``vs`` (``reverse`` where it ran at that T, else ``exact``).
 ``load_max`` is the machine's 1-minute load average when the runs started (other work competes
 for the cores and caches; read CPU times from a loaded machine with that in mind).
 
-Feasibility: a configuration is run only if its predicted peak memory -- the per-step footprint
-*measured* at a smaller T of the same method, times T -- stays below ``--memory-fraction`` of the
-memory available (CPU: ``MemAvailable`` when it starts; CUDA: the GPU's total), and its predicted time -- seconds per step measured at a smaller T,
-times T -- below ``--max-seconds``. With fewer than two smaller T measured, probe runs at T = 100
-and 1,000 are made first (the line through two footprints separates the fixed cost from the
-per-step one). Skipped rows say why, with the prediction.
+Feasibility: a configuration is run only if its predicted peak memory -- the footprint
+*measured* at smaller T of the same method, a line through the two largest (fixed cost plus per
+step) -- stays below ``--memory-fraction`` of the memory available (CPU: ``MemAvailable`` when it
+starts; CUDA: the GPU's total), and its predicted time -- wall seconds per step measured at a
+smaller T, times T -- below ``--max-seconds``. With fewer than two smaller T measured, probe runs
+at T = 100 and 1,000 are made first. Skipped rows say why, with the prediction.
 
     python bench/hypergrad.py --T 100 1000 10000 --repeats 3 --repeat-seconds 600
     python bench/hypergrad.py --T 200000 --methods plain train exact drmad forward --repeats 1 \\

@@ -20,9 +20,9 @@ A dynamics class owns three things, so that every hypergradient method uses one 
 * :meth:`Dynamics.update` -- the step after the gradient, written against an *arithmetic*
   (:class:`FloatArithmetic`, or the fixed point of :mod:`hpostudy.hypergrad.fixedpoint`);
 * :meth:`Dynamics.inverse` -- the step undone, :math:`s_{t} = \\Phi_t^{-1}(s_{t+1})` (thesis
-  Algorithm 2 lines 7-10), exact in fixed point and approximate in floating point;
+  Algorithm 2 lines 6-8), exact in fixed point and approximate in floating point;
 * :meth:`Dynamics.vjp` -- the adjoint :math:`(ds_t, d\\theta) = ds_{t+1}\\,\\partial\\Phi_t/\\partial(s_t,
-  \\theta)` (thesis Algorithm 2 lines 9-12; Franceschi et al. 2017 Algorithm 2), one
+  \\theta)` (thesis Algorithm 2 lines 5, 9, 11, 12; Franceschi et al. 2017 Algorithm 2), one
   Hessian-vector product by double backward.
 
 :meth:`Dynamics.reverse_step` composes the last two at the reconstructed point, sharing the
@@ -165,15 +165,18 @@ class FloatArithmetic:
         self.momentum_bits = momentum_bits
 
     def momentum(self, gamma: float) -> float:
+        """The momentum this arithmetic really multiplies by."""
         if self.momentum_bits is None:
             return gamma
         scale = 1 << self.momentum_bits
         return max(1, min(scale - 1, round(gamma * scale))) / scale
 
     def mul_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        """:math:`\\gamma v` at step ``t`` (the multiplication that destroys bits)."""
         return gamma * v
 
     def div_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        """:math:`v/\\gamma`, the inverse of :meth:`mul_momentum` at step ``t``."""
         if gamma == 0:
             raise ValueError(f"the momentum is 0 at step {t}: reversing SGD with momentum divides "
                              "by it, and with momentum 0 the velocity before the step is lost. "
@@ -181,12 +184,15 @@ class FloatArithmetic:
         return v / gamma
 
     def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
+        """``factor * x`` for a float ``x`` (a gradient), in this arithmetic's velocity format."""
         return factor * x
 
     def scale(self, x: torch.Tensor, factor) -> torch.Tensor:
+        """``factor * x`` for a velocity ``x``, in this arithmetic's weight format."""
         return (factor.to(x.dtype) if isinstance(factor, torch.Tensor) else factor) * x
 
     def to_float(self, x: torch.Tensor) -> torch.Tensor:
+        """A weight or velocity of this arithmetic as floats."""
         return x
 
     @property
@@ -222,6 +228,7 @@ class Dynamics:
         return True
 
     def init(self, w0: torch.Tensor) -> State:
+        """The state before step 0: the weights ``w0`` and a zero velocity."""
         return (w0, torch.zeros_like(w0))
 
     def check(self, w0: torch.Tensor, theta: torch.Tensor) -> None:
@@ -254,7 +261,7 @@ class Dynamics:
     def reverse_step(self, problem: Problem, theta: torch.Tensor, t: int, state: State,
                      ds: State, arith: FloatArithmetic):
         """Undo step ``t`` and take its adjoint at the reconstructed point (thesis Algorithm 2,
-        lines 7-12, as run by exact reversal, floating-point reversal and DrMAD2).
+        lines 5-12, as run by exact reversal, floating-point reversal and DrMAD2).
 
         ``state`` is the state after step ``t`` in ``arith``'s representation; returns the
         state before it (same representation), :math:`ds_t` and the :math:`d\\theta` of step ``t``.
@@ -378,7 +385,7 @@ class SGDMomentum(Dynamics):
 
     def inverse(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
                 arith: FloatArithmetic) -> State:
-        """Algorithm 2, lines 7-10: :math:`w_t = w_{t+1} - \\alpha_t v_t`, :math:`g_t = \\nabla L(w_t)`,
+        """Algorithm 2, lines 6-8: :math:`w_t = w_{t+1} - \\alpha_t v_t`, :math:`g_t = \\nabla L(w_t)`,
         :math:`v_{t-1} = (v_t + (1-\\gamma_t) g_t)/\\gamma_t` (the division is exact in fixed
         point, where the information buffer returns the bits the multiplication dropped)."""
         if not self.reversible:

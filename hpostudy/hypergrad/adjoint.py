@@ -3,7 +3,7 @@
 * :func:`backpropagate` -- the adjoint recursion through stored states (REVERSE-HO, the online
   method's window);
 * :func:`reverse_loop` -- the adjoint recursion along the path that the dynamics reconstructs
-  by inverting its steps (thesis Algorithm 2, lines 7-12), in fixed point (exact reversal) or in
+  by inverting its steps (thesis Algorithm 2, lines 5-12), in fixed point (exact reversal) or in
   floating point (float reversal, the first steps of DrMAD2).
 """
 from __future__ import annotations

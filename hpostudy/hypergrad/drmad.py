@@ -26,7 +26,8 @@ in the thesis' form, momentum above 0).
 
 .. warning:: with learning-rate hyperparameters, the velocity after each step on the line is
    approximated by the line's own increment, :math:`v_t = (w_T - w_0)/(S\\alpha_t)`, which is
-   what :math:`w_{t+1} - w_t = \\alpha_t v_t` gives on the line (Algorithm 2, line 5).
+   what :math:`w_{t+1} - w_t = \\alpha_t v_t` gives on the line (it enters through Algorithm 2,
+   line 5).
 """
 from __future__ import annotations
 
