@@ -31,11 +31,12 @@ method in ``vs`` (``reverse`` where it ran at that T, else ``exact``).
 ``load_max`` is the machine's 1-minute load average when the runs started (other work competes
 for the cores and caches; read CPU times from a loaded machine with that in mind).
 
-Feasibility: a configuration is run only if its predicted peak memory -- the per-step footprint
-*measured* at a smaller T of the same method, times T -- stays below ``--memory-fraction`` of the
-memory available (CPU: ``MemAvailable`` when it starts; CUDA: the GPU's total), and its predicted time -- seconds per step measured at a smaller T,
-times T -- below ``--max-seconds``. With no smaller T measured yet, a probe run at T = 100 is made
-first. Skipped rows say why, with the prediction.
+Feasibility: a configuration is run only if its predicted peak memory -- the footprint
+*measured* at smaller T of the same method, a line through the two largest (fixed cost plus per
+step) -- stays below ``--memory-fraction`` of the memory available (CPU: ``MemAvailable`` when it
+starts; CUDA: the GPU's total), and its predicted time -- wall seconds per step measured at a
+smaller T, times T -- below ``--max-seconds``. With fewer than two smaller T measured, probe runs
+at T = 100 and 1,000 are made first. Skipped rows say why, with the prediction.
 
     python bench/hypergrad.py --T 100 1000 10000 --repeats 3 --repeat-seconds 600
     python bench/hypergrad.py --T 200000 --methods plain train exact drmad forward --repeats 1 \\
@@ -337,28 +338,44 @@ class Driver:
         slope = big["peak_bytes"] / big["T"]
         return slope * T, f"{slope / 1e6:.3f} MB/step measured at T = {big['T']}"
 
+    def probe(self, method: str, T: int) -> dict:
+        stem = os.path.join(self.tmp, f"{method}_{T}_probe")
+        row = {"method": method, "T": T, "rep": -1, **self.launch(method, T, stem)}
+        self.raw.append(row)
+        return row
+
     def why_not(self, method: str, T: int) -> str:
+        """Why ``method`` is not run at ``T`` ('' to run it): predicted time over the budget or
+        predicted peak memory over the allowed fraction, from runs at smaller T (probes at
+        T = 100 and 1,000 when there are none)."""
         rows = self.measured(method, T)
-        if not rows and T > PROBE_T:
-            stem = os.path.join(self.tmp, f"{method}_{PROBE_T}_probe")
-            probe = {"method": method, "T": PROBE_T, "rep": -1, **self.launch(method, PROBE_T, stem)}
-            self.raw.append(probe)
+        for probe_T in (PROBE_T, 10 * PROBE_T):
+            if len(rows) >= 2 or probe_T >= T or any(r["T"] == probe_T for r in rows):
+                continue
+            if rows and self.too_slow(rows[0], T):
+                break  # the time alone rules it out: no second probe
+            probe = self.probe(method, probe_T)
             if probe["status"] != "ok":
-                return f"skipped: the probe at T = {PROBE_T} failed ({probe['status']})"
-            rows = [probe]
+                return f"skipped: the probe at T = {probe_T} failed ({probe['status']})"
+            rows = self.measured(method, T)
         if not rows:
             return ""
-        ref = rows[0]
+        slow = self.too_slow(rows[0], T)
+        if slow:
+            return slow
         total = available_memory(self.args.device)
         need, basis = self.predicted_peak(rows, T)
         if need > self.args.memory_fraction * total:
             return (f"skipped: needs about {need / 1e9:.1f} GB ({basis}), over "
                     f"{self.args.memory_fraction:.0%} of the {total / 1e9:.0f} GB available")
+        return ""
+
+    def too_slow(self, ref: dict, T: int) -> str:
         seconds = ref["wall_s"] / ref["T"] * T
         if seconds > self.args.max_seconds:
             return (f"skipped: limited by time, about {seconds / 3600:.1f} h predicted "
-                    f"({ref['wall_s'] / ref['T']:.3f} s/step measured at T = {ref['T']}), over "
-                    f"the {self.args.max_seconds / 3600:.1f} h budget of one run")
+                    f"({ref['wall_s'] / ref['T']:.3f} s/step wall measured at T = {ref['T']}), "
+                    f"over the {self.args.max_seconds / 3600:.1f} h budget of one run")
         return ""
 
     def why_not_again(self, method: str, T: int) -> str:

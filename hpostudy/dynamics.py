@@ -20,9 +20,9 @@ A dynamics class owns three things, so that every hypergradient method uses one 
 * :meth:`Dynamics.update` -- the step after the gradient, written against an *arithmetic*
   (:class:`FloatArithmetic`, or the fixed point of :mod:`hpostudy.hypergrad.fixedpoint`);
 * :meth:`Dynamics.inverse` -- the step undone, :math:`s_{t} = \\Phi_t^{-1}(s_{t+1})` (thesis
-  Algorithm 2 lines 7-10), exact in fixed point and approximate in floating point;
+  Algorithm 2 lines 6-8), exact in fixed point and approximate in floating point;
 * :meth:`Dynamics.vjp` -- the adjoint :math:`(ds_t, d\\theta) = ds_{t+1}\\,\\partial\\Phi_t/\\partial(s_t,
-  \\theta)` (thesis Algorithm 2 lines 9-12; Franceschi et al. 2017 Algorithm 2), one
+  \\theta)` (thesis Algorithm 2 lines 5, 9, 11, 12; Franceschi et al. 2017 Algorithm 2), one
   Hessian-vector product by double backward.
 
 :meth:`Dynamics.reverse_step` composes the last two at the reconstructed point, sharing the
@@ -98,13 +98,13 @@ class Problem:
 
     def check_theta(self, theta: torch.Tensor) -> None:
         """Raise a clear error unless ``theta`` fits this problem (see :meth:`HyperSpace.check`)."""
+        if isinstance(theta, torch.Tensor) and theta.device != self.w0.device:
+            raise ValueError(f"hyperparameters on {theta.device} but the weights on "
+                             f"{self.w0.device}: put both on one device")
         if self.space is not None:
             self.space.check(theta)
         else:
             check_vector(theta, None)
-        if theta.device != self.w0.device:
-            raise ValueError(f"hyperparameters on {theta.device} but the weights on "
-                             f"{self.w0.device}: put both on one device")
 
     def grad(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
         """:math:`g_t = \\nabla_w L(w, \\theta, t)` by one backward pass (no graph kept)."""
@@ -129,7 +129,8 @@ class Problem:
         if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
             raise ValueError(f"train_loss must return a scalar tensor, got "
                              f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}")
-        g, = torch.autograd.grad(loss, w, create_graph=create_graph, allow_unused=True)
+        g = (torch.autograd.grad(loss, w, create_graph=create_graph, allow_unused=True)[0]
+             if loss.requires_grad else None)
         if g is None:
             raise ValueError("train_loss(w, theta, t) does not depend on w")
         return g
@@ -142,7 +143,7 @@ class Problem:
             f = self.val_loss(w_, th)
             dw, dth = torch.autograd.grad(f, (w_, th), allow_unused=True)
         if not bool(torch.isfinite(f)):
-            raise FloatingPointError(f"the validation loss at the final weights is {float(f)}")
+            raise FloatingPointError(f"the validation loss at the final weights is {float(f.detach())}")
         dw = torch.zeros_like(w) if dw is None else dw
         return f.detach(), dw, (torch.zeros_like(theta) if dth is None else dth)
 
@@ -164,15 +165,18 @@ class FloatArithmetic:
         self.momentum_bits = momentum_bits
 
     def momentum(self, gamma: float) -> float:
+        """The momentum this arithmetic really multiplies by."""
         if self.momentum_bits is None:
             return gamma
         scale = 1 << self.momentum_bits
         return max(1, min(scale - 1, round(gamma * scale))) / scale
 
     def mul_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        """:math:`\\gamma v` at step ``t`` (the multiplication that destroys bits)."""
         return gamma * v
 
     def div_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        """:math:`v/\\gamma`, the inverse of :meth:`mul_momentum` at step ``t``."""
         if gamma == 0:
             raise ValueError(f"the momentum is 0 at step {t}: reversing SGD with momentum divides "
                              "by it, and with momentum 0 the velocity before the step is lost. "
@@ -180,12 +184,15 @@ class FloatArithmetic:
         return v / gamma
 
     def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
+        """``factor * x`` for a float ``x`` (a gradient), in this arithmetic's velocity format."""
         return factor * x
 
     def scale(self, x: torch.Tensor, factor) -> torch.Tensor:
+        """``factor * x`` for a velocity ``x``, in this arithmetic's weight format."""
         return (factor.to(x.dtype) if isinstance(factor, torch.Tensor) else factor) * x
 
     def to_float(self, x: torch.Tensor) -> torch.Tensor:
+        """A weight or velocity of this arithmetic as floats."""
         return x
 
     @property
@@ -221,7 +228,11 @@ class Dynamics:
         return True
 
     def init(self, w0: torch.Tensor) -> State:
+        """The state before step 0: the weights ``w0`` and a zero velocity."""
         return (w0, torch.zeros_like(w0))
+
+    def check(self, w0: torch.Tensor, theta: torch.Tensor) -> None:
+        """Raise a clear error if this dynamics cannot train ``w0`` at ``theta``."""
 
     def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
                arith: FloatArithmetic = FLOAT) -> State:
@@ -250,7 +261,7 @@ class Dynamics:
     def reverse_step(self, problem: Problem, theta: torch.Tensor, t: int, state: State,
                      ds: State, arith: FloatArithmetic):
         """Undo step ``t`` and take its adjoint at the reconstructed point (thesis Algorithm 2,
-        lines 7-12, as run by exact reversal, floating-point reversal and DrMAD2).
+        lines 5-12, as run by exact reversal, floating-point reversal and DrMAD2).
 
         ``state`` is the state after step ``t`` in ``arith``'s representation; returns the
         state before it (same representation), :math:`ds_t` and the :math:`d\\theta` of step ``t``.
@@ -326,12 +337,29 @@ class SGDMomentum(Dynamics):
         return self.lr_hyper is not None or self.clip is not None
 
     def gamma(self, t: int) -> float:
-        return at(self.momentum, t)
+        gamma = at(self.momentum, t)
+        if not 0 <= gamma < 1:
+            raise ValueError(f"the momentum is {gamma} at step {t}: it must be in [0, 1)")
+        return gamma
 
     def alpha(self, theta: torch.Tensor, t: int):
         """:math:`\\alpha_t`, a number or (with ``lr_hyper``) a per-parameter tensor."""
         base = at(self.lr, t)
+        if not base >= 0:
+            raise ValueError(f"the learning rate is {base} at step {t}: it must be non-negative")
         return base * self.lr_hyper(theta) if self.lr_hyper is not None else base
+
+    def check(self, w0: torch.Tensor, theta: torch.Tensor) -> None:
+        """The schedules at step 0 and the learning-rate multiplier ``lr_hyper(theta)``: a
+        number or a per-parameter vector shaped like ``w0``, finite and non-negative."""
+        self.gamma(0)
+        alpha = self.alpha(theta, 0)
+        if isinstance(alpha, torch.Tensor):
+            if alpha.shape not in ((), w0.shape):
+                raise ValueError(f"lr_hyper(theta) has shape {tuple(alpha.shape)}; it must be a "
+                                 f"number or one rate per parameter, shape {tuple(w0.shape)}")
+            if not bool(torch.isfinite(alpha).all()) or bool((alpha < 0).any()):
+                raise ValueError("lr_hyper(theta) gives negative or non-finite learning rates")
 
     def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
                arith: FloatArithmetic = FLOAT) -> State:
@@ -357,7 +385,7 @@ class SGDMomentum(Dynamics):
 
     def inverse(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
                 arith: FloatArithmetic) -> State:
-        """Algorithm 2, lines 7-10: :math:`w_t = w_{t+1} - \\alpha_t v_t`, :math:`g_t = \\nabla L(w_t)`,
+        """Algorithm 2, lines 6-8: :math:`w_t = w_{t+1} - \\alpha_t v_t`, :math:`g_t = \\nabla L(w_t)`,
         :math:`v_{t-1} = (v_t + (1-\\gamma_t) g_t)/\\gamma_t` (the division is exact in fixed
         point, where the information buffer returns the bits the multiplication dropped)."""
         if not self.reversible:
@@ -424,6 +452,28 @@ def check_horizon(T, name: str = "T") -> int:
     return T
 
 
+def check_call(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int,
+               state: State | None = None) -> None:
+    """The checks every method makes before training: the horizon, the problem, the
+    hyperparameters against the problem's space, the dynamics and its settings at ``theta``,
+    and a starting ``state`` if one is given."""
+    check_horizon(T)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an hpostudy.dynamics.Problem (e.g. task.problem(w0)), "
+                        f"got {type(problem).__name__}")
+    problem.check_theta(theta)
+    if not isinstance(dynamics, Dynamics):
+        raise TypeError(f"dynamics must be an hpostudy.dynamics.Dynamics, got "
+                        f"{type(dynamics).__name__}")
+    dynamics.check(problem.w0, theta)
+    if state is not None:
+        if (not isinstance(state, tuple) or len(state) != 2
+                or any(not isinstance(x, torch.Tensor) or x.shape != problem.w0.shape
+                       or x.device != problem.w0.device for x in state)):
+            raise ValueError(f"state must be a pair (w, v) of tensors shaped like w0 "
+                             f"{tuple(problem.w0.shape)} on {problem.w0.device}")
+
+
 class FiniteWatch:
     """Watches a tensor after every step and names the first step at which it held a NaN or an
     infinity. The per-step maxima are kept on the tensor's device and inspected every
@@ -456,8 +506,7 @@ def train(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int,
     """Run ``T`` steps of ``dynamics`` from ``state`` (default: ``problem.w0``) without tracking
     gradients; ``callback(t, state_after_step)`` sees every step. A NaN or infinite weight
     raises ``FloatingPointError`` naming the step where it appeared."""
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T, state)
     state = dynamics.init(problem.w0) if state is None else state
     watch = FiniteWatch("the weights", state[0])
     with torch.no_grad():

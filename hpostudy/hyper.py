@@ -104,6 +104,9 @@ class HyperSpace:
     def __init__(self, model: FlatModel, groups: list[Group]):
         if not groups:
             raise ValueError("a hyperparameter space needs at least one group")
+        for g in groups:
+            if not isinstance(g, Group):
+                raise TypeError(f"groups must be hpostudy.hyper.Group objects, got {type(g).__name__}")
         names = [g.name for g in groups]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate group names in {names}")
@@ -166,13 +169,22 @@ class HyperSpace:
     # ------------------------------------------------------------------ values
     def init(self, dtype=torch.float64, device=None) -> torch.Tensor:
         """The initial ``theta`` (each group at its ``init`` value)."""
+        if not dtype.is_floating_point:
+            raise TypeError(f"hyperparameters must be floating point, got dtype {dtype}")
         theta = torch.empty(self.size, dtype=dtype, device=device)
         for name, g in self.groups.items():
             theta[self.offsets[name]] = g.init
         return theta
 
     def part(self, name: str, theta: torch.Tensor) -> torch.Tensor:
-        return theta[self.offsets[name]]
+        """The values of group ``name`` in ``theta``."""
+        return theta[self.offsets[self.group(name).name]]
+
+    def group(self, name: str) -> Group:
+        """The group called ``name`` (a clear error for an unknown name)."""
+        if name not in self.groups:
+            raise KeyError(f"no hyperparameter group '{name}': the groups are {list(self.groups)}")
+        return self.groups[name]
 
     def check(self, theta: torch.Tensor) -> None:
         """Raise a ``ValueError`` unless ``theta`` is a finite floating-point vector of this
@@ -189,7 +201,7 @@ class HyperSpace:
 
     def expand(self, name: str, theta: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Group ``name`` as a per-parameter vector (``fill`` where not covered)."""
-        g = self.groups[name]
+        g = self.group(name)
         values = self.part(name, theta)
         by_tensor = {b.index: b for b in g.blocks}
         pieces = []
@@ -202,6 +214,7 @@ class HyperSpace:
 
     def clip(self, theta: torch.Tensor) -> torch.Tensor:
         """Project ``theta`` onto the groups' box constraints."""
+        check_vector(theta, self.size, self.entry_name, finite=False)
         out = theta.clone()
         for name, g in self.groups.items():
             lo, hi = g.bounds
@@ -210,7 +223,7 @@ class HyperSpace:
 
     def layers(self, name: str) -> list[str]:
         """For each hyperparameter of group ``name``, the parameter tensor it belongs to."""
-        return self.groups[name].layer_of
+        return self.group(name).layer_of
 
     # ------------------------------------------------------------------ penalties and rates
     def l2_penalty(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
@@ -265,9 +278,10 @@ class HyperSpace:
         return f"HyperSpace({self.size} hyperparameters)\n  " + "\n  ".join(rows)
 
 
-def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]") -> None:
-    """Raise a ``ValueError`` unless ``theta`` is a finite 1-D floating-point tensor of ``size``
-    elements (any size when ``size`` is None), naming what was expected and what came."""
+def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]",
+                 finite: bool = True) -> None:
+    """Raise a ``ValueError`` unless ``theta`` is a (finite) 1-D floating-point tensor of
+    ``size`` elements (any size when ``size`` is None), naming what was expected and what came."""
     if not isinstance(theta, torch.Tensor):
         raise TypeError(f"hyperparameters must be a torch.Tensor, got {type(theta).__name__}")
     if not theta.is_floating_point():
@@ -276,7 +290,7 @@ def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]") ->
     if theta.dim() != 1 or (size is not None and theta.numel() != size):
         raise ValueError(f"hyperparameters of shape {tuple(theta.shape)} do not fit: expected "
                          f"a vector of shape {expected}")
-    bad = (~torch.isfinite(theta)).nonzero().flatten().tolist()
+    bad = (~torch.isfinite(theta)).nonzero().flatten().tolist() if finite else []
     if bad:
         shown = ", ".join(f"{entry_name(i)} = {float(theta[i])}" for i in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""

@@ -181,7 +181,11 @@ def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict
         if hasattr(optimizer, "load_state_dict"):
             optimizer.load_state_dict(state["optimizer"])
     for i in range(start, iterations):
-        hypergrad, record = step(i, theta)
+        try:
+            hypergrad, record = step(i, theta)
+        except FloatingPointError as err:  # NaN during training: keep the records so far
+            err.records = records
+            raise
         record = {"meta_iteration": i, **record}
         records.append(record)
         if on_iteration is not None:

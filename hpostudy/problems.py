@@ -57,6 +57,16 @@ class ClassificationTask:
                            if val_batch_size else None)
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
         self.device = splits.x_train.device
+        if space.model is not model:
+            raise ValueError("the hyperparameter space was built for another FlatModel: build "
+                             "it with HyperSpace(model, groups) for this task's model")
+        param = next(model.module.parameters())
+        if param.device != self.device:
+            raise ValueError(f"the model is on {param.device} but the data on {self.device}: "
+                             "move both to one device (model.to(device), splits.to(device))")
+        if splits.x_train.is_floating_point() and splits.x_train.dtype != param.dtype:
+            raise TypeError(f"the inputs are {splits.x_train.dtype} but the model's parameters "
+                            f"{param.dtype}: use splits.to(dtype=...) or model.to(dtype=...)")
 
     def weights(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """The network's weights: ``w`` itself, or :math:`e^s \\odot z` when reparametrized."""
@@ -90,6 +100,15 @@ class ClassificationTask:
         return F.cross_entropy(logits, self.splits.y_val[idx])
 
     def problem(self, w0: torch.Tensor) -> Problem:
+        """The :class:`Problem` of this task from the initial flat weights ``w0`` (of the
+        model's size, dtype and device: ``model.initial(dtype, device)``)."""
+        param = next(self.model.module.parameters())
+        if not isinstance(w0, torch.Tensor) or w0.shape != (self.model.size,):
+            raise ValueError(f"w0 must be the model's flat weights, shape ({self.model.size},); "
+                             f"got {tuple(w0.shape) if isinstance(w0, torch.Tensor) else type(w0).__name__}")
+        if w0.dtype != param.dtype or w0.device != param.device:
+            raise TypeError(f"w0 is {w0.dtype} on {w0.device} but the model's parameters are "
+                            f"{param.dtype} on {param.device}: use model.initial(dtype, device)")
         return Problem(self.train_loss, self.val_loss, w0, space=self.space,
                        val_batch_loss=self.val_batch_loss if self.val_stream else None)
 

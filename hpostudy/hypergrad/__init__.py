@@ -24,6 +24,8 @@ Every method checks its inputs first (horizon, hyperparameters against the probl
 dynamics, options) and raises ``ValueError``/``TypeError`` naming what was expected; a NaN or
 infinity appearing during training raises ``FloatingPointError`` naming the step.
 """
+import inspect
+
 from .drmad import beta_estimate, drmad, drmad2
 from .exact import exact, float_reversal
 from .fixedpoint import effective_gamma
@@ -45,10 +47,19 @@ METHODS = {
 
 
 def hypergradient(method: str, problem, dynamics, theta, T: int, **options) -> HypergradResult:
-    """Dispatch to the method called ``method`` (see :data:`METHODS`)."""
+    """Dispatch to the method called ``method`` (see :data:`METHODS`); an option the method
+    does not have is named with the ones it has."""
     if method not in METHODS:
         raise ValueError(f"unknown hypergradient method '{method}': choose one of {sorted(METHODS)}")
-    return METHODS[method](problem, dynamics, theta, T, **options)
+    fn = METHODS[method]
+    declared = drmad if fn is drmad2 else fn  # drmad2 passes its options on to drmad
+    known = [p.name for p in inspect.signature(declared).parameters.values()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"method '{method}' has no option {', '.join(map(repr, unknown))}; its "
+                        f"options are {known}")
+    return fn(problem, dynamics, theta, T, **options)
 
 
 __all__ = ["METHODS", "HypergradResult", "OnlineResult", "OnlineUpdate", "Diagnostics",

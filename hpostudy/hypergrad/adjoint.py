@@ -3,14 +3,51 @@
 * :func:`backpropagate` -- the adjoint recursion through stored states (REVERSE-HO, the online
   method's window);
 * :func:`reverse_loop` -- the adjoint recursion along the path that the dynamics reconstructs
-  by inverting its steps (thesis Algorithm 2, lines 7-12), in fixed point (exact reversal) or in
+  by inverting its steps (thesis Algorithm 2, lines 5-12), in fixed point (exact reversal) or in
   floating point (float reversal, the first steps of DrMAD2).
 """
 from __future__ import annotations
 
 import torch
 
+from pathlib import Path
+
 from ..dynamics import Dynamics, FloatArithmetic, Problem, State
+
+
+def checked_update(update, theta: torch.Tensor, hypergrad: torch.Tensor, step: int) -> torch.Tensor:
+    """``update(theta, hypergrad)`` of an online method, refused unless it returns finite
+    hyperparameters of the same shape (the error names the step)."""
+    new = update(theta, hypergrad)
+    if not isinstance(new, torch.Tensor) or new.shape != theta.shape:
+        raise ValueError(f"the update at step {step} returned "
+                         f"{tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__}"
+                         f"; it must return hyperparameters of shape {tuple(theta.shape)}")
+    if not bool(torch.isfinite(new).all()):
+        raise FloatingPointError(f"the update at step {step} made the hyperparameters NaN or "
+                                 "infinite")
+    return new.detach()
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes that can still be allocated on ``device`` (None where unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def require_memory(nbytes: int, device: torch.device, what: str, hint: str) -> None:
+    """Refuse, before training, a run whose ``what`` alone needs more memory than is free."""
+    free = available_memory(device)
+    if free is not None and nbytes > free:
+        raise MemoryError(f"{what} needs {nbytes / 1e9:.1f} GB but {free / 1e9:.1f} GB are free on "
+                          f"{device}; {hint}")
 
 
 def require_reversible(dynamics: Dynamics, method: str, steps: range) -> None:

@@ -26,13 +26,15 @@ in the thesis' form, momentum above 0).
 
 .. warning:: with learning-rate hyperparameters, the velocity after each step on the line is
    approximated by the line's own increment, :math:`v_t = (w_T - w_0)/(S\\alpha_t)`, which is
-   what :math:`w_{t+1} - w_t = \\alpha_t v_t` gives on the line (Algorithm 2, line 5).
+   what :math:`w_{t+1} - w_t = \\alpha_t v_t` gives on the line (it enters through Algorithm 2,
+   line 5).
 """
 from __future__ import annotations
 
 import torch
 
-from ..dynamics import FLOAT, Dynamics, FiniteWatch, Problem, SGDMomentum, check_horizon
+from ..dynamics import (FLOAT, Dynamics, FiniteWatch, Problem, SGDMomentum, check_call,
+                        check_horizon)
 from .adjoint import require_reversible, reverse_loop
 from .result import DrmadDiagnostics, HypergradResult
 
@@ -70,8 +72,7 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
     forward_dynamics = dynamics
     dynamics = reverse_dynamics or dynamics
     method = "drmad2" if exact_steps else "drmad"
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, forward_dynamics, theta, T)
     for label, value in (("exact_steps", exact_steps), ("beta_window", beta_window)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{label} must be a non-negative integer, got {value!r}")
@@ -85,9 +86,11 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
         if forward_dynamics is not dynamics:
             raise ValueError("DrMAD2 reverses the true path: it needs reverse_dynamics=None")
         require_reversible(dynamics, method, range(T - exact_steps, T))
-    elif not isinstance(dynamics, Dynamics):
-        raise TypeError(f"dynamics must be an hpostudy.dynamics.Dynamics, got "
-                        f"{type(dynamics).__name__}")
+    elif dynamics is not forward_dynamics:
+        if not isinstance(dynamics, Dynamics):
+            raise TypeError(f"reverse_dynamics must be an hpostudy.dynamics.Dynamics, got "
+                            f"{type(dynamics).__name__}")
+        dynamics.check(problem.w0, theta)
     theta = theta.detach()
     w0 = problem.w0
     distances: list[float] = []

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from ..dynamics import FLOAT, FloatArithmetic, Problem, SGDMomentum, check_horizon, train
+from ..dynamics import FLOAT, FloatArithmetic, Problem, SGDMomentum, check_call, train
 from .adjoint import require_reversible, reverse_loop
 from .fixedpoint import FixedPointArithmetic, RangeWatch
 from .result import ExactDiagnostics, FloatReversalDiagnostics, HypergradResult
@@ -70,8 +70,7 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     buffer's information in bits per parameter per step next to :math:`\\log_2(1/\\gamma)`, the
     bytes it holds, and ``recovered_w0`` (True when :math:`w_0` came back bit-exactly).
     """
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T)
     require_reversible(dynamics, "exact", range(T))
     _check_count("record_path", record_path)
     theta = theta.detach()
@@ -133,8 +132,7 @@ def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
     ``diagnostics.w0_error`` = :math:`\\|\\hat w_0 - w_0\\|_\\infty` measures the drift
     (:class:`~.result.FloatReversalDiagnostics`). A
     reconstruction that becomes NaN or infinite raises ``FloatingPointError`` naming the step."""
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T)
     require_reversible(dynamics, "float_reversal", range(T))
     _check_count("record_path", record_path)
     theta = theta.detach()

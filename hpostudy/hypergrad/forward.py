@@ -19,7 +19,8 @@ from typing import Callable
 import torch
 from torch.func import jvp, vmap
 
-from ..dynamics import Problem, check_horizon
+from ..dynamics import Problem, check_call, check_horizon
+from .adjoint import checked_update, require_memory
 from .result import ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate
 
 
@@ -38,6 +39,13 @@ def _tangent_step(problem: Problem, dynamics, state, Z, theta, eye, t: int):
     return tuple(x.detach() for x in new_state), tuple(z.detach() for z in Z)
 
 
+def _require_tangent_memory(problem: Problem, m: int) -> None:
+    w0 = problem.w0
+    require_memory(2 * m * w0.numel() * w0.element_size(), w0.device,
+                   f"the forward-mode tangent ({m} hyperparameters x 2 x {w0.numel()} parameters)",
+                   "use a reverse-mode method (reverse, exact, drmad) for this many hyperparameters")
+
+
 def _partial(problem: Problem, state, Z, theta) -> tuple[float, torch.Tensor]:
     f, dw, dtheta_direct = problem.val_value_and_grads(state[0], theta)
     return float(f), Z[0].to(dw.dtype) @ dw + dtheta_direct
@@ -52,12 +60,12 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
     done; ``diagnostics.m`` is the number of hyperparameters (JVPs per step)
     (:class:`~.result.ForwardDiagnostics`).
     """
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T)
     if record_partial_every is not None:
         check_horizon(record_partial_every, "record_partial_every")
     theta = theta.detach()
     m = theta.numel()
+    _require_tangent_memory(problem, m)
     state = dynamics.init(problem.w0)
     Z = tuple(torch.zeros((m, *x.shape), dtype=x.dtype, device=x.device) for x in state)
     eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
@@ -82,13 +90,13 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
     Returns an :class:`~.result.OnlineResult`: the final hyperparameters and state and one
     :class:`~.result.OnlineUpdate` per update (the partial hypergradient it used).
     """
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T)
     check_horizon(every, "every")
     if every > T:
         raise ValueError(f"every ({every}) exceeds the horizon T ({T}): no update would happen")
     theta = theta.detach().clone()
     m = theta.numel()
+    _require_tangent_memory(problem, m)
     state = dynamics.init(problem.w0)
     Z = tuple(torch.zeros((m, *x.shape), dtype=x.dtype, device=x.device) for x in state)
     eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
@@ -98,7 +106,7 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
         if (t + 1) % every == 0:
             f, h = _partial(problem, state, Z, theta)
             history.append(OnlineUpdate(t + 1, f, float(h.norm()), h.detach().clone()))
-            theta = update(theta, h).detach()
+            theta = checked_update(update, theta, h, t + 1)
         if progress is not None:
             progress.update(1)
     return OnlineResult("rt_ho", theta, state, history)

@@ -14,8 +14,8 @@ from typing import Callable
 
 import torch
 
-from ..dynamics import FiniteWatch, Problem, check_horizon
-from .adjoint import backpropagate
+from ..dynamics import FiniteWatch, Problem, check_call, check_horizon
+from .adjoint import backpropagate, checked_update
 from .result import OnlineResult, OnlineUpdate
 
 
@@ -32,14 +32,13 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
     the final hyperparameters and state, and one :class:`~.result.OnlineUpdate` per update.
     A NaN or infinite weight raises ``FloatingPointError`` naming the step.
     """
-    check_horizon(T)
+    check_call(problem, dynamics, theta, T, state)
     check_horizon(every, "every")
     check_horizon(window, "window")
     if window > every:
         raise ValueError(f"window ({window}) cannot exceed every ({every})")
     if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
         raise ValueError(f"t0 must be a non-negative integer, got {t0!r}")
-    problem.check_theta(theta)
     theta = theta.detach().clone()
     state = dynamics.init(problem.w0) if state is None else state
     recent: deque = deque(maxlen=window)
@@ -67,7 +66,7 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
                                          "NaN or infinite")
             history.append(OnlineUpdate(t + 1, float(f.detach()), float(h.detach().norm()),
                                         h.detach().clone()))
-            theta = update(theta, h).detach()
+            theta = checked_update(update, theta, h, t + 1)
         if callback is not None:
             callback(t, state, theta)
         if progress is not None:

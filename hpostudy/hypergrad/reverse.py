@@ -23,8 +23,8 @@ import math
 
 import torch
 
-from ..dynamics import Dynamics, FiniteWatch, Problem, check_horizon
-from .adjoint import backpropagate
+from ..dynamics import Dynamics, FiniteWatch, Problem, check_call
+from .adjoint import backpropagate, require_memory
 from .result import HypergradResult, ReverseDiagnostics
 
 
@@ -39,13 +39,15 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     trajectory hypergradient after reverse step i (i = 0 is step t = T-1), as thesis Fig 3.4.
     Diagnostics: :class:`~.result.ReverseDiagnostics`.
     """
-    check_horizon(T)
-    problem.check_theta(theta)
+    check_call(problem, dynamics, theta, T)
     k = _segment(checkpoint_every, T)
     theta = theta.detach()
     w0 = problem.w0
     keep_v = dynamics.vjp_needs_velocity
     rows = T if k == 1 else k
+    require_memory(rows * w0.numel() * w0.element_size() * (2 if keep_v else 1), w0.device,
+                   f"the stored trajectory ({rows} states)",
+                   "use checkpoint_every='sqrt', or method 'exact' or 'drmad'")
     weights = torch.empty((rows, w0.numel()), dtype=w0.dtype, device=w0.device)
     velocities = torch.empty_like(weights) if keep_v else None
     checkpoints: dict[int, tuple] = {}
