@@ -117,15 +117,23 @@ def reverse_along(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
         gamma = dynamics.gamma(t)
         _, dw_next, dv, dtheta = sgdm_adjoint_step(problem, dynamics, theta, t, w, v, dw, dv,
                                                    dtheta)
-        dv_t = dv / gamma  # the direction the Hessian was applied to (line 11)
-        h_dv = (dw - dw_next) / (1.0 - gamma)
-        size = float(dv_t @ dv_t)
-        out["curvature"].append(float(dv_t @ h_dv) / size if size > 0 else 0.0)
+        out["curvature"].append(_rayleigh(dv, dw - dw_next, gamma))
         dw = dw_next
         out["dw_norm"].append(float(dw.norm()))
         out["hypergrad_norm"].append(float(dtheta.norm()))
     out["dtheta"] = dtheta
     return out
+
+
+def _rayleigh(gamma_dv: torch.Tensor, step: torch.Tensor, gamma: float) -> float:
+    """:math:`dv_t^\\top H dv_t / \\|dv_t\\|^2` from what one adjoint step returns:
+    :math:`\\gamma\\, dv_t` and the change :math:`(1-\\gamma) H dv_t` of :math:`dw` (line 11);
+    NaN where :math:`\\gamma = 0` hides :math:`dv_t`, 0 where it vanishes."""
+    if gamma == 0:
+        return float("nan")
+    dv_t, h_dv = gamma_dv / gamma, step / (1.0 - gamma)
+    size = float(dv_t @ dv_t)
+    return float(dv_t @ h_dv) / size if size > 0 else 0.0
 
 
 def true_path_points(problem: Problem, dynamics, theta: torch.Tensor, T: int,

@@ -44,6 +44,9 @@ class SmallCNNSetting(ExperimentConfig):
                              f"got {self.channels}")
         if not 0 <= self.momentum < 1:
             raise ParameterError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.n_train is not None and self.batch_size > self.n_train:
+            raise ParameterError(f"batch_size ({self.batch_size}) exceeds the training examples "
+                                 f"n_train ({self.n_train}): lower batch_size or raise n_train")
         if self.l2 <= 0:
             raise ParameterError(f"l2 must be positive (it is used on a log scale), got {self.l2}")
 
