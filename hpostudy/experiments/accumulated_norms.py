@@ -60,8 +60,9 @@ def one_exact(item: tuple[Config, int, int], checkpoint=None) -> dict:
     d = res.diagnostics
     norms = np.asarray(d["accumulated_norm"])
     late, early = end_growth(norms, WINDOW, "late"), end_growth(norms, WINDOW, "early")
-    return {"norms": pd.DataFrame({"T": T, "seed": seed, "reverse_step": np.arange(len(norms)),
-                                   "t": T - 1 - np.arange(len(norms)), "norm": norms}),
+    keep = thinned(len(norms), WINDOW)
+    return {"norms": pd.DataFrame({"T": T, "seed": seed, "reverse_step": keep,
+                                   "t": T - 1 - keep, "norm": norms[keep]}),
             "run": {"T": T, "seed": seed, "cpu_seconds": round(seconds, 1),
                     "growth_near_T": late, "growth_near_0": early,
                     "recovered_w0": d["recovered_w0"],
@@ -71,8 +72,9 @@ def one_exact(item: tuple[Config, int, int], checkpoint=None) -> dict:
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
-    """Returns (and writes) ``accumulated`` (T, seed, reverse step, t, norm), ``runs`` (one
-    row per exact hypergradient) and ``comparison``."""
+    """Returns (and writes) ``accumulated`` (T, seed, reverse step, t, norm; every step near
+    both ends, 2,000 in between), ``runs`` (one row per exact hypergradient, its measures
+    taken on every step) and ``comparison``."""
     items = [(cfg, T, s) for T, n in zip(cfg.horizons, cfg.seeds_per_horizon)
              for s in cfg.seed_list[:n]]
     with prepare(cfg) as run:
@@ -83,6 +85,14 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
         comparison = compare(runs, cfg)
         run.save_tables(accumulated=accumulated, runs=runs, comparison=comparison)
     return {"accumulated": accumulated, "runs": runs, "comparison": comparison}
+
+
+def thinned(n: int, fraction: float, points: int = 2000) -> np.ndarray:
+    """Reverse steps kept in the ``accumulated`` table: every step of the first and the last
+    ``fraction`` (where the ends are judged) and ``points`` evenly spaced ones in between."""
+    k = max(1, int(round(fraction * n)))
+    ends = np.r_[np.arange(min(k, n)), np.arange(max(n - k - 1, 0), n)]
+    return np.unique(np.r_[ends, np.linspace(0, n - 1, min(n, points)).round().astype(int)])
 
 
 def end_growth(norms: np.ndarray, fraction: float, end: str) -> float:

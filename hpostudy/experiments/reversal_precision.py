@@ -71,8 +71,8 @@ def one_seed(item: tuple[Config, int], checkpoint=None) -> pd.DataFrame:
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
-    """Returns (and writes) ``reverse_path`` (per seed, arithmetic and reverse step: norms and
-    coordinates), ``parting`` (per seed and quantity: the first reverse step where the two
+    """Returns (and writes) ``reverse_path`` (first seed, per arithmetic and reverse step:
+    norms and coordinates), ``parting`` (per seed and quantity: the first reverse step where the two
     passes differ by more than ``tolerance``) and ``comparison``."""
     with prepare(cfg) as run:
         paths = run.map(one_seed, [(cfg, s) for s in cfg.seed_list], desc="seeds",
@@ -84,6 +84,7 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
             for q, step in parting_step(g[g.arithmetic == "exact"],
                                         g[g.arithmetic == "float"], cfg.tolerance).items()])
         comparison = compare(parting, cfg)
+        path = path[path.seed == cfg.seed]  # the figure's; every seed's parting is in parting
         run.save_tables(reverse_path=path, parting=parting, comparison=comparison)
     return {"reverse_path": path, "parting": parting, "comparison": comparison}
 
