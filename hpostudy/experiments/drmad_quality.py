@@ -48,8 +48,8 @@ class Config(MLPSetting):
 
     PRESETS = {
         "smoke": {},
-        "cpu": {**CPU, "horizons": (2000, 20000), "reverse_steps": (200, 2000),
-                "meta_iterations": (10, 2), "seeds": 3, "seeds_per_horizon": (3, 1),
+        "cpu": {**CPU, "horizons": (2000,), "reverse_steps": (200, 2000),
+                "meta_iterations": (10,), "seeds": 3, "seeds_per_horizon": (3,),
                 "drmad2_exact_steps": 100},
         "paper": {**CPU, "horizons": (2000, 20000), "reverse_steps": (200, 2000),
                   "meta_iterations": (20, 20), "seeds": 3, "seeds_per_horizon": (3, 3),
