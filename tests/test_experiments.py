@@ -1,4 +1,6 @@
-"""The experiment functions behind each figure, on tiny sizes."""
+"""The experiments of the chapters "Before DrMAD" (parameter paths, dropout seed) and "Does
+DrMAD point the right way?" (DrMAD quality, accumulated norms, reversal precision, why DrMAD
+explodes), on tiny sizes; and their configurations' refusals of bad input."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from hpostudy.experiments import accumulated, dropout_seed, drmad_quality, paths, reversal
-from hpostudy.settings.mnist_mlp import cosine
+from hpostudy import verdicts
+from hpostudy.experiments import (accumulated_norms, dropout_seed, drmad_explosion,
+                                  drmad_quality, parameter_paths, reversal_precision)
 from hpostudy.metaopt import SignSGD, meta_iterations
+from hpostudy.settings.mnist_mlp import cosine
+from hpostudy.store import Checkpoint
+from hpostudy.study.config import ParameterError
 
 TINY = {"n_train": 96, "n_val": 64, "n_test": 64, "hidden": (8,), "batch_size": 16}
 
@@ -20,75 +26,135 @@ def test_cosine_of_a_vector_with_itself_is_one():
     assert cosine(h, torch.zeros_like(h)) == 0.0
 
 
+# ---------------------------------------------------------------------- before DrMAD
 def test_straightness_measures():
     steps = np.arange(11)
     straight = pd.DataFrame({"step": np.repeat(steps, 2), "coordinate": np.tile([0, 1], 11),
                              "value": np.stack([steps, 2 * steps], 1).reshape(-1) * 1.0})
-    assert paths.straightness(straight) == pytest.approx(0.0, abs=1e-12)
+    assert parameter_paths.straightness(straight) == pytest.approx(0.0, abs=1e-12)
     bent = straight.copy()
     bent.loc[(bent.step == 5) & (bent.coordinate == 1), "value"] += 5.0
-    assert paths.straightness(bent) == pytest.approx((5 / np.sqrt(5)) / np.sqrt(500))  # 0.1
-    assert paths.erratic_ratio(straight) == pytest.approx(1.0)
-    assert paths.erratic_ratio(bent) > 1.0
+    assert parameter_paths.straightness(bent) == pytest.approx((5 / np.sqrt(5)) / np.sqrt(500))
+    assert parameter_paths.erratic_ratio(straight) == pytest.approx(1.0)
+    assert parameter_paths.erratic_ratio(bent) > 1.0
 
 
 def test_dropout_seed_fixed_gives_distance_exactly_zero(tmp_path):
     cfg = dropout_seed.Config.for_profile("smoke", output_dir=str(tmp_path), epochs=1,
-                                          n_train=160, coordinates=2)
+                                          n_train=64, seeds=2)
     res = dropout_seed.run(cfg)
     df = res["distances"]
-    assert set(df.columns) >= {"variant", "step", "epoch", "distance"}
-    final = df.groupby("variant").distance.last()
-    assert final["dropout seed fixed"] == 0.0
-    assert final["dropout seed not fixed"] > 0.0
+    final = df.sort_values("step").groupby(["variant", "seed"]).distance.last()
+    assert (final[dropout_seed.FIXED] == 0.0).all()
+    assert (final[dropout_seed.NOT_FIXED] > 0.0).all()
+    assert sorted(df.seed.unique()) == [0, 1]
+    assert list(res["comparison"].columns) == verdicts.COLUMNS
+    assert set(res["comparison"].verdict) == {verdicts.INCONCLUSIVE}  # 2 seeds < 3
     assert (tmp_path / "distances.csv").exists() and (tmp_path / "comparison.csv").exists()
 
 
-def test_drmad_quality_tables_and_resume(tmp_path):
-    cfg = drmad_quality.Config.for_profile("smoke", output_dir=str(tmp_path), horizons=(12,),
-                                           reverse_steps=(3, 12), meta_iterations=2,
-                                           drmad2_exact_steps=2, **TINY)
+# ---------------------------------------------------------------------- DrMAD quality
+def test_drmad_quality_tables_cost_and_resume(tmp_path):
+    cfg = drmad_quality.Config.for_profile(
+        "smoke", output_dir=str(tmp_path), horizons=(12,), reverse_steps=(3, 12),
+        meta_iterations=(2,), seeds_per_horizon=(1,), drmad2_exact_steps=2, **TINY)
     res = drmad_quality.run(cfg)
     df = res["metaruns"]
-    assert len(df) == 2 * 2 + 2  # two DrMAD-following runs and one DrMAD2-following run
-    for col in ("norm_exact", "norm_drmad", "norm_drmad2", "cos_drmad", "cos_sign_drmad",
-                "train_error", "val_error", "test_error", "beta_steps"):
-        assert col in df.columns
+    assert len(df) == 2 * 2 + 2  # two DrMAD-following meta-runs and one DrMAD2-following
     d = df[df.follow == "drmad"]
     assert d.cos_drmad.between(-1, 1).all() and d.exact_recovered_w0.all()
-    assert (d.norm_exact > 0).all()
-    assert list(res["comparison"].columns) == ["finding", "paper", "reproduced", "profile",
-                                               "verdict", "note"]
-    again = drmad_quality.run(cfg)  # resumes from the checkpoints: the same numbers
+    assert (d.norm_exact > 0).all() and list(d.meta_iteration.unique()) == [0, 1]
+    cost = res["cost"].set_index("method")
+    P = 64 * 8 + 8 + 8 * 10 + 10
+    assert cost.loc["reverse", "stored_bytes"] == 12 * P * 8  # every state's weights (float64)
+    assert cost.loc["drmad", "stored_bytes"] == P * 8  # w_0
+    assert (cost.cpu_seconds > 0).all()
+    comparison = res["comparison"]
+    assert list(comparison.columns) == verdicts.COLUMNS and len(comparison) == 10
+    again = drmad_quality.run(cfg)  # every unit loads from the store: the same numbers
     pd.testing.assert_frame_equal(again["metaruns"], df)
 
 
-def test_accumulated_norm_series_has_one_value_per_reverse_step(tmp_path):
-    cfg = accumulated.Config.for_profile("smoke", output_dir=str(tmp_path), horizons=(7, 15),
-                                         **TINY)
-    res = accumulated.run(cfg)
+def test_drmad_quality_runs_long_horizons_with_fewer_seeds(tmp_path):
+    cfg = drmad_quality.Config.for_profile("smoke", horizons=(6, 10), reverse_steps=(2,),
+                                           meta_iterations=(2, 1), seeds=2,
+                                           seeds_per_horizon=(2, 1))
+    runs = drmad_quality.meta_runs(cfg)
+    assert {(r.T, r.seed, r.meta_iterations) for r in runs} == {(6, 0, 2), (6, 1, 2),
+                                                                (10, 0, 1)}
+    assert len({r.name for r in runs}) == len(runs) == 6
+
+
+# ---------------------------------------------------------------------- accumulated norms
+def test_end_growth_judges_each_end_on_the_series_own_scale():
+    steady = np.arange(1, 201, dtype=float)  # the same change in every window
+    assert accumulated_norms.end_growth(steady, 0.01, "late") == pytest.approx(1.0)
+    assert accumulated_norms.end_growth(steady, 0.01, "early") == pytest.approx(1.0)
+    jumps = steady.copy()
+    jumps[:2] += 10.0  # a quick rise in the first window (near t = T-1) ...
+    jumps[-2:] += 1000.0  # ... and a much larger one in the last (near t = 0)
+    assert accumulated_norms.end_growth(jumps, 0.01, "late") == pytest.approx(6.0)
+    assert accumulated_norms.end_growth(jumps, 0.01, "early") == pytest.approx(501.0)
+    # the rise near t = T-1 is 1% of the final norm, yet quick on the series' own scale
+    assert jumps[1] / jumps[-1] == pytest.approx(0.01) and accumulated_norms.QUICK <= 6.0
+
+
+def test_accumulated_norm_series_per_horizon_and_seed(tmp_path):
+    cfg = accumulated_norms.Config.for_profile("smoke", output_dir=str(tmp_path),
+                                               horizons=(7, 15), seeds=2,
+                                               seeds_per_horizon=(2, 1), **TINY)
+    res = accumulated_norms.run(cfg)
     acc = res["accumulated"]
-    for T in (7, 15):
-        g = acc[acc["T"] == T]
+    for T, seeds in ((7, [0, 1]), (15, [0])):
+        assert sorted(acc[acc["T"] == T].seed.unique()) == seeds
+        g = acc[(acc["T"] == T) & (acc.seed == 0)]
         assert len(g) == T and g.t.tolist() == list(range(T - 1, -1, -1))
         assert (g.norm >= 0).all() and g.norm.iloc[0] > 0
-    assert res["runs"].recovered_w0.all()
-    assert accumulated.growth_share(np.array([1.0, 2.0, 4.0]), 0.34, "late") == 0.25
+    runs = res["runs"]
+    assert runs.recovered_w0.all() and len(runs) == 3
+    assert (runs.buffer_bits_per_param_step >= runs.information_bound_bits * 0.999).all()
+    assert list(res["comparison"].columns) == verdicts.COLUMNS
 
 
+# ---------------------------------------------------------------------- reversal precision
 def test_reversal_paths_and_parting(tmp_path):
-    cfg = reversal.Config.for_profile("smoke", output_dir=str(tmp_path), T=20,
-                                      meta_iterations_before=1, drmad_reverse_steps=5, **TINY)
-    res = reversal.run(cfg)
+    cfg = reversal_precision.Config.for_profile("smoke", output_dir=str(tmp_path), T=20,
+                                                meta_iterations_before=1,
+                                                drmad_reverse_steps=5, **TINY)
+    res = reversal_precision.run(cfg)
     path = res["reverse_path"]
     assert len(path) == 2 * 20 and set(path.arithmetic) == {"exact", "float"}
-    a = pd.DataFrame({q: [1.0, 1.0, 1.0] for q in reversal.QUANTITIES})
+    assert set(res["parting"].quantity) == set(reversal_precision.QUANTITIES)
+    a = pd.DataFrame({q: [1.0, 1.0, 1.0] for q in reversal_precision.QUANTITIES})
     b = a.copy()
     b.loc[2, "v_norm"] = 1.1
-    parted = reversal.parting_step(a, b, 1e-3)
-    assert parted["v_norm"] == 2 and parted["w_norm"] is None
+    parted = reversal_precision.parting_step(a, b, 1e-3)
+    assert parted["v_norm"] == 2 and parted["w_norm"] == 3  # 3: never, within 3 steps
 
 
+# ---------------------------------------------------------------------- why DrMAD explodes
+def test_drmad_explosion_passes_hessians_and_evidence(tmp_path):
+    cfg = drmad_explosion.Config.for_profile("smoke", output_dir=str(tmp_path), T=16,
+                                             reverse_steps=(4, 16), points=3,
+                                             hessian_batches=2, lanczos_steps=5, **TINY)
+    assert cfg.learning_rates == (0.05, 0.3)
+    res = drmad_explosion.run(cfg)
+    summary = res["summary"].set_index(["lr", "pass"])
+    assert set(summary.index.get_level_values("pass")) == {
+        "true path", "line, S=4", "line, S=16", "line, S=4, steps x T/S"}
+    true = summary.xs("true path", level="pass")
+    np.testing.assert_allclose(true.ratio_to_exact, 1.0)
+    np.testing.assert_allclose(true.cosine_with_exact, 1.0)
+    assert (summary.reverse_steps.xs("line, S=4", level="pass") == 4).all()
+    h = res["hessians"]
+    assert set(h["where"]) == {"true path", "line"} and (h.lambda_min <= h.lambda_max).all()
+    first = h[h.t == 0].groupby("lr")  # both paths start at w_0
+    assert (first.lambda_min.nunique() == 1).all()
+    assert set(res["evidence"]["reverse pass"]) >= {"true path", "line (Hessian)"}
+    assert list(res["comparison"].columns) == verdicts.COLUMNS and len(res["comparison"]) == 4
+
+
+# ---------------------------------------------------------------------- the outer loop
 def test_meta_iterations_resume_and_stop_on_nan(tmp_path):
     calls = []
 
@@ -96,7 +162,7 @@ def test_meta_iterations_resume_and_stop_on_nan(tmp_path):
         calls.append(i)
         return theta - 1.0, {"value": float(theta.sum())}
 
-    ckpt = tmp_path / "meta.pt"
+    ckpt = Checkpoint(tmp_path / "meta.pt")
     theta, records = meta_iterations(step, torch.zeros(3), SignSGD(0.5), 3, checkpoint=ckpt)
     assert [r["meta_iteration"] for r in records] == [0, 1, 2] and calls == [0, 1, 2]
     theta2, records2 = meta_iterations(step, torch.zeros(3), SignSGD(0.5), 5, checkpoint=ckpt)
@@ -108,4 +174,46 @@ def test_meta_iterations_resume_and_stop_on_nan(tmp_path):
     with pytest.raises(FloatingPointError, match="meta-iteration 0") as err:
         meta_iterations(bad, torch.zeros(1), SignSGD(0.1), 3, checkpoint=tmp_path / "bad.pt")
     assert err.value.records == [{"meta_iteration": 0, "i": 0}]
-    assert torch.load(tmp_path / "bad.pt", weights_only=False)["records"]
+    assert Checkpoint(tmp_path / "bad.pt").load()["records"]
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("module, overrides, message", [
+    (parameter_paths, {"coordinates": 3}, "even number"),
+    (parameter_paths, {"channels": (8,)}, "two convolutions"),
+    (parameter_paths, {"momentum": 1.0}, r"momentum must be in \[0, 1\)"),
+    (parameter_paths, {"epochs": 0}, "must be at least 1"),
+    (parameter_paths, {"batch_size": 5000}, "exceeds the training examples"),
+    (dropout_seed, {"l2": 0.0}, "l2 must be positive"),
+    (drmad_quality, {"horizons": ()}, "must not be empty"),
+    (drmad_quality, {"horizons": (10, 0)}, "must be at least 1"),
+    (drmad_quality, {"horizons": (10, 10), "meta_iterations": (1, 1),
+                     "seeds_per_horizon": (1, 1)}, "distinct"),
+    (drmad_quality, {"meta_iterations": (3,)}, "one value per horizon"),
+    (drmad_quality, {"seeds_per_horizon": (3, 1)}, "more seeds than seeds=1"),
+    (drmad_quality, {"reverse_steps": (500,)}, "exceeds the shortest horizon"),
+    (drmad_quality, {"momentum": 0.0}, r"momentum must be in \(0, 1\)"),
+    (drmad_quality, {"momentum": 1.2}, r"momentum must be in \(0, 1\)"),
+    (drmad_quality, {"lr": 0.0}, "must be positive"),
+    (drmad_quality, {"n_train": 0}, "must be at least 1"),
+    (drmad_quality, {"batch_size": 2000}, "exceeds the training examples"),
+    (drmad_quality, {"dataset": "cifar10"}, "must be one of digits, mnist"),
+    (accumulated_norms, {"radix": 70}, r"radix must be in \[36, 56\]"),
+    (accumulated_norms, {"seeds_per_horizon": (1,)}, "one value per horizon"),
+    (reversal_precision, {"drmad_reverse_steps": 400}, "exceeds T"),
+    (reversal_precision, {"tolerance": 0.0}, r"tolerance is a relative difference in \(0, 1\)"),
+    (reversal_precision, {"coordinates": 0}, "must be at least 1"),
+    (drmad_explosion, {"reverse_steps": (12, 500)}, "exceed T=120"),
+    (drmad_explosion, {"points": 1}, "points must be at least 2"),
+    (drmad_explosion, {"other_learning_rates": (0.3, -1.0)}, "must be at least 0"),
+    (drmad_explosion, {"other_learning_rates": (0.0,)}, "must be positive"),
+])
+def test_bad_configurations_are_refused_with_the_fix(module, overrides, message):
+    with pytest.raises(ParameterError, match=message):
+        module.Config.for_profile("smoke", **overrides)
+
+
+def test_reversal_may_start_without_meta_steps_and_explosion_without_other_rates():
+    assert reversal_precision.Config.for_profile("smoke", meta_iterations_before=0)
+    cfg = drmad_explosion.Config.for_profile("smoke", other_learning_rates=())
+    assert cfg.learning_rates == (cfg.lr,)

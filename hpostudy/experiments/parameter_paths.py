@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .. import verdicts as v
 from ..dynamics import train
 from ..settings.small_cnn import CPU, PAPER, SmallCNNSetting, build
+from ..study.config import ParameterError
 from ..study.run import prepare
 
 PAPER_SETTING = "CIFAR-10, small CNN, lr 0.005, momentum 0.95, L2 0.02 (epochs not stated)"
@@ -35,7 +36,8 @@ class Config(SmallCNNSetting):
     def validate(self):
         super().validate()
         if self.coordinates < 2 or self.coordinates % 2:
-            raise ValueError(f"coordinates must be an even number >= 2, got {self.coordinates}")
+            raise ParameterError(f"coordinates must be an even number >= 2 (pairs for Fig 2.1), "
+                                 f"got {self.coordinates}")
 
 
 def one_seed(item: tuple[Config, int], checkpoint=None) -> dict:

@@ -1,4 +1,4 @@
-"""Figures of the parameter-path chapter (thesis Figs 2.1, 2.2)."""
+"""Figures of the parameter-path chapter (thesis Figs 2.1, 2.2 and 2.3)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import grid as _grid, meta_iteration_axis as _meta_iteration_axis, save
+from matplotlib.ticker import MaxNLocator
+
+from . import grid as _grid, save
 
 
 def fig2_1_paths_2d(paths: pd.DataFrame, pairs: int = 6):
@@ -52,3 +54,25 @@ def parameter_paths(results: dict, folder: str | Path) -> dict[str, Path]:
     first = paths[paths.seed == paths.seed.min()]
     figs = {"fig2_1": fig2_1_paths_2d(first), "fig2_2": fig2_2_paths_vs_iteration(first)}
     return {name: save(fig, folder, name) for name, fig in figs.items()}
+
+
+def fig2_3_dropout_seed(distances: pd.DataFrame):
+    """Thesis Fig 2.3: distance of the second run's parameters from the first run's final ones,
+    with the dropout seed fixed and not fixed (one line per seed)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for (variant, color) in (("dropout seed not fixed", "tab:red"),
+                             ("dropout seed fixed", "black")):
+        g = distances[distances.variant == variant]
+        for i, (_, s) in enumerate(g.groupby("seed")):
+            ax.plot(s.epoch, s.distance, color=color, lw=1.2, label=variant if i == 0 else None)
+    ax.set_xlabel("epoch of the second run")
+    ax.set_ylabel("distance from the first run's\nfinal parameters")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=10, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def dropout_seed(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save Fig 2.3 from :func:`hpostudy.experiments.dropout_seed.run`'s results."""
+    return {"fig2_3": save(fig2_3_dropout_seed(results["distances"]), folder, "fig2_3")}

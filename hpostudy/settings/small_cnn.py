@@ -19,7 +19,7 @@ from ..dynamics import SGDMomentum
 from ..hyper import Group, HyperSpace
 from ..models import FlatModel, SmallCNN
 from ..problems import ClassificationTask
-from ..study.config import ExperimentConfig
+from ..study.config import ExperimentConfig, ParameterError
 
 CPU = {"dataset": "cifar10", "n_train": 3000, "channels": (32, 32), "hidden": 256}
 PAPER = {"dataset": "cifar10", "n_train": None, "channels": (32, 32), "hidden": 256}
@@ -40,12 +40,15 @@ class SmallCNNSetting(ExperimentConfig):
 
     def validate(self):
         if len(self.channels) != 2:
-            raise ValueError(f"the small CNN has two convolutions: channels needs 2 values, "
+            raise ParameterError(f"the small CNN has two convolutions: channels needs 2 values, "
                              f"got {self.channels}")
         if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+            raise ParameterError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.n_train is not None and self.batch_size > self.n_train:
+            raise ParameterError(f"batch_size ({self.batch_size}) exceeds the training examples "
+                                 f"n_train ({self.n_train}): lower batch_size or raise n_train")
         if self.l2 <= 0:
-            raise ValueError(f"l2 must be positive (it is used on a log scale), got {self.l2}")
+            raise ParameterError(f"l2 must be positive (it is used on a log scale), got {self.l2}")
 
 
 def load_splits(cfg: SmallCNNSetting, seed: int) -> data.Splits:

@@ -1,0 +1,81 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: drmad_quality
+#     experiment: hpostudy.experiments.drmad_explosion
+# ---
+
+# %% [markdown]
+# # Why DrMAD's hypergradient explodes
+#
+# **Overview.** The thesis found DrMAD's hypergradient of the exact one's order of magnitude
+# with about 200 reverse steps and several orders of magnitude larger with 2,000. We run the
+# same adjoint recursion along the true training path (giving the exact hypergradient) and
+# along DrMAD's straight line, with S unscaled steps as the thesis and the DrMAD code did and
+# with steps scaled by T/S; we record the norm of the adjoint and the curvature it meets at
+# every reverse step, and the extreme eigenvalues of the training loss' Hessian (Lanczos
+# iterations with Hessian-vector products) at points of the path and of the line. All of it for
+# the setting's learning rate and for larger ones, and for several seeds.
+#
+# **Prerequisites.** The `smoke` profile uses the embedded digits; `cpu` and `paper` read
+# MNIST from the data root. Every parameter left at `None` takes the profile's value.
+
+# %% tags=["parameters"]
+profile = "smoke"  # smoke | cpu | paper
+device = None  # cpu | cuda (None: the profile's device)
+seed = 0  # first seed: data split, initialization and batch order
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables and figures (None: build/<profile>/results/drmad_explosion)
+dataset = None  # digits (embedded) or mnist
+n_train = None  # training examples
+n_val = None  # validation examples
+n_test = None  # test examples
+hidden = None  # hidden layer widths
+batch_size = None  # mini-batch size (DrMAD code: 50)
+lr = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
+momentum = None  # momentum gamma
+init_log_scale = None  # s at the start (w is e^s z)
+init_log_l2 = None  # lambda at the start (penalty e^lambda |z|^2)
+T = None  # elementary iterations (thesis: 2,000 to 200,000)
+reverse_steps = None  # DrMAD reverse steps S (thesis: about 200 and 2,000)
+other_learning_rates = None  # thesis-form learning rates compared with lr
+points = None  # points of each path where the Hessian's extreme eigenvalues are taken
+hessian_batches = None  # mini-batches averaged in those Hessians
+lanczos_steps = None  # Lanczos iterations per Hessian
+
+# %%
+from hpostudy.experiments import drmad_explosion
+from hpostudy.figures import drmad as figures
+
+cfg = drmad_explosion.Config.from_notebook(globals())
+results = drmad_explosion.run(cfg)
+
+# %% [markdown]
+# ## Inside the reverse passes
+# Left: the adjoint's norm along each reverse pass (first seed). Middle: the curvature of the
+# mini-batch loss in the adjoint's direction; where it is negative, each reverse step
+# multiplies the adjoint by more than 1. Right: the smallest and largest eigenvalue of the
+# loss' Hessian on the true path and on the straight line (every seed).
+
+# %%
+figures.drmad_explosion(results, cfg.output_dir)
+
+# %% [markdown]
+# ## The evidence, with its spread over seeds
+
+# %%
+results["evidence"]
+
+# %% [markdown]
+# ## Paper vs reproduced
+
+# %%
+results["comparison"]
