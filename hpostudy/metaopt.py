@@ -15,11 +15,12 @@ hyperparameters within their bounds.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Callable
 
 import torch
+
+from .store import Checkpoint
 
 Projection = Callable[[torch.Tensor], torch.Tensor]
 
@@ -90,20 +91,23 @@ def clip_parameters(w: torch.Tensor, bound: float = 1e3) -> torch.Tensor:
 def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]],
                     theta: torch.Tensor, optimizer, iterations: int,
                     on_iteration: Callable[[int, dict], None] | None = None,
-                    checkpoint: Path | None = None):
+                    checkpoint: Checkpoint | Path | None = None):
     """Run ``iterations`` meta-iterations. ``step(i, theta)`` trains from the fixed
     initialization and returns ``(hypergrad, record)``; the record (any dict) is kept with the
     meta-iteration's index. ``optimizer(theta, hypergrad)`` gives the next hyperparameters.
 
-    With ``checkpoint`` (a file path) the state -- hyperparameters, records, optimizer state --
-    is saved atomically after every meta-iteration, and a later call with the same path resumes
-    after the last completed one. A NaN or infinite hypergradient stops the run with
+    With ``checkpoint`` (a :class:`~hpostudy.store.Checkpoint`, or a file path) the state --
+    hyperparameters, records, optimizer state -- is saved atomically after every
+    meta-iteration, and a later call with the same checkpoint resumes after the last completed
+    one. A NaN or infinite hypergradient stops the run with
     :class:`FloatingPointError`; the records so far are saved and attached to the error.
     """
     records: list[dict] = []
     start = 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = torch.load(checkpoint, weights_only=False)
+    if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
+        checkpoint = Checkpoint(checkpoint)
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is not None:
         theta, records, start = state["theta"], state["records"], len(state["records"])
         if hasattr(optimizer, "load_state_dict"):
             optimizer.load_state_dict(state["optimizer"])
@@ -117,22 +121,14 @@ def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict
         if finite:
             theta = optimizer(theta, hypergrad)
         if checkpoint is not None:
-            _save(checkpoint, {"theta": theta, "records": records, "optimizer":
-                               optimizer.state_dict() if hasattr(optimizer, "state_dict") else {}})
+            checkpoint.save({"theta": theta, "records": records, "optimizer":
+                             optimizer.state_dict() if hasattr(optimizer, "state_dict") else {}})
         if not finite:
             err = FloatingPointError(f"meta-iteration {i}: the hypergradient is NaN or infinite; "
                                      "the run stops here and keeps the results so far")
             err.records = records
             raise err
     return theta, records
-
-
-def _save(path: Path, obj: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------- black-box baselines
