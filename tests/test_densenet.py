@@ -257,7 +257,7 @@ def test_adaptive_experiment_two_alone_uses_its_own_settings(tmp_path):
                                                val_sizes=(48, 96), **TINY)
     res = densenet_adaptive.run(cfg)
     assert set(res["errors"].experiment) == {2}
-    assert "64 training / 96 validation images" in res["comparison"].setting.iloc[0]
+    assert "64 / 96 training / validation images" in res["comparison"].setting.iloc[0]
     assert "an update every 3 of 4 steps" in res["comparison"].setting.iloc[0]
 
 
@@ -278,4 +278,4 @@ def test_exact_hypergradient_at_densenet_scale(tmp_path):
     cfg = densenet_exact.Config.for_profile("smoke", output_dir=str(tmp_path), T=6, **SPLIT)
     df = densenet_exact.run(cfg)["exact_vs_drmad"]
     assert list(df.variant) == ["beta estimate", "S = T"] and (df["S"] <= 6).all()
-    assert df.cosine.between(-1, 1).all() and (df["|exact|"] > 0).all()
+    assert df.cosine.between(-1, 1).all() and (df["exact norm"] > 0).all()

@@ -200,7 +200,7 @@ def compare(errors: pd.DataFrame, cfg: Config, sizes: dict[int, dict]) -> pd.Dat
                         f"{cfg.epochs} of {THESIS_EPOCHS} epochs",
                         f"an update every {cfg.every[k - 1]} of {size['steps_per_epoch']} "
                         "steps per epoch",
-                        thesis=f"DenseNet-40 on CIFAR-10, {thesis['split']} images, 300 epochs, "
+                        thesis=f"DenseNet-40, CIFAR-10 {thesis['split']} images, 300 epochs, "
                                f"every {thesis['every']} of {thesis['steps']} steps")
         label = f"Experiment {k}:"
         final = v.spread(100 * last.test_error, unit="%")

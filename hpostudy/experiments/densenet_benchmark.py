@@ -21,8 +21,7 @@ from ..settings.densenet import (CPU, PAPER, THESIS_EPOCHS, ScheduledSetting, bu
                                  weight_names)
 from ..study.run import prepare
 
-PAPER_SETTING = ("DenseNet-40 on CIFAR-10, 45,000 / 5,000 images, Nesterov momentum, "
-                 "lr /10 at epochs 30 and 60, final error after many epochs")
+PAPER_SETTING = "DenseNet-40, CIFAR-10, Nesterov, lr /10 at epochs 30 and 60"
 LAST = 15  # the thesis averages the test error of the last 15 epochs
 
 
@@ -90,7 +89,7 @@ def compare(bench: pd.DataFrame, cfg: Config, n_train: int, n_val: int) -> pd.Da
     last = bench[bench.epoch > max(cfg.epochs - LAST, 0)].groupby("seed").test_error.mean()
     final = bench[bench.epoch == cfg.epochs].set_index("seed").test_error
     where = setting(cfg, n_train, n_val, f"{cfg.epochs} of {THESIS_EPOCHS} epochs",
-                    f"{cfg.optimizer} momentum, {cfg.lr_schedule} schedule",
+                    f"{cfg.optimizer}, {cfg.lr_schedule} schedule",
                     thesis=PAPER_SETTING)
     reproduced = (f"final {v.spread(100 * final, unit='%')}; mean of the last "
                   f"{min(LAST, cfg.epochs)} epochs {v.spread(100 * last, unit='%')}")

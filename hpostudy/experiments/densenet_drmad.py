@@ -29,8 +29,8 @@ from ..settings.densenet import (CPU, PAPER, ScheduledSetting, build, check_knob
                                  schedule, setting, weight_names)
 from ..study.run import prepare
 
-PAPER_SETTING = ("DenseNet-40 on CIFAR-10, Nesterov momentum; from 1e-4: 100 epochs, from "
-                 "1e-2 and 1e-7: 10 epochs, x1.4 per meta-iteration up to 300")
+PAPER_SETTING = ("DenseNet-40, CIFAR-10, Nesterov; 100 (from 1e-4) or 10 epochs, x1.4 per "
+                 "meta-iteration up to 300")
 FINISHED = "finished"
 
 
@@ -203,7 +203,7 @@ def compare(meta: pd.DataFrame, status: pd.DataFrame, cfg: Config, n_train: int,
         last = epochs_at(first, cfg.epoch_growth, cfg.max_epochs, cfg.meta_iterations - 1)
         where = setting(cfg, n_train, n_val,
                         f"{cfg.meta_iterations} meta-iterations of {first} to {last} epochs",
-                        f"{cfg.optimizer} momentum", thesis=PAPER_SETTING)
+                        cfg.optimizer, thesis=PAPER_SETTING)
         label = f"From L2 1e{init:g}:"
         if init == -4.0:
             rows.append(v.row(

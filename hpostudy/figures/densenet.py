@@ -13,10 +13,10 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from . import grid as _grid, meta_iteration_axis as _meta_iteration_axis, save
+from . import meta_iteration_axis as _meta_iteration_axis, save
 
 _ERR = {"train_error": "tab:green", "val_error": "tab:orange", "test_error": "tab:purple"}
-LEGEND = 9  # legend font size (readable at 1x)
+LEGEND = 10  # legend font size (readable at 1x)
 
 
 def _errors(ax, df: pd.DataFrame, x: str, batch: bool = True) -> None:
@@ -61,11 +61,16 @@ def densenet_benchmark(results: dict, folder: str | Path) -> dict[str, Path]:
 def fig3_8_drmad_meta_errors(meta: pd.DataFrame):
     """Thesis Fig 3.8: errors per meta-iteration with DrMAD, one panel per initial L2."""
     inits = list(dict.fromkeys(meta.init_l2))
-    fig, axes = _grid(max(len(inits), 1), 3.6)
+    cols = min(max(len(inits), 1), 2)
+    rows = -(-max(len(inits), 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    axes = axes.flat
+    for ax in axes[len(inits):]:
+        ax.set_visible(False)
     for init, ax in zip(inits, axes):
         g = meta[meta.init_l2 == init]
         _errors(ax, g, "meta_iteration", batch=False)
-        ax.set_title(f"initial L2 1e{init:g} ({_seeds(g)})", fontsize=9)
+        ax.set_title(f"initial L2 1e{init:g} ({_seeds(g)})", fontsize=10)
         _meta_iteration_axis(ax)
     axes[0].legend(fontsize=LEGEND)
     fig.tight_layout()

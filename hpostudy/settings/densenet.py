@@ -251,21 +251,13 @@ def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- the setting column
-def network(cfg: Setting) -> str:
-    return f"DenseNet-{cfg.depth} (growth {cfg.growth}, {cfg.first} first maps)"
-
-
-def data_size(cfg: Setting, n_train: int, n_val: int) -> str:
-    """The data in words, with the images actually used."""
-    name = "8x8 digits" if cfg.dataset == "digits" else (
-        "CIFAR-10" if n_train + n_val >= 50000 else "the CIFAR-10 subset")
-    return f"{name}, {n_train:,} training / {n_val:,} validation images"
-
-
 def setting(cfg: Setting, n_train: int, n_val: int, *extra: str, thesis: str) -> str:
-    """The ``setting`` column: the profile, network, data and ``extra`` reductions, and
-    the thesis' setting (``thesis``) to compare with."""
-    parts = [network(cfg), data_size(cfg, n_train, n_val), *extra]
+    """The ``setting`` column: the profile, network, data (the images actually used) and
+    ``extra`` reductions, then the thesis' setting (``thesis``) to compare with."""
+    data = "8x8 digits" if cfg.dataset == "digits" else (
+        "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
+    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}",
+             f"{data}, {n_train:,} / {n_val:,} training / validation images", *extra]
     return f"{cfg.profile}: " + "; ".join(parts) + f" (thesis: {thesis})"
 
 
