@@ -22,7 +22,7 @@
 #
 # **Prerequisites.** `hpostudy` installed (`make book` does it). The `smoke` profile trains a
 # DenseNet of depth 7 on the embedded 8x8 digits (the same code path, in seconds); `cpu` a
-# DenseNet of depth 10 on the real CIFAR-10 subset from the data root; `paper` the thesis'
+# DenseNet of depth 7 on the real CIFAR-10 subset from the data root; `paper` the thesis'
 # DenseNet-40 on the complete CIFAR-10, on a GPU. Every parameter left at `None` takes the
 # profile's value. Runs checkpoint and resume where they stopped.
 

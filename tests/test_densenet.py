@@ -72,6 +72,30 @@ def test_drmad_resumes_after_a_kill_in_a_later_meta_iteration(tmp_path, monkeypa
         pd.testing.assert_frame_equal(resumed[name], whole[name])
 
 
+def test_adaptive_method_resumes_after_a_kill(tmp_path, monkeypatch):
+    kw = dict(epochs=3, experiments=(1,), every=(2, 2), window=(2, 2), val_sizes=(48, 48),
+              **TINY)
+    densenet_adaptive.run(densenet_adaptive.Config.for_profile(
+        "smoke", output_dir=str(tmp_path / "whole"), **kw))
+    real, calls = densenet_adaptive._train_epoch, []
+
+    def dies_in_epoch_two(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        return real(*args)
+
+    cfg = densenet_adaptive.Config.for_profile("smoke", output_dir=str(tmp_path / "killed"), **kw)
+    monkeypatch.setattr(densenet_adaptive, "_train_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        densenet_adaptive.run(cfg)
+    monkeypatch.setattr(densenet_adaptive, "_train_epoch", real)
+    densenet_adaptive.run(cfg)
+    whole, resumed = tables(tmp_path / "whole"), tables(tmp_path / "killed")
+    for name in ("errors", "layer_hyperparameters"):
+        pd.testing.assert_frame_equal(resumed[name], whole[name])
+
+
 # ---------------------------------------------------------------------- NaNs in DrMAD
 def test_drmad_nan_hypergradient_stops_the_run_and_keeps_results(tmp_path, monkeypatch):
     real, calls = densenet_drmad.hg.drmad, []

@@ -55,10 +55,10 @@ class Config(Setting):
     SIGNED = ("initial_log10_l2",)
     CHOICES = {**Setting.CHOICES, "experiments": (1, 2)}
     # cpu: the thesis' split proportions on the 4,000 subset images and its number of
-    # updates per epoch (every 8 of 50 and 10 of 45 steps); paper: one seed -- 300 epochs of
-    # DenseNet-40 per run
+    # updates per epoch (every 16 of 100 and 20 of 90 steps); paper: one seed -- 300 epochs
+    # of DenseNet-40 per run
     PRESETS = {"smoke": {},
-               "cpu": {**CPU, "epochs": 10, "every": (8, 10), "val_sizes": (800, 1120),
+               "cpu": {**CPU, "epochs": 10, "every": (16, 20), "val_sizes": (800, 1120),
                        "seeds": 3},
                "paper": {**PAPER, "epochs": THESIS_EPOCHS, "every": (100, 131),
                          "val_sizes": (10000, 14000)}}

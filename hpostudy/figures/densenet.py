@@ -106,7 +106,7 @@ def fig_layer_lines(df: pd.DataFrame, x: str, xlabel: str, title: str, ylabel: s
     for depth, g in df.groupby("depth"):
         ax.plot(g[x], g.value, color=plt.cm.viridis(norm(depth)), lw=1)
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
-    bar.set_label("layer (0: input ... output)")
+    bar.set_label("parameter tensor (0: input ... output)")
     bar.locator = MaxNLocator(integer=True)
     bar.update_ticks()
     ax.set_xlabel(xlabel)

@@ -9,8 +9,10 @@ at 50% and 75% of training (``lr_schedule="densenet"``); biases and batch-norm s
 regularized, batch-norm scales regularized (thesis section 3.2, "The benchmark ...").
 
 Profiles: ``smoke`` shrinks all of it (a DenseNet of depth 7 on the embedded 8x8 digits) and
-keeps the code path; ``cpu`` trains a DenseNet of depth 10 on the real 5,000-image CIFAR-10
-subset; ``paper`` holds the thesis' sizes for a GPU and the complete CIFAR-10.
+keeps the code path; ``cpu`` trains a DenseNet of depth 7 (one layer per block) with batches of
+32 on the real 5,000-image CIFAR-10 subset (a deeper DenseNet with larger batches needs several
+gigabytes per hypergradient and more than a few hours of one CPU core for the adaptive runs);
+``paper`` holds the thesis' sizes for a GPU and the complete CIFAR-10.
 :func:`setting` states every reduction for the ``setting`` column of the verdict tables.
 
 Determinism: dropout masks and batch order are functions of (seed, step) in every
@@ -44,8 +46,8 @@ from ..study.config import ExperimentConfig
 PAPER = {"dataset": "cifar10", "n_train": None, "depth": 40, "growth": 12, "first": 16,
          "batch_size": 64, "eval_batch": 500}
 # a DenseNet small enough for one CPU core, on the real CIFAR-10 subset
-CPU = {"dataset": "cifar10", "n_train": None, "depth": 10, "growth": 12, "first": 16,
-       "batch_size": 64, "eval_batch": 500}
+CPU = {"dataset": "cifar10", "n_train": None, "depth": 7, "growth": 12, "first": 16,
+       "batch_size": 32, "eval_batch": 500}
 THESIS_EPOCHS = 300  # length of the thesis' DenseNet runs (DrMAD's cap, the adaptive runs)
 DIVERGED_LOSS_FACTOR = 3.0
 CHANCE_MARGIN = 0.01
@@ -256,7 +258,7 @@ def setting(cfg: Setting, n_train: int, n_val: int, *extra: str, thesis: str) ->
     ``extra`` reductions, then the thesis' setting (``thesis``) to compare with."""
     data = "8x8 digits" if cfg.dataset == "digits" else (
         "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
-    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}",
+    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}, batch {cfg.batch_size}",
              f"{data}, {n_train:,} / {n_val:,} training / validation images", *extra]
     return f"{cfg.profile}: " + "; ".join(parts) + f" (thesis: {thesis})"
 
