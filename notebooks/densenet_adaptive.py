@@ -4,6 +4,13 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: densenet
+#     experiment: hpostudy.experiments.densenet_adaptive
 # ---
 
 # %% [markdown]
@@ -11,36 +18,64 @@
 #
 # **Overview.** Learning rates and L2 penalties tuned during a single training run: every K
 # iterations, a hypergradient through the last n iterations on a validation batch, and a step
-# along its sign. Two experiments, as in the thesis.
+# along its sign. Two experiments, as in the thesis, each with every seed.
 #
-# **Prerequisites.** The `smoke` profile uses a depth-7 DenseNet on the embedded digits (the same
-# code path); `paper` uses the thesis' DenseNet-40 on CIFAR-10 from the data root, with
-# `--device cuda`. Runs checkpoint and resume where they stopped.
+# **Prerequisites.** `hpostudy` installed (`make book` does it). The `smoke` profile trains a
+# DenseNet of depth 7 on the embedded 8x8 digits (the same code path, in seconds); `cpu` a
+# DenseNet of depth 7 on the real CIFAR-10 subset from the data root; `paper` the thesis'
+# DenseNet-40 on the complete CIFAR-10, on a GPU. Every parameter left at `None` takes the
+# profile's value. Runs checkpoint and resume where they stopped.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order and dropout masks
-output_dir = "build/results/densenet_adaptive"  # tables, figures and checkpoints go here
+device = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset = None  # digits (embedded 8x8) | cifar10 (from the data root)
+n_train = None  # training examples (None: all but the validation ones)
+depth = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
+growth = None  # growth rate (thesis: 12)
+first = None  # feature maps of the first convolution (thesis: 16)
+dropout = None  # dropout after every convolution (thesis: 0.2)
+batch_size = None  # mini-batch size (thesis: 64)
+lr = None  # usual-form (initial) learning rate (thesis: 0.1)
+eval_batch = None  # size of the cycling evaluation batches (thesis: 500-1000)
 epochs = None  # training epochs (thesis: 300)
-experiments = None  # which of the two experiments to run, e.g. [1]
+experiments = None  # which of the thesis' two experiments to run
+every = None  # steps between updates, per experiment (thesis: 100, 131)
+window = None  # iterations the hypergradient looks back (thesis: 5, 4)
+momenta = None  # elementary momentum decay (thesis: 0.9, 0.95)
+val_sizes = None  # validation examples (thesis: 10,000, 14,000)
+l2_rates = None  # sign step on the log10 L2 (thesis: 0.01, 0.02)
+lr_rates = None  # sign step on the ln learning rates (thesis: 0.2, 0.1)
+initial_log10_l2 = None  # log10 L2 of every weight at the start (thesis: -4)
 
 # %%
-from hpostudy import figures
 from hpostudy.experiments import densenet_adaptive
+from hpostudy.figures import densenet as figures
 
-cfg = densenet_adaptive.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-                                    epochs=epochs, experiments=experiments)
+cfg = densenet_adaptive.Config.from_notebook(globals())
 results = densenet_adaptive.run(cfg)
 
 # %% [markdown]
-# ## Figures
+# ## Errors and hyperparameters per epoch
+# Figs 3.15 and 3.18: errors per epoch (mean over seeds, range shaded). Figs 3.16, 3.17, 3.19,
+# 3.20: per-layer average log10 L2 and log10 learning rates (first seed), coloured from the
+# input to the output layer.
 
 # %%
 figures.densenet_adaptive(results, cfg.output_dir)
 
 # %% [markdown]
 # ## Paper vs reproduced
+# One rule per claim, applied to every seed; the rule column says how the verdict follows,
+# the setting column how the run differs from the thesis.
 
 # %%
 results["comparison"]
+
+# %% [markdown]
+# **Summary.** The thesis saw a final test error worse than the benchmark's, the validation set
+# overfitted after about 30 epochs and learning rates that fell, perhaps too fast; the table
+# says which of these the runs can test and what they show.

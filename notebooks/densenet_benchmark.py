@@ -4,44 +4,75 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: densenet
+#     experiment: hpostudy.experiments.densenet_benchmark
 # ---
 
 # %% [markdown]
 # # The DenseNet benchmark (thesis Fig 3.7)
 #
-# **Overview.** The reference every DrMAD and adaptive run is compared with: a DenseNet trained with
-# SGD with Nesterov momentum, a fixed L2 of 1e-4 and the thesis' learning-rate schedule, errors
-# per epoch on the full sets and on cycling batches as in the thesis.
+# **Overview.** The reference every DrMAD and adaptive run is compared with: a DenseNet trained
+# with SGD with Nesterov momentum, a fixed L2 of 1e-4 and the thesis' learning-rate schedule;
+# errors per epoch on the full sets and, as in the thesis, on cycling batches, once per seed.
 #
-# **Prerequisites.** The `smoke` profile uses a depth-7 DenseNet on the embedded digits (the same
-# code path); `paper` uses the thesis' DenseNet-40 on CIFAR-10 from the data root, with
-# `--device cuda`. Runs checkpoint and resume where they stopped.
+# **Prerequisites.** `hpostudy` installed (`make book` does it). The `smoke` profile trains a
+# DenseNet of depth 7 on the embedded 8x8 digits (the same code path, in seconds); `cpu` a
+# DenseNet of depth 7 on the real CIFAR-10 subset from the data root; `paper` the thesis'
+# DenseNet-40 on the complete CIFAR-10, on a GPU. Every parameter left at `None` takes the
+# profile's value. Runs checkpoint and resume where they stopped.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order and dropout masks
-output_dir = "build/results/densenet_benchmark"  # tables, figures and checkpoints go here
-epochs = None  # training epochs (None: the profile value)
-optimizer = None  # nesterov (the thesis) | momentum
-lr_schedule = None  # thesis (/10 at epochs 30 and 60) | densenet (at 50% and 75%)
+device = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset = None  # digits (embedded 8x8) | cifar10 (from the data root)
+n_train = None  # training examples (None: all but the validation ones)
+depth = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
+growth = None  # growth rate (thesis: 12)
+first = None  # feature maps of the first convolution (thesis: 16)
+dropout = None  # dropout after every convolution (thesis: 0.2)
+batch_size = None  # mini-batch size (thesis: 64)
+lr = None  # usual-form (initial) learning rate (thesis: 0.1)
+eval_batch = None  # size of the cycling evaluation batches (thesis: 500-1000)
+n_val = None  # validation examples (thesis: 5,000 of CIFAR-10's 50,000 training images)
+momentum = None  # momentum decay (thesis: 0.9)
+optimizer = None  # nesterov (the thesis) | momentum (regular, DrMAD's derivation)
+lr_schedule = None  # thesis: /10 at epochs 30 and 60 | densenet: at 50% and 75%
+epochs = None  # training epochs (the thesis' runs: 300)
+log10_l2 = None  # L2 coefficient 10**log10_l2 on weights and batch-norm scales
 
 # %%
-from hpostudy import figures
 from hpostudy.experiments import densenet_benchmark
+from hpostudy.figures import densenet as figures
 
-cfg = densenet_benchmark.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-                                     epochs=epochs, optimizer=optimizer, lr_schedule=lr_schedule)
+cfg = densenet_benchmark.Config.from_notebook(globals())
 results = densenet_benchmark.run(cfg)
 
 # %% [markdown]
-# ## Figures
+# ## Errors per epoch
+# The mean over seeds (the range shaded where there are several): full sets solid, cycling
+# batches dotted. Epoch 0 is the initialization.
 
 # %%
 figures.densenet_benchmark(results, cfg.output_dir)
 
 # %% [markdown]
 # ## Paper vs reproduced
+# One rule per claim, applied to every seed; the rule column says how the verdict follows,
+# the setting column how the run differs from the thesis.
 
 # %%
 results["comparison"]
+
+# %% [markdown]
+# **Summary.** The thesis' benchmark error belongs to a converged DenseNet-40 on CIFAR-10; a
+# shorter or smaller run is marked "not comparable" and shows its own errors beside it. A run
+# whose loss explodes or whose training error stays at chance level stops with a message
+# instead of yielding a verdict.

@@ -4,6 +4,13 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: densenet
+#     experiment: hpostudy.experiments.densenet_drmad
 # ---
 
 # %% [markdown]
@@ -11,39 +18,74 @@
 #
 # **Overview.** Per-parameter L2 hyperparameters tuned by DrMAD from three starting values
 # (1e-4, 1e-2, 1e-7), meta-steps along the sign of the hypergradient with momentum 0.7, the
-# number of epochs growing by x1.4 per meta-iteration. A NaN stops a run with its status kept.
+# number of epochs growing by x1.4 per meta-iteration. A NaN stops a run: its completed
+# meta-iterations are kept, and the status table says where and why it stopped.
 #
-# **Prerequisites.** The `smoke` profile uses a depth-7 DenseNet on the embedded digits (the same
-# code path); `paper` uses the thesis' DenseNet-40 on CIFAR-10 from the data root, with
-# `--device cuda`. Runs checkpoint and resume where they stopped.
+# **Prerequisites.** `hpostudy` installed (`make book` does it). The `smoke` profile trains a
+# DenseNet of depth 7 on the embedded 8x8 digits (the same code path, in seconds); `cpu` a
+# DenseNet of depth 7 on the real CIFAR-10 subset from the data root; `paper` the thesis'
+# DenseNet-40 on the complete CIFAR-10, on a GPU. Every parameter left at `None` takes the
+# profile's value. Runs checkpoint and resume where they stopped.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order and dropout masks
-output_dir = "build/results/densenet_drmad"  # tables, figures and checkpoints go here
-initial_l2 = None  # log10 L2 at the start of each run (thesis: -4, -2, -7)
-first_epochs = None  # epochs of meta-iteration 0 per run (thesis: 100, 10, 10)
-max_epochs = None  # cap on the epochs (thesis: 300)
-meta_iterations = None  # meta-iterations per run
+device = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset = None  # digits (embedded 8x8) | cifar10 (from the data root)
+n_train = None  # training examples (None: all but the validation ones)
+depth = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
+growth = None  # growth rate (thesis: 12)
+first = None  # feature maps of the first convolution (thesis: 16)
+dropout = None  # dropout after every convolution (thesis: 0.2)
+batch_size = None  # mini-batch size (thesis: 64)
+lr = None  # usual-form (initial) learning rate (thesis: 0.1)
+eval_batch = None  # size of the cycling evaluation batches (thesis: 500-1000)
+n_val = None  # validation examples (thesis: 5,000 of CIFAR-10's 50,000 training images)
+momentum = None  # momentum decay (thesis: 0.9)
+optimizer = None  # nesterov (the thesis) | momentum (regular, DrMAD's derivation)
+lr_schedule = None  # thesis: /10 at epochs 30 and 60 | densenet: at 50% and 75%
+initial_l2 = None  # log10 L2 at the start (thesis: -4, -2, -7)
+first_epochs = None  # epochs of meta-iteration 0 (thesis: 100, 10, 10)
+epoch_growth = None  # the epochs multiply by this each meta-iteration (thesis: 1.4)
+max_epochs = None  # cap on the epochs of a meta-iteration (thesis: 300)
+meta_iterations = None  # meta-iterations per run (thesis: up to 9)
+meta_lr = None  # sign step on the log10 L2 hyperparameters (thesis: 0.3333)
+meta_momentum = None  # momentum of the meta-steps (thesis: 0.7)
+clip = None  # weights projected onto [-clip, clip] (thesis: 1000)
 
 # %%
-from hpostudy import figures
 from hpostudy.experiments import densenet_drmad
+from hpostudy.figures import densenet as figures
 
-cfg = densenet_drmad.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-                                 initial_l2=initial_l2, first_epochs=first_epochs,
-                                 max_epochs=max_epochs, meta_iterations=meta_iterations)
+cfg = densenet_drmad.Config.from_notebook(globals())
 results = densenet_drmad.run(cfg)
 
 # %% [markdown]
-# ## Figures
+# ## Errors and hyperparameters per meta-iteration
+# Fig 3.8: errors at the end of each meta-iteration, one panel per initial L2. Figs 3.9, 3.11,
+# 3.13: errors during training, meta-iterations one after another (first seed). Figs 3.10,
+# 3.12, 3.14: per-layer average log10 L2, coloured from the input to the output layer.
 
 # %%
 figures.densenet_drmad(results, cfg.output_dir)
 
 # %% [markdown]
+# ## How each run ended
+
+# %%
+results["status"]
+
+# %% [markdown]
 # ## Paper vs reproduced
+# One rule per claim, applied to every seed; the rule column says how the verdict follows,
+# the setting column how the run differs from the thesis.
 
 # %%
 results["comparison"]
+
+# %% [markdown]
+# **Summary.** The thesis found no improvement from 1e-4, a zero hypergradient from 1e-2 and
+# NaNs from 1e-4 and 1e-7; each claim gets a rule over seeds above, and a claim the runs are too
+# short to test is marked "not comparable".

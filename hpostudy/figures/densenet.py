@@ -1,4 +1,7 @@
-"""Figures of the DenseNet chapter (thesis Figs 3.7-3.20 and exact vs DrMAD)."""
+"""Figures of the DenseNet chapter (thesis Figs 3.7-3.20 and exact vs DrMAD).
+
+Curves over seeds show the mean and, with several seeds, the range (shaded); per-layer
+hyperparameters are drawn for the first seed, coloured by depth with a colorbar."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,128 +9,191 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.ticker import MaxNLocator
 
-from . import grid as _grid, meta_iteration_axis as _meta_iteration_axis, save
-
+from . import meta_iteration_axis as _meta_iteration_axis, save
 
 _ERR = {"train_error": "tab:green", "val_error": "tab:orange", "test_error": "tab:purple"}
+LEGEND = 10  # legend font size (readable at 1x)
 
 
-def _errors(ax, df, x, batch: bool = True):
+def _errors(ax, df: pd.DataFrame, x: str, batch: bool = True) -> None:
+    """Errors against ``x``: the mean over seeds (solid: full sets, dotted: cycling batches),
+    the range over seeds shaded."""
     for col, color in _ERR.items():
-        ax.plot(df[x], df[col], "-", color=color, label=col.split("_")[0] + " (full set)")
+        name = col.split("_")[0]
+        stats = df.groupby(x)[col].agg(["mean", "min", "max"])
+        ax.plot(stats.index, stats["mean"], "-", color=color, label=f"{name} (full set)")
+        if df.seed.nunique() > 1:
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2,
+                            lw=0)
         if batch and col + "_batch" in df:
-            ax.plot(df[x], df[col + "_batch"], ":", color=color, alpha=0.7,
-                    label=col.split("_")[0] + " (cycling batch)")
+            mean = df.groupby(x)[col + "_batch"].mean()
+            ax.plot(mean.index, mean, ":", color=color, alpha=0.8,
+                    label=f"{name} (cycling batch)")
     ax.set_ylabel("error rate")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _seeds(df: pd.DataFrame) -> str:
+    n = df.seed.nunique()
+    return f"mean of {n} seeds, range shaded" if n > 1 else "1 seed"
 
 
 def fig3_7_benchmark(bench: pd.DataFrame):
     """Thesis Fig 3.7: the DenseNet benchmark's errors per epoch."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     _errors(ax, bench, "epoch")
-    ax.set_xlabel("epoch")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_xlabel("epoch (0: initialization)")
+    ax.set_title(f"DenseNet benchmark ({_seeds(bench)})", fontsize=10)
+    ax.legend(fontsize=LEGEND, ncol=2)
     fig.tight_layout()
     return fig
 
 
-def densenet_benchmark(results: dict, folder) -> dict:
+def densenet_benchmark(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save Fig 3.7 from :func:`hpostudy.experiments.densenet_benchmark.run`."""
     return {"fig3_7": save(fig3_7_benchmark(results["benchmark"]), folder, "fig3_7")}
 
 
-def fig_drmad_meta_errors(meta: pd.DataFrame):
+def fig3_8_drmad_meta_errors(meta: pd.DataFrame):
     """Thesis Fig 3.8: errors per meta-iteration with DrMAD, one panel per initial L2."""
     inits = list(dict.fromkeys(meta.init_l2))
-    fig, axes = _grid(len(inits), 3.4)
+    cols = min(max(len(inits), 1), 2)
+    rows = -(-max(len(inits), 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    axes = axes.flat
+    for ax in axes[len(inits):]:
+        ax.set_visible(False)
     for init, ax in zip(inits, axes):
-        _errors(ax, meta[meta.init_l2 == init], "meta_iteration", batch=False)
-        ax.set_title(f"initial L2 1e{init:g}", fontsize=10)
+        g = meta[meta.init_l2 == init]
+        _errors(ax, g, "meta_iteration", batch=False)
+        ax.set_title(f"initial L2 1e{init:g} ({_seeds(g)})", fontsize=10)
         _meta_iteration_axis(ax)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=LEGEND)
     fig.tight_layout()
     return fig
 
 
 def fig_drmad_during(during: pd.DataFrame, init: float):
-    """Thesis Figs 3.9, 3.11, 3.13: errors during training, meta-iterations one after another."""
-    d = during[during.init_l2 == init].copy()
+    """Thesis Figs 3.9, 3.11, 3.13: errors during training, the meta-iterations one after
+    another (first seed; grey lines separate the meta-iterations)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    offset, xs = 0, []
-    for _, g in d.groupby("meta_iteration", sort=True):
-        xs.append(g.epoch + offset)
-        offset += g.epoch.max()
-    if xs:
-        d["x"] = pd.concat(xs)
+    d = during[during.init_l2 == init]
+    if len(d):
+        d = d[d.seed == d.seed.min()].sort_values(["meta_iteration", "epoch"]).copy()
+        offsets = d.groupby("meta_iteration").epoch.max().cumsum().shift(fill_value=0)
+        d["x"] = d.epoch + d.meta_iteration.map(offsets)
         _errors(ax, d, "x", batch=False)
-        for boundary in d.groupby("meta_iteration").x.max().iloc[:-1]:
-            ax.axvline(boundary, color="0.7", lw=0.8)
+        for boundary in offsets.iloc[1:]:
+            ax.axvline(boundary, color="0.6", lw=0.8)
+        ax.legend(fontsize=LEGEND)
     ax.set_xlabel("epoch (meta-iterations one after another)")
-    ax.set_title(f"Errors during training with DrMAD, initial L2 1e{init:g}", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.set_title(f"Errors during training with DrMAD, initial L2 1e{init:g} (first seed)",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def fig_layer_lines(df: pd.DataFrame, x: str, title: str, ylabel: str):
-    """Per-layer average hyperparameters (thesis Figs 3.10, 3.12, 3.14, 3.16, 3.17, 3.19, 3.20)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    layers = list(dict.fromkeys(df.layer))
-    colors = plt.cm.viridis(np.linspace(0, 1, max(len(layers), 2)))
-    for layer, color in zip(layers, colors):
-        g = df[df.layer == layer]
-        ax.plot(g[x], g.value, color=color, lw=1)
-    ax.set_xlabel(x.replace("_", "-"))
+def fig_layer_lines(df: pd.DataFrame, x: str, xlabel: str, title: str, ylabel: str):
+    """Per-layer average hyperparameters against ``x`` (thesis Figs 3.10, 3.12, 3.14, 3.16,
+    3.17, 3.19, 3.20): one line per layer, coloured by its depth (colorbar)."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    deepest = int(df.depth.max()) if len(df) else 1
+    norm = Normalize(0, max(deepest, 1))
+    for depth, g in df.groupby("depth"):
+        ax.plot(g[x], g.value, color=plt.cm.viridis(norm(depth)), lw=1)
+    bar = fig.colorbar(ScalarMappable(norm=norm, cmap="viridis"), ax=ax)
+    bar.set_label("parameter tensor (0: input ... output)")
+    bar.locator = MaxNLocator(integer=True)
+    bar.update_ticks()
+    ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
-    ax.set_title(title + f" ({len(layers)} layers, input to output: dark to light)", fontsize=9)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def densenet_drmad(results: dict, folder) -> dict:
-    meta, during, layers = results["meta_iterations"], results["during_training"], results["layer_l2"]
-    figs = {"fig3_8": fig_drmad_meta_errors(meta)}
-    numbers = {-4.0: ("fig3_9", "fig3_10"), -2.0: ("fig3_11", "fig3_12"), -7.0: ("fig3_13", "fig3_14")}
+def _first_seed(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df.seed == df.seed.min()] if len(df) else df
+
+
+def densenet_drmad(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save Figs 3.8-3.14 from :func:`hpostudy.experiments.densenet_drmad.run`
+    (Figs 3.9-3.14 for the thesis' three initial values, where they were run)."""
+    meta, during, layers = (results["meta_iterations"], results["during_training"],
+                            results["layer_l2"])
+    figs = {"fig3_8": fig3_8_drmad_meta_errors(meta)}
+    numbers = {-4.0: ("fig3_9", "fig3_10"), -2.0: ("fig3_11", "fig3_12"),
+               -7.0: ("fig3_13", "fig3_14")}
     for init, (during_name, layer_name) in numbers.items():
+        if init not in set(meta.init_l2) | set(during.init_l2):
+            continue
         figs[during_name] = fig_drmad_during(during, init)
-        figs[layer_name] = fig_layer_lines(layers[layers.init_l2 == init], "meta_iteration",
-                                           f"Per-layer average log10 L2, starting at {init:g}",
-                                           "log10 L2")
+        figs[layer_name] = fig_layer_lines(
+            _first_seed(layers[layers.init_l2 == init]), "meta_iteration", "meta-iteration",
+            f"Per-layer average log10 L2 with DrMAD, starting at {init:g} (first seed)",
+            "log10 L2")
     return {name: save(fig, folder, name) for name, fig in figs.items()}
 
 
-def densenet_adaptive(results: dict, folder) -> dict:
+def densenet_adaptive(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save Figs 3.15-3.20 from :func:`hpostudy.experiments.densenet_adaptive.run`
+    (for the experiments that were run)."""
     errors, hyper = results["errors"], results["layer_hyperparameters"]
     figs = {}
     for k, (f_err, f_l2, f_lr) in {1: ("fig3_15", "fig3_16", "fig3_17"),
                                     2: ("fig3_18", "fig3_19", "fig3_20")}.items():
-        e = errors[(errors.experiment == k) & (errors.status == "ok")]
+        e = errors[errors.experiment == k]
+        if e.empty:
+            continue
         fig, ax = plt.subplots(figsize=(6.4, 3.8))
         _errors(ax, e, "epoch")
-        ax.set_xlabel("epoch")
-        ax.set_title(f"Errors with the adaptive method, experiment {k}", fontsize=10)
-        ax.legend(fontsize=7, ncol=2)
+        ax.set_xlabel("epoch (0: initialization)")
+        ax.set_title(f"Errors with the adaptive method, experiment {k} ({_seeds(e)})",
+                     fontsize=10)
+        ax.legend(fontsize=LEGEND, ncol=2)
         fig.tight_layout()
         figs[f_err] = fig
-        h = hyper[hyper.experiment == k]
-        figs[f_l2] = fig_layer_lines(h[h.kind == "log10_l2"], "epoch",
-                                     f"Per-layer average log10 L2, experiment {k}", "log10 L2")
-        figs[f_lr] = fig_layer_lines(h[h.kind == "log10_lr"], "epoch",
-                                     f"Per-layer average log10 learning rate, experiment {k}",
-                                     "log10 learning rate")
+        h = _first_seed(hyper[hyper.experiment == k])
+        figs[f_l2] = fig_layer_lines(h[h.kind == "log10_l2"], "epoch", "epoch",
+                                     f"Per-layer average log10 L2, experiment {k} (first seed)",
+                                     "log10 L2")
+        figs[f_lr] = fig_layer_lines(h[h.kind == "log10_lr"], "epoch", "epoch",
+                                     f"Per-layer average log10 learning rate, experiment {k} "
+                                     "(first seed)", "log10 learning rate")
     return {name: save(fig, folder, name) for name, fig in figs.items()}
 
 
-def densenet_exact(results: dict, folder) -> dict:
-    df = results["exact_vs_drmad"]
-    fig, ax = plt.subplots(figsize=(5.2, 3.4))
-    ax.bar(df.variant + " (S=" + df.reverse_steps.astype(str) + ")", df.cosine, color="tab:red",
-           label="cosine")
-    ax.bar(df.variant + " (S=" + df.reverse_steps.astype(str) + ")", df.sign_cosine, color="none",
-           edgecolor="black", label="sign cosine")
+def fig_densenet_exact(df: pd.DataFrame):
+    """Cosine and sign cosine between DrMAD's and the exact hypergradient, per DrMAD variant:
+    bars at the mean over seeds, one dot per seed."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.6))
+    variants = list(dict.fromkeys(df.variant))
+    x = np.arange(len(variants))
+    for offset, (measure, color) in zip((-0.2, 0.2), (("cosine", "tab:red"),
+                                                      ("sign cosine", "tab:blue"))):
+        means = [df[df.variant == name][measure].mean() for name in variants]
+        ax.bar(x + offset, means, width=0.38, color=color, alpha=0.6, label=measure)
+        for i, name in enumerate(variants):
+            values = df[df.variant == name][measure]
+            ax.plot(np.full(len(values), x[i] + offset), values, "o", color=color, ms=4)
+    ax.set_xticks(x, [f"{name}\n(S = {int(df[df.variant == name].S.iloc[0])})"
+                      for name in variants])
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_ylim(-1, 1)
     ax.set_ylabel("agreement with the exact hypergradient")
-    ax.legend(fontsize=8)
+    ax.set_title(f"DrMAD vs exact ({df.seed.nunique()} seed(s), dots: seeds)", fontsize=10)
+    ax.legend(fontsize=LEGEND)
     fig.tight_layout()
-    return {"fig_densenet_exact": save(fig, folder, "fig_densenet_exact")}
+    return fig
+
+
+def densenet_exact(results: dict, folder: str | Path) -> dict[str, Path]:
+    """Draw and save the exact-vs-DrMAD figure from
+    :func:`hpostudy.experiments.densenet_exact.run`."""
+    return {"fig_densenet_exact": save(fig_densenet_exact(results["exact_vs_drmad"]), folder,
+                                       "fig_densenet_exact")}

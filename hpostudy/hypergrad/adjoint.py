@@ -17,8 +17,9 @@ from ..dynamics import Dynamics, FloatArithmetic, Problem, State
 
 def checked_update(update, theta: torch.Tensor, hypergrad: torch.Tensor, step: int) -> torch.Tensor:
     """``update(theta, hypergrad)`` of an online method, refused unless it returns finite
-    hyperparameters of the same shape (the error names the step)."""
-    new = update(theta, hypergrad)
+    hyperparameters of the same shape (the error names the step). The update sees the
+    hypergradient detached, so that an optimizer's state cannot keep an autograd graph alive."""
+    new = update(theta, hypergrad.detach())
     if not isinstance(new, torch.Tensor) or new.shape != theta.shape:
         raise ValueError(f"the update at step {step} returned "
                          f"{tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__}"

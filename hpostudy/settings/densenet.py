@@ -6,18 +6,33 @@ blocks, dropout 0.2; CIFAR-10 with per-channel normalization and no augmentation
 Nesterov momentum 0.9 (the thesis) or regular momentum (``optimizer="momentum"``, which DrMAD
 is derived for); learning rate 0.1 divided by 10 at epochs 30 and 60 (the thesis' schedule) or
 at 50% and 75% of training (``lr_schedule="densenet"``); biases and batch-norm shifts not
-regularized, batch-norm scales regularized. The ``smoke`` profile shrinks all of it (a DenseNet
-of depth 7 on the embedded 8x8 digits) and keeps the code path.
+regularized, batch-norm scales regularized (thesis section 3.2, "The benchmark ...").
+
+Profiles: ``smoke`` shrinks all of it (a DenseNet of depth 7 on the embedded 8x8 digits) and
+keeps the code path; ``cpu`` trains a DenseNet of depth 7 (one layer per block) with batches of
+32 on the real 5,000-image CIFAR-10 subset (a deeper DenseNet with larger batches needs several
+gigabytes per hypergradient and more than a few hours of one CPU core for the adaptive runs);
+``paper`` holds the thesis' sizes for a GPU and the complete CIFAR-10.
+:func:`setting` states every reduction for the ``setting`` column of the verdict tables.
 
 Determinism: dropout masks and batch order are functions of (seed, step) in every
 meta-iteration, batch-norm statistics are recomputed from the same training batches for every
 evaluation, and runs on ``cuda`` use deterministic kernels.
+
+Divergence (:func:`check_divergence`): a training run has diverged when, after an epoch, its
+loss on the training set is not finite or more than :data:`DIVERGED_LOSS_FACTOR` times the
+loss at initialization, or when, from the second epoch on, its training error is at chance
+level: within :data:`CHANCE_MARGIN` of the error of always predicting the most frequent
+training class (about 0.9 for CIFAR-10). A diverged run raises :class:`Diverged` and yields no
+verdict.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .. import data
@@ -25,49 +40,94 @@ from ..dynamics import Nesterov, SGDMomentum, piecewise
 from ..hyper import HyperSpace
 from ..models import DenseNet, FlatModel
 from ..problems import ClassificationTask, evaluation
-from ..experiments.base import ExperimentConfig
+from ..study.config import ExperimentConfig
 
-PAPER = {"dataset": "cifar10", "n_train": None, "n_val": 5000, "depth": 40, "growth": 12,
-         "first": 16, "batch_size": 64, "eval_batch": 500}
+# the thesis' network and data (batch size: the Lasagne implementation's)
+PAPER = {"dataset": "cifar10", "n_train": None, "depth": 40, "growth": 12, "first": 16,
+         "batch_size": 64, "eval_batch": 500}
+# a DenseNet small enough for one CPU core, on the real CIFAR-10 subset
+CPU = {"dataset": "cifar10", "n_train": None, "depth": 7, "growth": 12, "first": 16,
+       "batch_size": 32, "eval_batch": 500}
+THESIS_EPOCHS = 300  # length of the thesis' DenseNet runs (DrMAD's cap, the adaptive runs)
+DIVERGED_LOSS_FACTOR = 3.0
+CHANCE_MARGIN = 0.01
+
+
+class Diverged(RuntimeError):
+    """A training run diverged (see the module docstring for the rule)."""
+
+
+def check_knobs(cfg: ExperimentConfig, *rules: tuple) -> None:
+    """Cross-checks of ``validate``: each rule ``(knob, holds(value), "what it must be")``
+    raises ValueError naming the knob, what it must be and its value where it fails."""
+    for name, holds, must in rules:
+        value = getattr(cfg, name)
+        if not holds(value):
+            raise ValueError(f"{name} must be {must}, got {value}")
 
 
 @dataclass(frozen=True)
 class Setting(ExperimentConfig):
-    dataset: str = "digits"  # digits (embedded) or cifar10
+    """Data, network and elementary training knobs every DenseNet experiment has."""
+
+    dataset: str = "digits"  # digits (embedded 8x8) | cifar10 (from the data root)
     n_train: int | None = 1077  # training examples (None: all but the validation ones)
-    n_val: int = 360  # validation examples
-    depth: int = 7  # DenseNet depth (thesis: 40)
+    depth: int = 7  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
     growth: int = 4  # growth rate (thesis: 12)
     first: int = 4  # feature maps of the first convolution (thesis: 16)
-    dropout: float = 0.2
-    batch_size: int = 32
-    optimizer: str = "nesterov"  # nesterov (the thesis) | momentum (regular)
-    lr: float = 0.1  # usual-form learning rate
-    momentum: float = 0.9
-    lr_schedule: str = "thesis"  # thesis: /10 at epochs 30, 60; densenet: at 50% and 75%
+    dropout: float = 0.2  # dropout after every convolution (thesis: 0.2)
+    batch_size: int = 32  # mini-batch size (thesis: 64)
+    lr: float = 0.1  # usual-form (initial) learning rate (thesis: 0.1)
     eval_batch: int = 100  # size of the cycling evaluation batches (thesis: 500-1000)
 
-    def __post_init__(self):
-        super().__post_init__()
-        if self.dataset not in ("digits", "cifar10"):
-            raise ValueError(f"dataset must be 'digits' or 'cifar10', got '{self.dataset}'")
-        if self.optimizer not in ("nesterov", "momentum"):
-            raise ValueError(f"optimizer must be 'nesterov' or 'momentum', got '{self.optimizer}'")
-        if self.lr_schedule not in ("thesis", "densenet"):
-            raise ValueError(f"lr_schedule must be 'thesis' or 'densenet', got '{self.lr_schedule}'")
+    CHOICES = {"dataset": ("digits", "cifar10")}
 
-    def datasets(self):
-        return [self.dataset]
+    def validate(self):
+        check_knobs(self, ("depth", lambda d: d > 4 and (d - 4) % 3 == 0,
+                           "4 + 3 x (layers per block), e.g. 7, 10 or 40"),
+                    ("dropout", lambda p: 0 <= p < 1, "in [0, 1)"),
+                    ("lr", lambda lr: lr > 0, "positive"))
 
 
-def load_splits(cfg: Setting, n_val: int | None = None) -> data.Splits:
-    n_val = cfg.n_val if n_val is None else n_val
+@dataclass(frozen=True)
+class SGDSetting(Setting):
+    """A fixed validation set and SGD with a fixed momentum (the exact-vs-DrMAD check)."""
+
+    n_val: int = 360  # validation examples (thesis: 5,000 of CIFAR-10's 50,000 training images)
+    momentum: float = 0.9  # momentum decay (thesis: 0.9)
+
+    def validate(self):
+        super().validate()
+        check_knobs(self, ("momentum", lambda m: 0 <= m < 1, "in [0, 1)"))
+
+
+@dataclass(frozen=True)
+class ScheduledSetting(SGDSetting):
+    """Training with the thesis' optimizer and learning-rate schedule (benchmark, DrMAD)."""
+
+    optimizer: str = "nesterov"  # nesterov (the thesis) | momentum (regular, DrMAD's derivation)
+    lr_schedule: str = "thesis"  # thesis: /10 at epochs 30 and 60 | densenet: at 50% and 75%
+
+    CHOICES = {**Setting.CHOICES, "optimizer": ("nesterov", "momentum"),
+               "lr_schedule": ("thesis", "densenet")}
+
+
+# ---------------------------------------------------------------------- data and model
+def load_splits(cfg: Setting, seed: int, n_val: int) -> data.Splits:
+    """The seeded train/validation/test split of ``cfg.dataset`` with ``n_val`` validation
+    examples; refuses a training set larger than the data holds."""
     if cfg.dataset == "digits":
-        splits = data.load_digits(n_val=n_val, seed=cfg.seed, image=True)
+        splits = data.load_digits(n_val=n_val, seed=seed, image=True)
+        available = len(splits.y_train)
+        if cfg.n_train is not None and cfg.n_train > available:
+            raise ValueError(f"digits: n_train={cfg.n_train} but only {available} images remain "
+                             f"after {n_val} validation and the test images; lower n_train "
+                             "or n_val")
         if cfg.n_train is not None:
-            splits.x_train, splits.y_train = splits.x_train[:cfg.n_train], splits.y_train[:cfg.n_train]
+            splits.x_train = splits.x_train[:cfg.n_train]
+            splits.y_train = splits.y_train[:cfg.n_train]
         return splits
-    return data.load_cifar10(n_train=cfg.n_train, n_val=n_val, seed=cfg.seed)
+    return data.load_cifar10(n_train=cfg.n_train, n_val=n_val, seed=seed)
 
 
 def weight_names(model: FlatModel) -> list[str]:
@@ -75,26 +135,26 @@ def weight_names(model: FlatModel) -> list[str]:
     return [n for n in model.names if not n.endswith("bias")]
 
 
-def layer_of(name: str) -> str:
-    """A readable layer label: the module path without the parameter kind."""
-    return name.rsplit(".", 1)[0].replace("net.", "")
-
-
-def build(cfg: Setting, groups, splits: data.Splits, val_batch_size: int | None = None):
+def build(cfg: Setting, groups, splits: data.Splits, seed: int,
+          val_batch_size: int | None = None):
     """``(task, w0, space)`` for the DenseNet of ``cfg`` and hyperparameter ``groups``
-    (a function of the FlatModel returning a list of :class:`~hpostudy.hyper.Group`)."""
+    (a function of the FlatModel returning a list of :class:`~hpostudy.hyper.Group`);
+    initialization, batch order and dropout masks seeded by ``seed``."""
+    if cfg.batch_size > len(splits.y_train):
+        raise ValueError(f"batch_size={cfg.batch_size} exceeds the {len(splits.y_train)} "
+                         "training images; lower batch_size or raise n_train")
     module = DenseNet(cfg.depth, cfg.growth, cfg.first, dropout=cfg.dropout,
                       in_channels=splits.input_shape[0], num_classes=splits.num_classes,
-                      seed=cfg.seed).to(cfg.device)
+                      seed=seed).to(cfg.device)
     model = FlatModel(module)
     space = HyperSpace(model, groups(model))
     task = ClassificationTask(model, splits.to(cfg.device), space, cfg.batch_size,
-                              seed=cfg.seed, eval_batch=cfg.eval_batch,
+                              seed=seed, eval_batch=cfg.eval_batch,
                               val_batch_size=val_batch_size)
     return task, model.initial(device=cfg.device), space
 
 
-def schedule(cfg: Setting, epochs: int, steps_per_epoch: int):
+def schedule(cfg: ScheduledSetting, epochs: int, steps_per_epoch: int):
     """The usual-form learning rate per step."""
     if cfg.lr_schedule == "thesis":
         milestones = [30 * steps_per_epoch, 60 * steps_per_epoch]
@@ -103,22 +163,23 @@ def schedule(cfg: Setting, epochs: int, steps_per_epoch: int):
     return piecewise(cfg.lr, milestones)
 
 
-def dynamics_for(cfg: Setting, lr, clip: float | None = None, lr_hyper=None):
+def dynamics_for(cfg: ScheduledSetting, lr, clip: float | None = None):
     """The forward optimizer and the thesis-form SGD with momentum used for reverse passes.
 
-    The usual form :math:`v \\leftarrow \\gamma v - \\alpha g` has the thesis' form with learning
-    rate :math:`\\alpha / (1-\\gamma)`."""
+    The usual form :math:`v \\leftarrow \\gamma v - \\alpha g` has the thesis' form
+    (Algorithm 1) with learning rate :math:`\\alpha / (1-\\gamma)`."""
     gamma = cfg.momentum
 
     def thesis_lr(t):
         return lr(t) / (1 - gamma)
 
-    regular = SGDMomentum(lr=thesis_lr, momentum=gamma, clip=clip, lr_hyper=lr_hyper)
+    regular = SGDMomentum(lr=thesis_lr, momentum=gamma, clip=clip)
     if cfg.optimizer == "momentum":
         return regular, regular
-    return Nesterov(lr=lr, momentum=gamma, clip=clip, lr_hyper=lr_hyper), regular
+    return Nesterov(lr=lr, momentum=gamma, clip=clip), regular
 
 
+# ---------------------------------------------------------------------- measuring
 def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
              k: int) -> dict[str, float]:
     """Errors on the full sets and on the k-th cycling batch of each split (the thesis'
@@ -136,17 +197,73 @@ def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
     return out
 
 
+def chance_error(labels: torch.Tensor) -> float:
+    """The error of always predicting the most frequent of ``labels``."""
+    return 1 - float(torch.bincount(labels).max()) / len(labels)
+
+
+def check_divergence(row: dict, initial_loss: float, chance_level: float, what: str) -> None:
+    """Raise :class:`Diverged` if the epoch ``row`` (``epoch``, ``train_loss``,
+    ``train_error``) breaks the rule of the module docstring, with the training loss at
+    initialization and the training set's :func:`chance_error`; ``what`` names the run."""
+    loss, error, epoch = row["train_loss"], row["train_error"], row["epoch"]
+    chance = chance_level - CHANCE_MARGIN
+    if not math.isfinite(loss) or loss > DIVERGED_LOSS_FACTOR * initial_loss:
+        reason = (f"the training loss is {loss:.4g}, more than {DIVERGED_LOSS_FACTOR:g} times "
+                  f"its {initial_loss:.4g} at initialization")
+    elif epoch >= 2 and error >= chance:
+        reason = (f"the training error is {error:.3f}, at chance level (always predicting "
+                  f"the most frequent class errs {chance_level:.3f})")
+    else:
+        return
+    raise Diverged(f"{what} diverged in epoch {epoch}: {reason}. No verdict is written from a "
+                   "diverged run. Lower the learning rate (-p lr=...) or the meta rates, or "
+                   "check the data.")
+
+
 def per_layer_average(space: HyperSpace, theta: torch.Tensor, group: str,
                       scale: float = 1.0) -> dict[str, float]:
-    """Average hyperparameter of ``group`` per parameter tensor (thesis Figs 3.10, 3.16, 3.17)."""
+    """Average hyperparameter of ``group`` per parameter tensor, input to output (thesis Figs
+    3.10, 3.16, 3.17): the layer's module path, with the parameter kind unless a weight."""
     values = (space.part(group, theta) * scale).detach().cpu().numpy()
-    layers = np.array([layer_of(n) + ("" if n.endswith("weight") else "." + n.rsplit(".", 1)[1])
+    layers = np.array([n.rsplit(".", 1)[0].replace("net.", "")
+                       + ("" if n.endswith("weight") else "." + n.rsplit(".", 1)[1])
                        for n in space.layers(group)])
     return {layer: float(values[layers == layer].mean()) for layer in dict.fromkeys(layers)}
 
 
 def layer_rows(space: HyperSpace, theta: torch.Tensor, group: str, scale: float = 1.0,
                **ids) -> list[dict]:
-    """Tidy rows (ids..., layer, value) of :func:`per_layer_average`."""
-    return [{**ids, "layer": layer, "value": value}
-            for layer, value in per_layer_average(space, theta, group, scale).items()]
+    """Tidy rows (ids..., layer, depth, value) of :func:`per_layer_average`; ``depth`` is the
+    layer's position from the input (0) to the output."""
+    return [{**ids, "layer": layer, "depth": i, "value": value}
+            for i, (layer, value) in enumerate(per_layer_average(space, theta, group, scale)
+                                               .items())]
+
+
+def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """``df`` with every float column rounded to ``digits`` significant digits (tables the
+    book shows; verdicts are computed before rounding)."""
+    out = df.copy()
+    for column in out.columns:
+        if pd.api.types.is_float_dtype(out[column]):
+            out[column] = [float(f"{x:.{digits}g}") if math.isfinite(x) else x
+                           for x in out[column]]
+    return out
+
+
+# ---------------------------------------------------------------------- the setting column
+def setting(cfg: Setting, n_train: int, n_val: int, *extra: str, thesis: str) -> str:
+    """The ``setting`` column: the profile, network, data (the images actually used) and
+    ``extra`` reductions, then the thesis' setting (``thesis``) to compare with."""
+    data = "8x8 digits" if cfg.dataset == "digits" else (
+        "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
+    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}, batch {cfg.batch_size}",
+             f"{data}, {n_train:,} / {n_val:,} training / validation images", *extra]
+    return f"{cfg.profile}: " + "; ".join(parts) + f" (thesis: {thesis})"
+
+
+def is_thesis_scale(cfg: Setting, n_train: int) -> bool:
+    """Whether the network and data are the thesis' (DenseNet-40, k=12, full CIFAR-10)."""
+    return (cfg.dataset == "cifar10" and (cfg.depth, cfg.growth, cfg.first) == (40, 12, 16)
+            and n_train >= 36000)
