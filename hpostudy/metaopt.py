@@ -139,17 +139,20 @@ def _save(path: Path, obj: dict) -> None:
 SEARCHES = ("grid", "random", "bayes")
 
 
-def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple],
+def black_box_search(objective: Callable[[dict], float | dict], space: dict[str, tuple],
                      method: str, trials: int, seed: int = 0, storage: str | None = None,
-                     progress: str | None = None):
+                     progress: str | None = None, first: dict | None = None):
     """Minimize ``objective(params)`` over ``space`` with one of Optuna's samplers.
 
     ``space`` maps a name to ``(low, high)`` or ``(low, high, "log")``. ``method``: ``grid``
     (``ceil(trials ** (1/d))`` points per dimension, visited in a seeded random order until the
     budget of ``trials`` or the grid runs out), ``random``, or ``bayes`` (Optuna's Gaussian-process
     sampler). ``storage`` is an Optuna storage URL (e.g. ``sqlite:///study.db``) for a study that
-    survives a killed run; ``None`` keeps it in memory. Returns one row per trial: its
-    parameters, value, its wall-clock seconds and their running sum, the best value so far.
+    survives a killed run; ``None`` keeps it in memory. ``first``: parameters evaluated as
+    the first trial (e.g. where a competing method starts). The objective returns the value,
+    or a dict with the value under ``"value"`` and more information kept with the trial.
+    Returns one row per trial: its parameters, value, that information, its wall-clock seconds
+    and their running sum, the best value so far.
     """
     import optuna
     import pandas as pd
@@ -176,12 +179,19 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
     study = optuna.create_study(direction="minimize", sampler=sampler, storage=storage,
                                 study_name=f"{method}-{seed}", load_if_exists=True)
     done = len([t for t in study.trials if t.state.is_finished()])
+    if first is not None and not study.trials:
+        study.enqueue_trial(first)
     bar = tqdm(total=trials, initial=done, desc=progress, disable=progress is None)
 
     def trial_objective(trial) -> float:
         params = {name: trial.suggest_float(name, b[0], b[1], log=len(b) == 3 and b[2] == "log")
                   for name, b in space.items()}
         value = objective(params)
+        if isinstance(value, dict):
+            for key, info in value.items():
+                if key != "value":
+                    trial.set_user_attr(key, info)
+            value = value["value"]
         bar.update(1)
         return value if math.isfinite(value) else float("inf")
 
@@ -189,7 +199,7 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
         study.optimize(trial_objective, n_trials=trials - done)
     bar.close()
     rows = [{"trial": t.number, "value": t.value, "trial_seconds": t.duration.total_seconds(),
-             **t.params} for t in study.trials if t.state.is_finished()]
+             **t.params, **t.user_attrs} for t in study.trials if t.state.is_finished()]
     df = pd.DataFrame(rows)
     df["seconds"] = df.trial_seconds.cumsum()
     df["best_value"] = df.value.cummin()
