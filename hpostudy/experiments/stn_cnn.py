@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.stn import (SOURCE, ImageSetting, beats_searches, methods_table, run_versus,
-                            searches_setting)
+from ..settings.stn import (CIFAR_CPU, CIFAR_PAPER, SMOKE, SOURCE, ImageSetting,
+                            beats_searches, methods_table, run_versus, searches_setting)
 from ..study.run import prepare
 
 # The slides' table: validation / test loss on CIFAR-10 (MacKay et al. 2019, slides).
@@ -25,14 +25,8 @@ PAPER_SETTING = "AlexNet on CIFAR-10, searches of about a day"
 class Config(ImageSetting):
     trials: int = 4  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
-    PRESETS = {"smoke": {"steps": 150, "eval_every": 50, "lr": 0.01},
-               "cpu": {"dataset": "cifar10", "n_train": 1000, "n_val": 1000,
-                       "channels": (16, 32), "hidden": (64,), "steps": 400, "trials": 25,
-                       "eval_every": 100, "seeds": 3},
-               "paper": {"dataset": "cifar10", "n_val": 5000,
-                         "channels": (64, 192, 384, 256, 256), "hidden": (1024, 1024),
-                         "batch_size": 128, "steps": 20000, "trials": 25, "lr": 1e-4,
-                         "eval_every": 1000, "seeds": 3}}
+    PRESETS = {"smoke": SMOKE, "cpu": {**CIFAR_CPU, "trials": 25},
+               "paper": {**CIFAR_PAPER, "trials": 25}}
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.stn import (LanguageSetting, beats_searches, methods_table, run_versus,
-                            searches_setting)
+from ..settings.stn import (PTB_CPU, PTB_PAPER, SMOKE, LanguageSetting, beats_searches,
+                            methods_table, run_versus, searches_setting)
 from ..study.run import prepare
 
 # The slides' table: validation / test perplexity on Penn Treebank (MacKay et al. 2019, slides).
@@ -25,14 +25,8 @@ PAPER_SETTING = "AWD-LSTM-style 2-layer LSTM on Penn Treebank, searches of about
 class Config(LanguageSetting):
     trials: int = 4  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
-    PRESETS = {"smoke": {"steps": 150, "eval_every": 50, "lr": 0.01},
-               "cpu": {"dataset": "ptb", "vocab": 2000, "train_tokens": 20000,
-                       "eval_tokens": 20000, "embed": 64, "hidden": 64, "bptt": 20,
-                       "batch_size": 20, "steps": 300, "lr": 0.01, "trials": 25,
-                       "eval_every": 100, "seeds": 3},
-               "paper": {"dataset": "ptb", "vocab": 0, "embed": 650, "hidden": 650,
-                         "layers": 2, "bptt": 70, "batch_size": 40, "steps": 20000,
-                         "trials": 25, "lr": 1e-3, "eval_every": 1000, "seeds": 3}}
+    PRESETS = {"smoke": SMOKE, "cpu": {**PTB_CPU, "steps": 300, "trials": 25},
+               "paper": {**PTB_PAPER, "layers": 2, "steps": 20000, "trials": 25}}
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.stn import SOURCE, LanguageSetting, mean_sd, stn_unit
+from ..settings.stn import (PTB_CPU, PTB_PAPER, SMOKE, SOURCE, LanguageSetting, mean_sd,
+                            seeds, stn_unit)
 from ..stn.train import check_converged, perturbed_values, schedule_lookup, train_fixed
 from ..study.run import prepare
 
@@ -36,14 +37,8 @@ class Config(LanguageSetting):
     noise: float = 0.1  # amplitude of the Gaussian and sinusoidal noise on the fixed rate
     noise_period: int = 100  # steps per period of the sinusoid
 
-    PRESETS = {"smoke": {"steps": 150, "eval_every": 50, "lr": 0.01},
-               "cpu": {"dataset": "ptb", "vocab": 2000, "train_tokens": 20000,
-                       "eval_tokens": 20000, "embed": 64, "hidden": 64, "bptt": 20,
-                       "batch_size": 20, "steps": 600, "lr": 0.01, "eval_every": 100,
-                       "noise_period": 200, "seeds": 3},
-               "paper": {"dataset": "ptb", "vocab": 0, "embed": 650, "hidden": 650,
-                         "bptt": 70, "batch_size": 40, "steps": 25000, "lr": 1e-3,
-                         "eval_every": 1000, "noise_period": 5000, "seeds": 3}}
+    PRESETS = {"smoke": SMOKE, "cpu": {**PTB_CPU, "steps": 600, "noise_period": 200},
+               "paper": {**PTB_PAPER, "steps": 25000, "noise_period": 5000}}
 
     def validate(self):
         if len(self.inits) < 2 or len(set(self.inits)) != len(self.inits):
@@ -153,7 +148,7 @@ def late_spread(schedules: pd.DataFrame, inits) -> pd.Series:
 
 def setting(cfg: Config) -> str:
     return (f"{cfg.profile}: {cfg.describe()}; output dropout only, in [0, {MAX_RATE}], from "
-            f"{', '.join(f'{p:g}' for p in cfg.inits)}; {cfg.seeds} seed(s) (slides: "
+            f"{', '.join(f'{p:g}' for p in cfg.inits)}; {seeds(cfg)} (slides: "
             f"{PAPER_SETTING})")
 
 

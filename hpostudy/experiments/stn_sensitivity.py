@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.stn import SOURCE, ImageSetting, mean_sd, search_unit, stn_unit
+from ..settings.stn import SOURCE, ImageSetting, mean_sd, search_unit, seeds, stn_unit
 from ..study.run import prepare
 from .stn_cnn import Config as CNNConfig
 
@@ -107,7 +107,7 @@ def finals_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def setting(cfg: Config) -> str:
     return (f"{cfg.profile}: {cfg.describe()}; Bayesian optimization of {cfg.trials} trials; "
-            f"{cfg.seeds} seed(s) (slides: AlexNet on CIFAR-10)")
+            f"{seeds(cfg)} (slides: AlexNet on CIFAR-10)")
 
 
 def compare(runs: pd.DataFrame, cfg: Config) -> pd.DataFrame:

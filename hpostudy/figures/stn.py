@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 import numpy as np
 import pandas as pd
 
@@ -14,6 +15,7 @@ from . import save
 WIDTH = 6.4  # inches: at 120 dpi about the width of the book's text column
 LEGEND = 10  # legend font size (points)
 COLOURS = {"STN": "C3", "grid": "C0", "random": "C2", "bayes": "C1"}
+STYLES = {"STN": "-", "grid": "-", "random": "--", "bayes": ":"}
 NAMES = {"STN": "STN", "grid": "grid search", "random": "random search",
          "bayes": "Bayesian optimization"}
 
@@ -42,12 +44,16 @@ def fig_stn_progress(progress: pd.DataFrame, perplexity: bool):
     """The slides' "best validation loss against time", with time counted in training steps:
     the STN's validation curve and each search's best trial so far, one line per seed."""
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+    progress = progress[progress.training_steps > 0]  # a log axis has no 0
     for (method, seed), g in progress.groupby(["method", "seed"], sort=False):
         y = np.exp(g.best_val_loss) if perplexity else g.best_val_loss
         first = seed == progress.seed.min()
-        ax.step(g.training_steps, y, where="post", color=COLOURS[method], marker="o", ms=3,
-                lw=1.2, alpha=0.9 if first else 0.45, label=NAMES[method] if first else None)
+        ax.step(g.training_steps, y, where="post", color=COLOURS[method], ls=STYLES[method],
+                marker="o", ms=3, lw=1.4, alpha=0.9 if first else 0.45,
+                label=NAMES[method] if first else None)
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training steps spent (log scale)")
     ax.set_ylabel("best validation " + ("perplexity" if perplexity else "loss"))
     ax.legend(fontsize=LEGEND)

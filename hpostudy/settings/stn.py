@@ -43,6 +43,23 @@ SOURCE = "MacKay et al. 2019, slides"  # where every paper value of the chapter 
 SEARCHES = {"grid": "grid search", "random": "random search", "bayes": "Bayesian optimization"}
 METHODS = ("STN", *SEARCHES)
 
+# Profile values shared by the experiments. smoke: seconds on embedded data. cpu: what a
+# 2-core CPU finishes in an hour or two per notebook -- the CNN on 1,000 training images of
+# the CIFAR-10 subset, the LSTM on 20,000 training tokens of Penn Treebank with its 2,000 most
+# frequent words, both small and trained for a few hundred steps, so that they overfit and
+# regularization matters. paper: the slides' networks (their steps and budgets are larger).
+SMOKE = {"steps": 150, "eval_every": 50, "lr": 0.01}
+CIFAR_CPU = {"dataset": "cifar10", "n_train": 1000, "n_val": 1000, "channels": (16, 32),
+             "hidden": (64,), "steps": 400, "eval_every": 100, "seeds": 3}
+CIFAR_PAPER = {"dataset": "cifar10", "n_val": 5000, "channels": (64, 192, 384, 256, 256),
+               "hidden": (1024, 1024), "batch_size": 128, "steps": 20000, "lr": 1e-4,
+               "eval_every": 1000, "seeds": 3}
+PTB_CPU = {"dataset": "ptb", "vocab": 2000, "train_tokens": 20000, "eval_tokens": 20000,
+           "embed": 64, "hidden": 64, "bptt": 20, "batch_size": 20, "lr": 0.01,
+           "eval_every": 100, "seeds": 3}
+PTB_PAPER = {"dataset": "ptb", "vocab": 0, "embed": 650, "hidden": 650, "bptt": 70,
+             "batch_size": 40, "lr": 1e-3, "eval_every": 1000, "seeds": 3}
+
 
 @dataclass(frozen=True)
 class STNSetting(ExperimentConfig):
@@ -93,12 +110,11 @@ class ImageSetting(STNSetting):
 
     def describe(self) -> str:
         """Data and network in a few words (the ``setting`` column)."""
-        where = ("8x8 digits" if self.dataset == "digits" else
-                 "CIFAR-10 subset (1,000 test images)")
-        train = f"{self.n_train:,} training, " if self.n_train else ""
-        return (f"{where}, {train}{self.n_val:,} validation images; CNN with "
+        train = f"{self.n_train:,}" if self.n_train else "all remaining"
+        where = "8x8 digits" if self.dataset == "digits" else "CIFAR-10"
+        return (f"{where}, {train} training and {self.n_val:,} validation images; CNN with "
                 f"{'-'.join(map(str, self.channels))} conv and "
-                f"{'-'.join(map(str, self.hidden))} FC units; {self.steps} steps of "
+                f"{'-'.join(map(str, self.hidden))} FC units; {self.steps:,} steps of "
                 f"{self.batch_size} images per network")
 
 
@@ -139,17 +155,18 @@ class LanguageSetting(STNSetting):
                                   **options).to(self.device)
 
     def describe(self) -> str:
-        words = f"{self.vocab:,} most frequent words" if self.vocab else "all words"
-        where = (f"generated corpus ({self.vocab} words)" if self.dataset == "generated" else
-                 f"Penn Treebank ({words})")
-        cut = []
+        """Data and network in a few words (the ``setting`` column)."""
+        if self.dataset == "generated":
+            where = [f"generated corpus ({self.vocab} words)"]
+        else:
+            where = ["Penn Treebank", f"{self.vocab:,} most frequent words" if self.vocab
+                     else "all words"]
         if self.train_tokens:
-            cut.append(f"first {self.train_tokens:,} training tokens")
+            where.append(f"first {self.train_tokens:,} training tokens")
         if self.eval_tokens:
-            cut.append(f"first {self.eval_tokens:,} validation/test tokens")
-        return (f"{where}{' (' + ', '.join(cut) + ')' if cut else ''}; {self.layers}-layer "
-                f"LSTM, {self.hidden} units; {self.steps} steps of {self.batch_size} x "
-                f"{self.bptt} tokens per network")
+            where.append(f"first {self.eval_tokens:,} validation and test tokens")
+        return (f"{', '.join(where)}; {self.layers}-layer LSTM, {self.hidden} units; "
+                f"{self.steps:,} steps of {self.batch_size} x {self.bptt} tokens per network")
 
 
 # ---------------------------------------------------------------------- units of work
@@ -272,6 +289,10 @@ def _finals(row) -> dict:
 
 
 # ---------------------------------------------------------------------- tables
+def seeds(cfg) -> str:
+    return f"{cfg.seeds} seed{'s' if cfg.seeds > 1 else ''}"
+
+
 def mean_sd(values, digits: int = 3) -> str:
     """``mean ± sd`` to ``digits`` significant digits (the value alone for one seed)."""
     mean, sd = v.mean_sd(list(values))
@@ -324,4 +345,4 @@ def searches_setting(cfg) -> str:
     visited = min(cfg.trials, points ** 2)
     start = "with" if points % 2 and visited == points ** 2 else "without"
     return (f"{cfg.trials} trials per search; grid {points} x {points} over two tied groups, "
-            f"{visited} points visited, {start} the start; {cfg.seeds} seed(s)")
+            f"{visited} points visited, {start} the start; {seeds(cfg)}")
