@@ -187,6 +187,8 @@ def test_language_model_shapes_and_names():
     assert float(penalty) == 0.0
     assert model.grid_groups() == {"dropout": list(HyperLanguageModel.RATES),
                                    "AR/TAR": ["alpha", "beta"]}
+    one_layer = HyperLanguageModel(30, 8, 8, layers=1)
+    assert "drop_hidden" not in [s.name for s in one_layer.specs]  # it acts between layers
     only = HyperLanguageModel(30, 8, 8, layers=1, tuned=("drop_output",), max_rate=0.95)
     assert [(s.name, s.high) for s in only.specs] == [("drop_output", 0.95)]
     values = {"drop_output": torch.zeros(3)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.stn import SOURCE, ImageSetting, mean_sd, search_unit, seeds, stn_unit
+from ..settings.stn import SMOKE, SOURCE, ImageSetting, mean_sd, search_unit, seeds, stn_unit
 from ..study.run import prepare
 from .stn_cnn import Config as CNNConfig
 
@@ -25,7 +25,8 @@ class Config(ImageSetting):
     fixed_scales: tuple[float, ...] = (0.1, 0.5, 1.0)  # fixed perturbation scales
     trials: int = 4  # trials of the Bayesian optimization every variant is compared with
 
-    PRESETS = CNNConfig.PRESETS
+    # smoke: 200 steps, where the slowest variant (1/1) is clear of the divergence rule
+    PRESETS = {**CNNConfig.PRESETS, "smoke": {**SMOKE, "steps": 200}}
 
     def validate(self):
         for ratio in self.ratios:

@@ -90,7 +90,8 @@ class HyperLanguageModel(nn.Module):
     layers), output dropout (before the decoder), DropConnect on the hidden-to-hidden weights,
     activation regularization ``alpha * mean(o_t^2)`` and temporal activation regularization
     ``beta * mean((h_t - h_{t+1})^2)``. Dropout masks are shared across time (variational).
-    Only the ``tuned`` hyperparameters act; the others are off. Rates have the box
+    Only the ``tuned`` hyperparameters act; the others are off. A one-layer LSTM has no hidden
+    dropout (it acts between layers), so it is not tuned there. Rates have the box
     ``[0, max_rate]``, AR and TAR coefficients ``[0.01, 4]`` (log-uniform)."""
 
     HYPERPARAMETERS = ("drop_embedding", "drop_input", "drop_hidden", "drop_output",
@@ -106,9 +107,10 @@ class HyperLanguageModel(nn.Module):
                              f"choose from {self.HYPERPARAMETERS}")
         if layers < 1:
             raise ValueError(f"the LSTM needs at least one layer, got {layers}")
+        inert = {"drop_hidden"} if layers == 1 else set()
         self.specs = [Hyperparameter(k, 0.0, max_rate) if k in self.RATES else
                       Hyperparameter(k, *COEFFICIENT, log=True)
-                      for k in self.HYPERPARAMETERS if k in tuned]
+                      for k in self.HYPERPARAMETERS if k in tuned and k not in inert]
         self.tuned = {s.name for s in self.specs}
         n = len(self.specs)
         self.vocab = vocab
