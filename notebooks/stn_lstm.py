@@ -45,6 +45,7 @@ scale_lr = None  # Adam step of the STN's log perturbation scale
 entropy_weight = None  # tau, weight of the entropy of the perturbation
 init_scale = None  # initial perturbation scale sigma, in unconstrained units
 eval_every = None  # training steps between evaluations of a training curve
+start = None  # where every method starts: this position in every box (0.5: centre)
 dataset = None  # generated (a small Markov-chain corpus, smoke) or ptb
 vocab = None  # word types of the generated corpus
 tokens = None  # tokens of the generated corpus

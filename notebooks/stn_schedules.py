@@ -42,6 +42,7 @@ scale_lr = None  # Adam step of the STN's log perturbation scale
 entropy_weight = None  # tau, weight of the entropy of the perturbation
 init_scale = None  # initial perturbation scale sigma, in unconstrained units
 eval_every = None  # training steps between evaluations of a training curve
+start = None  # not used here: the STNs start at inits (a knob of every STN notebook)
 dataset = None  # generated (a small Markov-chain corpus, smoke) or ptb
 vocab = None  # word types of the generated corpus
 tokens = None  # tokens of the generated corpus

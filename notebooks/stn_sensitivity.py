@@ -40,6 +40,7 @@ scale_lr = None  # Adam step of the STN's log perturbation scale
 entropy_weight = None  # tau, weight of the entropy of the perturbation
 init_scale = None  # initial perturbation scale sigma, in unconstrained units
 eval_every = None  # training steps between evaluations of a training curve
+start = None  # where every method starts: this position in every box (0.5: centre)
 dataset = None  # digits (embedded 8x8) or cifar10
 n_train = None  # training images (0: all that remain beside the validation images)
 n_val = None  # validation images (cifar10: taken from its training files)

@@ -26,6 +26,8 @@ from hpostudy.stn.train import (DIVERGENCE_SHARE, Diverged, STNSettings, check_c
 from hpostudy.store import Checkpoint
 from hpostudy.study.config import ParameterError
 
+from .conftest import SHARED_DATA
+
 
 def test_hyper_linear_with_zero_hyper_weights_is_nn_linear():
     torch.manual_seed(0)
@@ -400,6 +402,8 @@ TINY_LSTM = {"steps": 12, "eval_every": 6, "embed": 8, "hidden": 8, "bptt": 6, "
     (stn_schedules, "inits", [], "must not be empty"),
     (stn_schedules, "inits", [0.3], "at least two different rates"),
     (stn_schedules, "inits", [0.3, 0.97], "inside"),
+    (stn_cnn, "start", 0.0, "strictly between 0 and 1"),
+    (stn_lstm, "start", 1.0, "strictly between 0 and 1"),
     (stn_sensitivity, "ratios", [], "must not be empty"),
     (stn_sensitivity, "ratios", ["2:1"], "reads 'train/val'"),
     (stn_sensitivity, "ratios", ["0/1"], "at least 1"),
@@ -411,7 +415,7 @@ def test_bad_sizes_are_refused_before_any_work(module, knob, value, message):
 
 def test_the_grid_spans_tied_groups_and_contains_the_start():
     model = HyperCNN((3, 32, 32), (4,), (8,))
-    space, values = settings.grid_space(model)
+    space, values = settings.grid_space(model, 0.5)
     assert space == {"dropout": (0.0, 1.0), "augmentation": (0.0, 1.0)}
     centre = values({"dropout": 0.5, "augmentation": 0.5})
     assert centre == pytest.approx({s.name: s.centre for s in model.specs})
@@ -439,6 +443,7 @@ def test_every_method_gets_the_same_budget_boxes_and_start(tmp_path):
     folder = cfg.out / "checkpoints"
     model = cfg.model(cfg.task(0), 0)
     centre = {s.name: s.centre for s in model.specs}
+    assert cfg.starts(model) == pytest.approx(centre)  # start 0.5: every box's centre
     for method in ("random", "bayes"):  # the STN's start is every search's first trial
         study = next(folder.rglob(f"{method}-seed0.db"))
         import optuna
@@ -534,3 +539,24 @@ def test_faster_than_bayes_counts_training_steps():
                       for s in range(3)])
     assert stn_cnn.faster_than_bayes(fast, cfg, "")["verdict"] == "agree"
     assert stn_cnn.faster_than_bayes(slow, cfg, "")["verdict"] == "disagree"
+
+
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data not present")
+@pytest.mark.parametrize("module, tiny", [
+    (stn_cnn, {"n_val": 200, "channels": (8, 8, 8, 8, 8), "hidden": (16, 16), "batch_size": 32,
+               "steps": 80, "eval_every": 40, "trials": 4, "start": 0.05, "lr": 3e-3}),
+    (stn_lstm, {"embed": 8, "hidden": 8, "bptt": 10, "batch_size": 8, "steps": 20,
+                "eval_every": 10, "trials": 2, "train_tokens": 5000, "eval_tokens": 2000,
+                "lr": 0.03}),
+])
+def test_the_paper_profile_runs_on_cpu_at_tiny_sizes(module, tiny, tmp_path, monkeypatch):
+    """The paper profile's code path (CIFAR-10 with five convolutions, the full Penn Treebank
+    vocabulary with two LSTM layers) on the CPU, at sizes a test affords (a tiny network
+    learns within 80 steps only from light regularization: start 0.05)."""
+    monkeypatch.setenv("HPOSTUDY_DATA", str(SHARED_DATA))
+    cfg = module.Config.for_profile("paper", device="cpu", seeds=1,
+                                    output_dir=str(tmp_path / "out"), **tiny)
+    assert cfg.dataset in ("cifar10", "ptb") and cfg.profile == "paper"
+    results = module.run(cfg)
+    assert len(results["runs"]) == 4 and (cfg.out / "comparison.csv").exists()
+    assert results["comparison"].setting.str.startswith("paper:").all()

@@ -41,6 +41,7 @@ class Config(LanguageSetting):
                "paper": {**PTB_PAPER, "steps": 25000, "noise_period": 5000}}
 
     def validate(self):
+        super().validate()
         if len(self.inits) < 2 or len(set(self.inits)) != len(self.inits):
             raise ValueError(f"inits needs at least two different rates, got {self.inits}")
         if any(not 0 < p < MAX_RATE for p in self.inits):

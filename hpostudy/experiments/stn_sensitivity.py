@@ -29,6 +29,7 @@ class Config(ImageSetting):
     PRESETS = {**CNNConfig.PRESETS, "smoke": {**SMOKE, "steps": 200}}
 
     def validate(self):
+        super().validate()
         for ratio in self.ratios:
             parse_ratio(ratio)
 

@@ -10,10 +10,11 @@ comparison of an STN with grid search, random search and Bayesian optimization.
   Both totals and the wall-clock time are reported beside the results;
 * *the same ranges*: the STN's hyperparameters live in the very boxes the searches sample
   (:mod:`hpostudy.stn.hyperparameters`), so the STN cannot reach a value no search could try;
-* *the same starting information*: the STN starts at the centre of every box, and random
-  search and Bayesian optimization evaluate that centre as their first trial; a grid with an
-  odd number of points per dimension contains it (25 trials: 5 x 5 points, all visited; the
-  ``setting`` column says whether a run's grid did);
+* *the same starting information*: every hyperparameter starts at the same position
+  ``start`` of its box (0.5: the centre); the STN starts there, random search and Bayesian
+  optimization evaluate that point as their first trial, and the grid contains it when the
+  position is one of its points (25 trials: 5 x 5 points at positions 0, 1/4, ..., 1, all
+  visited; the ``setting`` column says whether a run's grid did);
 * *a grid only over what matters*: the grid has two dimensions, groups of hyperparameters tied
   at the same position of their boxes (every dropout rate; every augmentation, or AR and TAR),
   the only way a grid stays dense at a budget of tens of trials. Random search and Bayesian
@@ -47,13 +48,14 @@ METHODS = ("STN", *SEARCHES)
 # 2-core CPU finishes in an hour or two per notebook -- the CNN on 1,000 training images of
 # the CIFAR-10 subset, the LSTM on 20,000 training tokens of Penn Treebank with its 2,000 most
 # frequent words, both small and trained for a few hundred steps, so that they overfit and
-# regularization matters. paper: the slides' networks (their steps and budgets are larger).
+# regularization matters. paper: the slides' networks (their steps and budgets are larger);
+# the deep CNN starts at a quarter of every box, where its eight dropout layers let it learn.
 SMOKE = {"steps": 150, "eval_every": 50, "lr": 0.01}
 CIFAR_CPU = {"dataset": "cifar10", "n_train": 1000, "n_val": 1000, "channels": (16, 32),
              "hidden": (64,), "steps": 400, "eval_every": 100, "seeds": 3}
 CIFAR_PAPER = {"dataset": "cifar10", "n_val": 5000, "channels": (64, 192, 384, 256, 256),
                "hidden": (1024, 1024), "batch_size": 128, "steps": 20000, "lr": 1e-4,
-               "eval_every": 1000, "seeds": 3}
+               "eval_every": 1000, "seeds": 3, "start": 0.25}
 PTB_CPU = {"dataset": "ptb", "vocab": 2000, "train_tokens": 20000, "eval_tokens": 20000,
            "embed": 64, "hidden": 64, "bptt": 20, "batch_size": 20, "lr": 0.01,
            "eval_every": 100, "seeds": 3}
@@ -73,6 +75,16 @@ class STNSetting(ExperimentConfig):
     entropy_weight: float = 1e-3  # tau, weight of the entropy of the perturbation
     init_scale: float = 0.5  # initial perturbation scale sigma, in unconstrained units
     eval_every: int = 50  # training steps between evaluations of a training curve
+    start: float = 0.5  # where every method starts: this position in every box (0.5: centre)
+
+    def validate(self):
+        if not 0 < self.start < 1:
+            raise ValueError(f"start is a position inside the boxes, strictly between 0 and 1; "
+                             f"got {self.start}")
+
+    def starts(self, model) -> dict[str, float]:
+        """The starting value of every hyperparameter of ``model``."""
+        return {s.name: float(s.at(self.start)) for s in model.specs}
 
     def stn_settings(self, **changes) -> STNSettings:
         """Algorithm 1's knobs from this configuration (``changes`` override some)."""
@@ -134,6 +146,7 @@ class LanguageSetting(STNSetting):
     ZERO_OK = ("train_tokens", "eval_tokens", "vocab")
 
     def validate(self):
+        super().validate()
         if self.dataset == "generated" and self.vocab < 2:
             raise ValueError(f"the generated corpus needs vocab >= 2 word types, got {self.vocab}")
 
@@ -172,25 +185,28 @@ class LanguageSetting(STNSetting):
 # ---------------------------------------------------------------------- units of work
 def stn_unit(item, checkpoint) -> dict:
     """One STN run. ``item = (cfg, seed, changes, start, model_options)``: Algorithm 1's knobs
-    changed by ``changes``, hyperparameters starting at ``start`` (None: the boxes' centres).
+    changed by ``changes``, hyperparameters starting at ``start`` (None: ``cfg.starts``).
     Fails with :class:`~hpostudy.stn.train.Diverged` for a run that diverged."""
     cfg, seed, changes, start, options = item
     task = cfg.task(seed)
-    result = train_stn(cfg.model(task, seed, **options), task, cfg.steps,
-                       cfg.stn_settings(**changes), start=start, eval_every=cfg.eval_every,
-                       checkpoint=checkpoint, progress=f"STN, seed {seed}")
+    model = cfg.model(task, seed, **options)
+    result = train_stn(model, task, cfg.steps, cfg.stn_settings(**changes),
+                       start=cfg.starts(model) if start is None else start,
+                       eval_every=cfg.eval_every, checkpoint=checkpoint,
+                       progress=f"STN, seed {seed}")
     check_converged(result["curve"], task.chance_loss, f"the STN run of seed {seed}")
     return result
 
 
-def grid_space(model) -> tuple[dict, callable]:
+def grid_space(model, start: float = 0.5) -> tuple[dict, callable]:
     """The grid's space -- one dimension per group of :meth:`grid_groups`, the position in the
-    boxes from 0 to 1 -- and the map from a grid point to every hyperparameter's value."""
+    boxes from 0 to 1 -- and the map from a grid point to every hyperparameter's value (a
+    hyperparameter in no group stays at position ``start``)."""
     specs = {s.name: s for s in model.specs}
     groups = model.grid_groups()
 
     def values(point: dict) -> dict[str, float]:
-        out = {name: spec.centre for name, spec in specs.items()}
+        out = {name: float(spec.at(start)) for name, spec in specs.items()}
         for group, names in groups.items():
             out.update({name: float(specs[name].at(point[group])) for name in names})
         return out
@@ -207,9 +223,8 @@ def search_unit(item, checkpoint) -> dict:
     task = cfg.task(seed)
     model = cfg.model(task, seed)
     specs = model.specs
-    start = {s.name: s.centre for s in specs}
     if method == "grid":
-        space, values_of = grid_space(model)
+        space, values_of = grid_space(model, cfg.start)
     else:
         space, values_of = {s.name: s.bounds for s in specs}, (lambda point: dict(point))
 
@@ -227,7 +242,8 @@ def search_unit(item, checkpoint) -> dict:
     trials = black_box_search(
         objective, space, method, cfg.trials, seed=seed,
         storage=f"sqlite:///{checkpoint.path.with_suffix('.db')}",
-        progress=f"{SEARCHES[method]}, seed {seed}", first=None if method == "grid" else start)
+        progress=f"{SEARCHES[method]}, seed {seed}",
+        first=None if method == "grid" else cfg.starts(model))
     trials = trials.reset_index(drop=True)
     best = trials.loc[trials.value.idxmin()]
     if diverged(float(best.val_loss), task.chance_loss):
@@ -238,7 +254,7 @@ def search_unit(item, checkpoint) -> dict:
 
 
 def versus_unit(item, checkpoint) -> dict:
-    """``item = (cfg, seed, method)``: the STN from the centre of the boxes, or a search."""
+    """``item = (cfg, seed, method)``: the STN from ``cfg.starts``, or a search."""
     cfg, seed, method = item
     if method == "STN":
         return stn_unit((cfg, seed, {}, None, {}), checkpoint)
@@ -343,6 +359,8 @@ def searches_setting(cfg) -> str:
     """The searches' budget in words (the ``setting`` column)."""
     points = max(2, math.ceil(cfg.trials ** 0.5))
     visited = min(cfg.trials, points ** 2)
-    start = "with" if points % 2 and visited == points ** 2 else "without"
-    return (f"{cfg.trials} trials per search; grid {points} x {points} over two tied groups, "
-            f"{visited} points visited, {start} the start; {seeds(cfg)}")
+    on_grid = abs(cfg.start * (points - 1) - round(cfg.start * (points - 1))) < 1e-9
+    start = "with" if on_grid and visited == points ** 2 else "without"
+    return (f"every method from box position {cfg.start:g}; {cfg.trials} trials per search; "
+            f"grid {points} x {points} over two tied groups, {visited} points visited, {start} "
+            f"the start; {seeds(cfg)}")
