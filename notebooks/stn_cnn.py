@@ -20,8 +20,9 @@
 # contrast, saturation, hue) and cutout (holes and length, discrete), tuned by a Self-Tuning
 # Network (MacKay et al. 2019), against grid search, random search and Bayesian optimization.
 # Every method trains the same network for the same number of steps per network, searches the
-# same boxes and starts from the same point (the centre of every box); the grid spans two tied
-# groups (every dropout rate; every augmentation). Each method runs once per seed.
+# same boxes and starts from the same point (`start`: a position in every box, by default its
+# centre); the grid spans two tied groups (every dropout rate; every augmentation). Each method
+# runs once per seed.
 #
 # **Prerequisites.** `smoke` uses the embedded 8x8 digits (greyscale: hue and saturation do not
 # apply); `cpu` and `paper` read the CIFAR-10 subset from the data root. The STN checkpoints and

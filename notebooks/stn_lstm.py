@@ -20,9 +20,9 @@
 # weights, activation and temporal activation regularization (AR, TAR) of an LSTM language
 # model, tuned by a Self-Tuning Network (MacKay et al. 2019), against grid search, random search
 # and Bayesian optimization. Every method trains the same network for the same number of steps
-# per network, searches the same boxes and starts from the same point (the centre of every
-# box); the grid spans two tied groups (every dropout rate; AR and TAR). Each method runs once
-# per seed.
+# per network, searches the same boxes and starts from the same point (`start`: a position in
+# every box, by default its centre); the grid spans two tied groups (every dropout rate; AR and
+# TAR). Each method runs once per seed.
 #
 # **Prerequisites.** `smoke` uses a corpus the library generates (a Markov chain over 60 word
 # types); `cpu` and `paper` read Penn Treebank from the data root. The STN checkpoints and the
