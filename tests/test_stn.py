@@ -260,6 +260,11 @@ def test_plain_training_resumes_from_its_checkpoint(tmp_path):
     run(20, Checkpoint(tmp_path / "fixed.pt"))
     resumed = run(30, Checkpoint(tmp_path / "fixed.pt"))
     assert whole.val_loss.tolist() == resumed.val_loss.tolist()
+    # values read back from a search's table are numpy float64: they train the float32 network
+    torch.manual_seed(0)
+    model = HyperCNN((1, 8, 8), (4,), (8,))
+    float64 = {s.name: np.float64(s.centre) for s in model.specs}
+    assert train_fixed(model, task, 5, lambda t: float64).val_loss.notna().all()
 
 
 def test_nan_stops_with_the_step_and_names_only_a_checkpoint_that_exists(tmp_path):
