@@ -219,9 +219,10 @@ class SearchStorageError(StoreError):
     """A search's Optuna storage cannot be used; the message names it and the fix."""
 
 
-def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple],
+def black_box_search(objective: Callable[[dict], float | tuple | dict], space: dict[str, tuple],
                      method: str, trials: int, seed: int = 0, storage: str | None = None,
-                     progress: str | None = None, study: str | None = None):
+                     progress: str | None = None, study: str | None = None,
+                     first: dict | None = None):
     """Minimize ``objective(params)`` over ``space`` by grid search, random search or Bayesian
     optimization, on an Optuna study that survives killed runs and may be shared by workers.
 
@@ -246,7 +247,8 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
     worker that finds the budget taken after creating a trial ends it as pruned, unevaluated.)
 
     ``objective`` returns the value to minimize, or ``(value, metrics)`` with a dict of further
-    numbers about the trial (e.g. its test loss), kept in the study so that every worker's
+    numbers about the trial (e.g. its test loss), or one dict with the value under ``"value"``
+    and the metrics beside it; the metrics are kept in the study so that every worker's
     table has them. An objective that raises fails its trial and stops this worker (a later
     run retries the draw); a non-finite value is recorded as ``inf``.
 
@@ -264,7 +266,10 @@ def black_box_search(objective: Callable[[dict], float], space: dict[str, tuple]
                          "key and the method)")
     url = shared or storage
     name = study or f"{method}-{seed}"
-    sampler = DrawSampler(space, method, trials, seed)
+    if first is not None and set(first) != set(space):
+        raise ValueError(f"first must give a value for each of {sorted(space)}, got "
+                         f"{sorted(first)}")
+    sampler = DrawSampler(space, method, trials, seed, first)
     found, database = _open_study(url, name, sampler)
     _claim_search(found, url, name, {"method": method, "seed": seed,
                                      "space": {k: list(v) for k, v in space.items()}})
@@ -339,8 +344,10 @@ class DrawSampler(optuna.samplers.BaseSampler):
     trial's draw (see :func:`black_box_search`), so that a resumed or shared search repeats the
     sequence of an uninterrupted one."""
 
-    def __init__(self, space: dict[str, tuple], method: str, trials: int, seed: int):
+    def __init__(self, space: dict[str, tuple], method: str, trials: int, seed: int,
+                 first: dict | None = None):
         self.space, self.method, self.trials, self.seed = space, method, trials, seed
+        self.first = first
         self._gp_draw, self._gp_sampler = None, None
         if method == "grid":
             per_dim = max(2, math.ceil(trials ** (1 / len(space))))
@@ -360,26 +367,31 @@ class DrawSampler(optuna.samplers.BaseSampler):
                 n_startup_trials=max(1, min(10, self.trials // 3)))
         return self._gp_sampler
 
+    def _is_first(self, study, trial) -> bool:
+        return self.first is not None and self._draw(study, trial) == 0
+
     def infer_relative_search_space(self, study, trial):
         if self.method != "bayes":
             return {}
         draw = self._draw(study, trial)
-        return {} if draw >= self.trials else self._gp(draw).infer_relative_search_space(
+        return {} if draw >= self.trials or self._is_first(study, trial) else self._gp(draw).infer_relative_search_space(
             study, trial)
 
     def sample_relative(self, study, trial, search_space):
-        if self.method != "bayes" or not search_space:
+        if self.method != "bayes" or not search_space or self._is_first(study, trial):
             return {}
         return self._gp(self._draw(study, trial)).sample_relative(study, trial, search_space)
 
     def sample_independent(self, study, trial, param_name, param_distribution):
         draw = self._draw(study, trial)
         index = list(self.space).index(param_name)
+        if self.first is not None and draw == 0:
+            return float(self.first[param_name])
         if self.method == "bayes":
             return self._gp(draw).sample_independent(study, trial, param_name,
                                                      param_distribution)
         if self.method == "grid":
-            return self.grid[int(self.order[draw])][index]
+            return self.grid[int(self.order[draw - (self.first is not None)])][index]
         bounds = self.space[param_name]
         u = float(np.random.default_rng(_draw_seed(self.seed, draw)).random(len(self.space))[index])
         if _is_log(bounds):
@@ -465,8 +477,12 @@ def _run_trial(study, database, objective: Callable[[dict], float], space: dict,
         except BaseException:
             study.tell(trial, state=state.FAIL, skip_if_finished=True)
             raise
-        value, metrics = value if isinstance(value, tuple) else (value, {})
-        trial.set_user_attr("metrics", {k: float(v) for k, v in metrics.items()})
+        if isinstance(value, dict):
+            value, metrics = value["value"], {k: x for k, x in value.items() if k != "value"}
+        else:
+            value, metrics = value if isinstance(value, tuple) else (value, {})
+        trial.set_user_attr("metrics", {k: x if isinstance(x, bool) else float(x)
+                                        for k, x in metrics.items()})
     try:
         study.tell(trial, value if math.isfinite(value) else float("inf"))
     except optuna.exceptions.UpdateFinishedTrialError:

@@ -4,44 +4,86 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: stn
+#     experiment: hpostudy.experiments.stn_cnn
 # ---
 
 # %% [markdown]
 # # Self-Tuning Networks: a CNN with dropout and data-augmentation hyperparameters
 #
-# **Overview.** A dropout rate per layer of an AlexNet-style CNN, colour jitter and cutout
-# (holes and length, discrete), tuned by one STN run against grid search, random search and
-# Bayesian optimization with the same model, data and training steps per trial.
+# **Overview.** A dropout rate per layer of an AlexNet-style CNN, colour jitter (brightness,
+# contrast, saturation, hue) and cutout (holes and length, discrete), tuned by a Self-Tuning
+# Network (MacKay et al. 2019), against grid search, random search and Bayesian optimization.
+# Every method trains the same network for the same number of steps per network, searches the
+# same boxes and starts from the same point (`start`: a position in every box, by default its
+# centre); the grid spans two tied groups (every dropout rate; every augmentation). Each method
+# runs once per seed.
 #
 # **Prerequisites.** `smoke` uses the embedded 8x8 digits (greyscale: hue and saturation do not
-# apply); `cpu` and `paper` read CIFAR-10 from the data root (on this project's machines, the
-# 5,000-image subset: lower `n_val`).
+# apply); `cpu` and `paper` read the CIFAR-10 subset from the data root. The STN checkpoints and
+# the searches keep their trials in an SQLite study, so a killed run resumes. Every parameter
+# left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order, dropout masks and searches
-output_dir = "build/results/stn_cnn"  # tables, figures and checkpoints go here
-steps = None  # training steps of the STN and of every trial
-trials = None  # trials per black-box search
-n_val = None  # validation images
+device = None  # cpu | cuda (None: the profile's device)
+seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables and figures (None: build/<profile>/results/stn_cnn)
+steps = None  # training steps of every network: the STN's and each search trial's
+batch_size = None  # examples (or sequences) per training and validation batch
+train_steps = None  # T_train, training steps per cycle of Algorithm 1
+val_steps = None  # T_val, validation steps per cycle
+lr = None  # Adam step of the network weights (the STN's and every trial's)
+hyper_lr = None  # Adam step of the STN's hyperparameters
+scale_lr = None  # Adam step of the STN's log perturbation scale
+entropy_weight = None  # tau, weight of the entropy of the perturbation
+init_scale = None  # initial perturbation scale sigma, in unconstrained units
+eval_every = None  # training steps between evaluations of a training curve
+start = None  # where every method starts: this position in every box (0.5: centre)
+dataset = None  # digits (embedded 8x8) or cifar10
+n_train = None  # training images (0: all that remain beside the validation images)
+n_val = None  # validation images (cifar10: taken from its training files)
+channels = None  # widths of the 3x3 convolutions, 2x2 pooling after each
+hidden = None  # widths of the fully connected layers
+trials = None  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
 # %%
-from hpostudy import figures
 from hpostudy.experiments import stn_cnn
+from hpostudy.figures import stn as figures
 
-cfg = stn_cnn.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-        steps=steps, trials=trials, n_val=n_val)
+cfg = stn_cnn.Config.from_notebook(globals())
 results = stn_cnn.run(cfg)
 
 # %% [markdown]
-# ## Figures
+# ## Schedules and progress
+# The first figure follows the STN's hyperparameters during training (first seed); the second
+# shows the best validation loss each method had found against the training steps it had spent
+# (log scale; one line per seed): the STN trains one network, a search one per trial.
 
 # %%
 figures.stn_cnn(results, cfg.output_dir)
 
 # %% [markdown]
+# ## The methods
+# Final validation and test loss and test error (mean ± standard deviation over seeds) of the
+# STN's network and of each search's best trial, with the training they cost.
+
+# %%
+results["methods"]
+
+# %% [markdown]
 # ## Paper vs reproduced
+# One row per claim of the slides; the rule column says how the verdict follows from the seeds.
 
 # %%
 results["comparison"]
+
+# %% [markdown]
+# **Summary.** The slides found the STN ahead of every search at a fraction of their cost; the
+# table says whether these runs agree, seed by seed, at their stated (smaller) setting.

@@ -4,42 +4,79 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+#   hpostudy:
+#     chapter: stn
+#     experiment: hpostudy.experiments.stn_sensitivity
 # ---
 
 # %% [markdown]
 # # Self-Tuning Networks: sensitivity to the step ratio and the perturbation scale
 #
 # **Overview.** The CNN of the STN-CNN notebook, tuned by STNs that alternate 1/1, 2/1, 10/1
-# and 15/15 training/validation steps, and by STNs with the perturbation scale fixed at 0.1, 0.5
-# and 1.0 instead of learned.
+# and 15/15 training/validation steps, and by STNs whose perturbation scale is fixed at 0.1, 0.5
+# or 1.0 instead of learned. The slides draw each variant against Bayesian optimization, which
+# runs here beside them with the STN-CNN notebook's budget. Every run is repeated per seed.
 #
-# **Prerequisites.** As for the STN-CNN notebook.
+# **Prerequisites.** As for the STN-CNN notebook. Every parameter left at `None` takes the
+# profile's value.
 
 # %% tags=["parameters"]
 profile = "smoke"  # smoke | cpu | paper
-device = "cpu"  # cpu | cuda
-seed = 0  # initialization, batch order, dropout masks and searches
-output_dir = "build/results/stn_sensitivity"  # tables, figures and checkpoints go here
-ratios = None  # train/val steps per cycle, e.g. ['1/1', '2/1']
+device = None  # cpu | cuda (None: the profile's device)
+seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds = None  # number of seeds (claims about outcomes need at least 3)
+output_dir = None  # tables and figures (None: build/<profile>/results/stn_sensitivity)
+steps = None  # training steps of every network: the STN's and each search trial's
+batch_size = None  # examples (or sequences) per training and validation batch
+train_steps = None  # T_train, training steps per cycle of Algorithm 1
+val_steps = None  # T_val, validation steps per cycle
+lr = None  # Adam step of the network weights (the STN's and every trial's)
+hyper_lr = None  # Adam step of the STN's hyperparameters
+scale_lr = None  # Adam step of the STN's log perturbation scale
+entropy_weight = None  # tau, weight of the entropy of the perturbation
+init_scale = None  # initial perturbation scale sigma, in unconstrained units
+eval_every = None  # training steps between evaluations of a training curve
+start = None  # where every method starts: this position in every box (0.5: centre)
+dataset = None  # digits (embedded 8x8) or cifar10
+n_train = None  # training images (0: all that remain beside the validation images)
+n_val = None  # validation images (cifar10: taken from its training files)
+channels = None  # widths of the 3x3 convolutions, 2x2 pooling after each
+hidden = None  # widths of the fully connected layers
+ratios = None  # train/val steps per cycle
 fixed_scales = None  # fixed perturbation scales
-steps = None  # training steps per run
+trials = None  # trials of the Bayesian optimization every variant is compared with
 
 # %%
-from hpostudy import figures
 from hpostudy.experiments import stn_sensitivity
+from hpostudy.figures import stn as figures
 
-cfg = stn_sensitivity.Config.for_profile(profile, device=device, seed=seed, output_dir=output_dir,
-        ratios=ratios, fixed_scales=fixed_scales, steps=steps)
+cfg = stn_sensitivity.Config.from_notebook(globals())
 results = stn_sensitivity.run(cfg)
 
 # %% [markdown]
-# ## Figures
+# ## Validation loss during training
+# Mean over seeds per variant; the dashed line is Bayesian optimization's best trial (mean over
+# seeds).
 
 # %%
 figures.stn_sensitivity(results, cfg.output_dir)
+
+# %% [markdown]
+# ## Final losses per variant
+
+# %%
+results["finals"]
 
 # %% [markdown]
 # ## Paper vs reproduced
 
 # %%
 results["comparison"]
+
+# %% [markdown]
+# **Summary.** The slides show every variant ahead of Bayesian optimization; the table says
+# whether these runs agree, seed by seed.

@@ -2,36 +2,42 @@
 experiment"): an LSTM with seven regularization hyperparameters -- embedding, input, hidden
 and output dropout, DropConnect on the recurrent weights, activation and temporal activation
 regularization -- tuned by an STN, against grid search, random search and Bayesian
-optimization given the same model, data and number of training steps per trial."""
+optimization with the same network, data, steps per network, hyperparameter boxes and starting
+point (:mod:`hpostudy.settings.stn`), for several seeds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Timer
-from ..settings.stn import (LanguageConfig, language_model, language_task, save_versus_baselines,
-                         stn_versus_baselines)
+import pandas as pd
 
-# The slides' table: validation / test perplexity on Penn Treebank.
+from .. import verdicts as v
+from ..settings.stn import (PTB_CPU, PTB_PAPER, SMOKE, LanguageSetting, beats_searches,
+                            methods_table, run_versus, searches_setting)
+from ..study.run import prepare
+
+# The slides' table: validation / test perplexity on Penn Treebank (MacKay et al. 2019, slides).
 PAPER = {"grid": (97.32, 94.58), "random": (84.81, 81.46), "bayes": (72.13, 69.29),
          "STN": (70.30, 67.68)}
+PAPER_SETTING = "AWD-LSTM-style 2-layer LSTM on Penn Treebank, searches of about a day"
 
 
 @dataclass(frozen=True)
-class Config(LanguageConfig):
-    trials: int = 4  # fixed-hyperparameter runs per black-box search
+class Config(LanguageSetting):
+    trials: int = 4  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
-    PRESETS = {"smoke": {"steps": 240, "trials": 3},
-               "cpu": {"dataset": "ptb", "embed": 200, "hidden": 200, "bptt": 35,
-                       "batch_size": 20, "steps": 3000, "trials": 6, "eval_every": 500},
-               "paper": {"dataset": "ptb", "embed": 650, "hidden": 650, "bptt": 70,
-                         "batch_size": 40, "steps": 20000, "trials": 20, "lr": 1e-3,
-                         "eval_every": 1000}}
+    PRESETS = {"smoke": SMOKE, "cpu": {**PTB_CPU, "steps": 300, "trials": 25},
+               "paper": {**PTB_PAPER, "layers": 2, "steps": 20000, "trials": 25}}
 
 
-def run(cfg: Config) -> dict:
-    with Timer() as timer:
-        task = language_task(cfg)
-        result = stn_versus_baselines(cfg, task, lambda: language_model(cfg, task), cfg.trials,
-                                      "perplexity")
-    return save_versus_baselines(cfg, result, "perplexity", "validation / test perplexity",
-                                 PAPER, timer.seconds)
+def run(cfg: Config) -> dict[str, pd.DataFrame]:
+    """Per seed, the STN and the three searches (units of work, resumable). Returns (and writes
+    as CSV) ``runs``, ``methods`` (the book's summary), ``progress``, ``schedule``, ``best``
+    and ``comparison``."""
+    with prepare(cfg) as run:
+        results = run_versus(run, cfg)
+        methods = methods_table(results["runs"], "perplexity", PAPER, "perplexity")
+        where = (f"{cfg.profile}: {cfg.describe()}; {searches_setting(cfg)} (slides: "
+                 f"{PAPER_SETTING})")
+        comparison = v.table(beats_searches(results["runs"], "perplexity", PAPER, where))
+        run.save_tables(**results, methods=methods, comparison=comparison)
+    return {**results, "methods": methods, "comparison": comparison}

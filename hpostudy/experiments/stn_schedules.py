@@ -1,119 +1,177 @@
 """Hyperparameter schedules of a Self-Tuning Network (MacKay et al. 2019, slides "STN
-hyperparameter schedules"): an LSTM language model whose output dropout rate is tuned by an
-STN from several initial values. The slides find the same schedule whatever the start, and a
-schedule that beats every fixed value: the fixed time-average of the schedule, the same with
-Gaussian or sinusoidal noise, the STN's final value, and a plain LSTM trained on the STN's
-schedule."""
+hyperparameter schedules"): an LSTM language model whose output dropout rate (the only
+regularizer) is tuned by an STN from several initial values. The slides find the same schedule
+whatever the start, and a schedule that beats fixed rates: the time-average of the schedule
+held fixed, the same with Gaussian or sinusoidal noise, the STN's final value held fixed, and a
+plain LSTM trained on the STN's schedule. Every run is repeated for each seed; the fixed rates
+of a seed come from that seed's STN started at the first initial value.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..store import Checkpoint
-from ..stn.train import perturbed_values, schedule_lookup, train_fixed, train_stn
-from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from ..settings.stn import LanguageConfig, language_model, language_task
+from .. import verdicts as v
+from ..settings.stn import (PTB_CPU, PTB_PAPER, SMOKE, SOURCE, LanguageSetting, mean_sd,
+                            seeds, stn_unit)
+from ..stn.train import check_converged, perturbed_values, schedule_lookup, train_fixed
+from ..study.run import prepare
 
-# The slides' table (validation / test perplexity, Penn Treebank).
+# The slides' table (validation / test perplexity, Penn Treebank; MacKay et al. 2019, slides).
 PAPER = {"fixed": (85.83, 83.19), "fixed + Gaussian noise": (85.87, 82.29),
          "fixed + sinusoid noise": (85.29, 82.15), "fixed at the final STN value": (89.65, 86.90),
          "STN": (82.58, 79.02), "plain LSTM on the STN schedule": (82.87, 79.93)}
+FIXED = ("fixed", "fixed + Gaussian noise", "fixed + sinusoid noise",
+         "fixed at the final STN value")
+RATE = "drop_output"
+MAX_RATE = 0.95  # the box of the output dropout rate is [0, 0.95] (starts up to 0.9)
+MODEL = {"tuned": (RATE,), "max_rate": MAX_RATE}
+CONVERGED = 1 / 3  # schedules "meet" when their late spread is at most this share of the start's
+PAPER_SETTING = "AWD-LSTM-style LSTM on Penn Treebank, 25,000 steps"
 
 
 @dataclass(frozen=True)
-class Config(LanguageConfig):
-    inits: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)  # initial output dropout rates
+class Config(LanguageSetting):
+    inits: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)  # initial output dropout rates of the STNs
     noise: float = 0.1  # amplitude of the Gaussian and sinusoidal noise on the fixed rate
     noise_period: int = 100  # steps per period of the sinusoid
 
-    PRESETS = {"smoke": {"layers": 1, "steps": 300},
-               "cpu": {"dataset": "ptb", "embed": 200, "hidden": 200, "bptt": 35,
-                       "batch_size": 20, "steps": 3000, "eval_every": 500, "layers": 1,
-                       "noise_period": 1000},
-               "paper": {"dataset": "ptb", "embed": 650, "hidden": 650, "bptt": 70,
-                         "batch_size": 40, "steps": 25000, "lr": 1e-3, "eval_every": 1000,
-                         "layers": 1, "noise_period": 5000}}
+    PRESETS = {"smoke": SMOKE, "cpu": {**PTB_CPU, "steps": 600, "noise_period": 200},
+               "paper": {**PTB_PAPER, "steps": 25000, "noise_period": 5000}}
 
-    def __post_init__(self):
-        super().__post_init__()
-        if not self.inits or any(not 0 < p < 1 for p in self.inits):
-            raise ValueError(f"inits must be dropout rates inside (0, 1), got {self.inits}")
+    def validate(self):
+        super().validate()
+        if len(self.inits) < 2 or len(set(self.inits)) != len(self.inits):
+            raise ValueError(f"inits needs at least two different rates, got {self.inits}")
+        if any(not 0 < p < MAX_RATE for p in self.inits):
+            raise ValueError(f"inits must be output dropout rates inside (0, {MAX_RATE}), got "
+                             f"{self.inits}")
 
 
-def run(cfg: Config) -> dict:
-    with Timer() as timer:
-        task = language_task(cfg)
-
-        def model(init=None):
-            return language_model(cfg, task, tuned=("drop_output",), init=init)
-
-        schedules, curves = [], []
-        for p in cfg.inits:
-            stn = train_stn(model({"drop_output": p}), task, cfg.steps, cfg.settings(),
-                            eval_every=cfg.eval_every,
-                            checkpoint=Checkpoint(cfg.checkpoints / f"stn_{p}.pt"),
-                            progress=f"STN from {p}")
-            schedules.append(stn["schedule"].assign(init=p))
-            curves.append(stn["curve"].assign(init=p))
-        schedule = pd.concat(schedules, ignore_index=True)
-        first = schedule[schedule.init == cfg.inits[0]]
-        mean_rate = float(first.value.mean())
-        final_rate = float(first.value.iloc[-1])
-        fixed_runs = {
-            "fixed": lambda t: {"drop_output": mean_rate},
-            "fixed + Gaussian noise": perturbed_values({"drop_output": mean_rate}, "gaussian",
-                                                       cfg.noise, cfg.noise_period, cfg.seed),
-            "fixed + sinusoid noise": perturbed_values({"drop_output": mean_rate}, "sinusoid",
-                                                       cfg.noise, cfg.noise_period),
-            "fixed at the final STN value": lambda t: {"drop_output": final_rate},
-            "plain LSTM on the STN schedule": schedule_lookup(first),
-        }
-        rows = [{"method": "STN", **_last(curves[0])}]
-        for name, values_at in fixed_runs.items():
-            curve = train_fixed(model(), task, cfg.steps, values_at, lr=cfg.lr,
-                                eval_every=cfg.eval_every, progress=name)
-            rows.append({"method": name, **_last(curve)})
-    methods = pd.DataFrame(rows)
-    methods["rate"] = methods.method.map({"fixed": mean_rate, "fixed + Gaussian noise": mean_rate,
-                                          "fixed + sinusoid noise": mean_rate,
-                                          "fixed at the final STN value": final_rate})
-    methods["paper_val_perplexity"] = methods.method.map(lambda m: PAPER[m][0])
-    methods["paper_test_perplexity"] = methods.method.map(lambda m: PAPER[m][1])
-    comparison = pd.DataFrame(_comparisons(schedule, methods, cfg))
-    save_table(schedule, cfg.out, "schedules")
-    save_table(pd.concat(curves, ignore_index=True), cfg.out, "curves")
-    save_table(methods, cfg.out, "methods")
-    save_table(comparison, cfg.out, "comparison")
-    save_json(run_metadata(cfg, timer.seconds), cfg.out, "meta")
-    return {"schedules": schedule, "methods": methods, "comparison": comparison}
+def values_for(variant: str, schedule: pd.DataFrame, cfg: Config, seed: int):
+    """``values_at(t)`` of a fixed-rate run derived from an STN's ``schedule``."""
+    mean_rate, final_rate = float(schedule.value.mean()), float(schedule.value.iloc[-1])
+    if variant == "fixed":
+        return lambda t: {RATE: mean_rate}
+    if variant == "fixed at the final STN value":
+        return lambda t: {RATE: final_rate}
+    if variant == "plain LSTM on the STN schedule":
+        return schedule_lookup(schedule)
+    kind = "gaussian" if "Gaussian" in variant else "sinusoid"
+    return perturbed_values({RATE: mean_rate}, kind, cfg.noise, cfg.noise_period, 0.0,
+                            MAX_RATE, seed)
 
 
-def _last(curve: pd.DataFrame) -> dict:
-    last = curve.iloc[-1]
-    return {"val_perplexity": float(last.val_perplexity),
-            "test_perplexity": float(last.test_perplexity)}
+def fixed_unit(item, checkpoint) -> pd.DataFrame:
+    """One plain LSTM trained with rates derived from an STN's schedule: ``item = (cfg, seed,
+    variant, schedule)``. Returns its curve; fails if it diverged."""
+    cfg, seed, variant, schedule = item
+    task = cfg.task(seed)
+    curve = train_fixed(cfg.model(task, seed, **MODEL), task, cfg.steps,
+                        values_for(variant, schedule, cfg, seed), lr=cfg.lr,
+                        eval_every=cfg.eval_every, checkpoint=checkpoint,
+                        progress=f"{variant}, seed {seed}")
+    check_converged(curve, task.chance_loss, f"the run '{variant}' of seed {seed}")
+    return curve
 
 
-def _comparisons(schedule: pd.DataFrame, methods: pd.DataFrame, cfg: Config) -> list[dict]:
-    finals = schedule.groupby("init").value.last()
-    start_spread = max(cfg.inits) - min(cfg.inits)
-    end_spread = float(finals.max() - finals.min())
-    by = methods.set_index("method").val_perplexity
-    fixed = [m for m in by.index if m not in ("STN", "plain LSTM on the STN schedule")]
-    rows = [comparison_row(
-        "The same schedule whatever the initial dropout rate", "same trajectory",
-        f"final rates {', '.join(f'{v:.2f}' for v in finals)} from "
-        f"{', '.join(f'{p:g}' for p in cfg.inits)}: spread {end_spread:.2f} "
-        f"(start {start_spread:.2f})", cfg.profile, bool(end_spread < start_spread / 3)),
-        comparison_row(
-        "The STN beats every fixed rate (validation perplexity)",
-        f"STN {PAPER['STN'][0]} vs best fixed {min(PAPER[m][0] for m in fixed)}",
-        f"STN {by['STN']:.2f} vs best fixed {by[fixed].min():.2f}", cfg.profile,
-        bool(by["STN"] < by[fixed].min())),
-        comparison_row(
-        "A plain LSTM trained on the STN schedule beats every fixed rate",
-        f"{PAPER['plain LSTM on the STN schedule'][0]} vs {min(PAPER[m][0] for m in fixed)}",
-        f"{by['plain LSTM on the STN schedule']:.2f} vs {by[fixed].min():.2f}", cfg.profile,
-        bool(by["plain LSTM on the STN schedule"] < by[fixed].min()))]
-    return rows
+def run(cfg: Config) -> dict[str, pd.DataFrame]:
+    """STNs from every initial value, then the fixed-rate runs, for every seed. Returns (and
+    writes as CSV) ``schedules``, ``curves``, ``runs`` (one row per seed and method),
+    ``methods`` (the book's summary) and ``comparison``."""
+    with prepare(cfg) as run:
+        starts = [(cfg, seed, {}, {RATE: p}, MODEL) for seed in cfg.seed_list for p in cfg.inits]
+        stns = run.map(stn_unit, starts, desc="STNs from several starts",
+                       names=[f"stn-{item[3][RATE]:g}-seed{item[1]}" for item in starts])
+        schedules = pd.concat([r["schedule"].assign(seed=item[1], init=item[3][RATE])
+                               for item, r in zip(starts, stns)], ignore_index=True)
+        curves = [r["curve"].assign(seed=item[1], method="STN", init=item[3][RATE])
+                  for item, r in zip(starts, stns)]
+        first = {seed: schedules[(schedules.seed == seed) & (schedules.init == cfg.inits[0])]
+                 for seed in cfg.seed_list}
+        variants = [*FIXED, "plain LSTM on the STN schedule"]
+        items = [(cfg, seed, variant, first[seed][["step", "hyperparameter", "value"]])
+                 for seed in cfg.seed_list for variant in variants]
+        fixed = run.map(fixed_unit, items, desc="fixed-rate runs",
+                        names=[f"{variant}-seed{seed}".replace(" ", "_")
+                               for _, seed, variant, _ in items])
+        curves += [c.assign(seed=item[1], method=item[2]) for item, c in zip(items, fixed)]
+        curves = pd.concat(curves, ignore_index=True)
+        runs = final_rows(curves, first, cfg)
+        methods = methods_table(runs)
+        comparison = compare(schedules, runs, cfg)
+        run.save_tables(schedules=schedules, curves=curves, runs=runs, methods=methods,
+                        comparison=comparison)
+    return {"schedules": schedules, "curves": curves, "runs": runs, "methods": methods,
+            "comparison": comparison}
+
+
+def final_rows(curves: pd.DataFrame, first: dict, cfg: Config) -> pd.DataFrame:
+    """One row per seed and method: the final perplexities and the rate it used (the STN's:
+    its time-average), for the STN started at the first initial value and every fixed run."""
+    rows = []
+    for seed in cfg.seed_list:
+        schedule = first[seed].value
+        rate = {"STN": float(schedule.mean()), "fixed": float(schedule.mean()),
+                "fixed + Gaussian noise": float(schedule.mean()),
+                "fixed + sinusoid noise": float(schedule.mean()),
+                "fixed at the final STN value": float(schedule.iloc[-1]),
+                "plain LSTM on the STN schedule": float(schedule.mean())}
+        mine = curves[(curves.seed == seed)
+                      & ((curves.method != "STN") | (curves.init == cfg.inits[0]))]
+        for method, g in mine.groupby("method", sort=False):
+            last = g.iloc[-1]
+            rows.append({"seed": seed, "method": method, "rate": rate[method],
+                         "val_perplexity": float(last.val_perplexity),
+                         "test_perplexity": float(last.test_perplexity)})
+    return pd.DataFrame(rows)
+
+
+def methods_table(runs: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for method, g in runs.groupby("method", sort=False):
+        rows.append({"method": method, "output dropout": mean_sd(g.rate, 2),
+                     "val perplexity": mean_sd(g.val_perplexity),
+                     "test perplexity": mean_sd(g.test_perplexity),
+                     "slides: val / test perplexity": f"{PAPER[method][0]} / {PAPER[method][1]}"})
+    return pd.DataFrame(rows)
+
+
+def late_spread(schedules: pd.DataFrame, inits) -> pd.Series:
+    """Per seed: the spread (largest minus smallest) across starts of the rate averaged over
+    the last quarter of training, as a share of the spread of the starts."""
+    late = schedules[schedules.step >= 0.75 * schedules.step.max()]
+    means = late.groupby(["seed", "init"]).value.mean()
+    spread = means.groupby("seed").agg(lambda x: x.max() - x.min())
+    return spread / (max(inits) - min(inits))
+
+
+def setting(cfg: Config) -> str:
+    return (f"{cfg.profile}: {cfg.describe()}; output dropout only, in [0, {MAX_RATE}], from "
+            f"{', '.join(f'{p:g}' for p in cfg.inits)}; {seeds(cfg)} (slides: "
+            f"{PAPER_SETTING})")
+
+
+def compare(schedules: pd.DataFrame, runs: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    where = setting(cfg)
+    test = runs.pivot(index="seed", columns="method", values="test_perplexity")
+    best_fixed = test[list(FIXED)].min(axis=1)
+    paper_fixed = min(PAPER[m][1] for m in FIXED)
+    return v.table([
+        v.row("The same schedule whatever the initial value", f"same trajectory ({SOURCE})",
+              v.each_seed_within(late_spread(schedules, cfg.inits), high=CONVERGED,
+                                 what="the spread across starts of the rate over the last "
+                                      "quarter of training, as a share of the starts' spread"),
+              where),
+        v.row("The STN beats every fixed rate (test perplexity)",
+              f"STN {PAPER['STN'][1]} vs best fixed {paper_fixed} ({SOURCE})",
+              v.mean_below(test["STN"], best_fixed, what_lower="the STN's test perplexity",
+                           what_higher="the best fixed rate's"), where),
+        v.row("A plain LSTM trained on the STN schedule beats every fixed rate (test "
+              "perplexity)",
+              f"{PAPER['plain LSTM on the STN schedule'][1]} vs {paper_fixed} ({SOURCE})",
+              v.mean_below(test["plain LSTM on the STN schedule"], best_fixed,
+                           what_lower="the schedule's test perplexity",
+                           what_higher="the best fixed rate's"), where),
+    ])

@@ -1,30 +1,35 @@
 """Sensitivity of Self-Tuning Networks (MacKay et al. 2019, slides "STN - sensitivity
 analysis"), on the CNN of the STN-CNN experiment: how often to alternate training and
 validation steps (1/1, 2/1, 10/1 and 15/15 steps per cycle), and fixed perturbation scales
-(0.1, 0.5, 1.0) against the learned one."""
+(0.1, 0.5, 1.0) beside the learned one. The slides draw every variant against Bayesian
+optimization's result; here Bayesian optimization runs beside them with the budget of the
+STN-CNN experiment (same network, steps per network, boxes and first trial), for every seed.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pandas as pd
 
-from ..store import Checkpoint
-from ..stn.train import train_stn
-from .base import Timer, comparison_row, run_metadata, save_json, save_table
-from ..settings.stn import ImageConfig, image_model, image_task
+from .. import verdicts as v
+from ..settings.stn import SMOKE, SOURCE, ImageSetting, mean_sd, search_unit, seeds, stn_unit
+from ..study.run import prepare
 from .stn_cnn import Config as CNNConfig
+
+RATIOS, SCALES = "steps per cycle (train/val)", "perturbation scale"
 
 
 @dataclass(frozen=True)
-class Config(ImageConfig):
+class Config(ImageSetting):
     ratios: tuple[str, ...] = ("1/1", "2/1", "10/1", "15/15")  # train/val steps per cycle
     fixed_scales: tuple[float, ...] = (0.1, 0.5, 1.0)  # fixed perturbation scales
+    trials: int = 4  # trials of the Bayesian optimization every variant is compared with
 
-    PRESETS = {name: {k: v for k, v in preset.items() if k != "trials"}
-               for name, preset in CNNConfig.PRESETS.items()}
+    # smoke: 200 steps, where the slowest variant (1/1) is clear of the divergence rule
+    PRESETS = {**CNNConfig.PRESETS, "smoke": {**SMOKE, "steps": 200}}
 
-    def __post_init__(self):
-        super().__post_init__()
+    def validate(self):
+        super().validate()
         for ratio in self.ratios:
             parse_ratio(ratio)
 
@@ -39,36 +44,88 @@ def parse_ratio(ratio: str) -> tuple[int, int]:
     return train, val
 
 
-def run(cfg: Config) -> dict:
-    with Timer() as timer:
-        task = image_task(cfg)
-        variants = []
-        for ratio in cfg.ratios:
-            train_steps, val_steps = parse_ratio(ratio)
-            variants.append(("steps per cycle (train/val)", ratio,
-                             cfg.settings(train_steps=train_steps, val_steps=val_steps)))
-        variants += [("perturbation scale", f"fixed {s:g}",
-                      cfg.settings(init_scale=s, learn_scale=False)) for s in cfg.fixed_scales]
-        variants.append(("perturbation scale", "learned", cfg.settings()))
-        curves = []
-        for study, variant, settings in variants:
-            stn = train_stn(image_model(cfg, task), task, cfg.steps, settings,
-                            eval_every=cfg.eval_every,
-                            checkpoint=Checkpoint(cfg.checkpoints / f"{variant.replace('/', '-')}.pt"),
-                            progress=f"{study}: {variant}")
-            curves.append(stn["curve"].assign(study=study, variant=variant))
-    curves = pd.concat(curves, ignore_index=True)
-    finals = curves.groupby(["study", "variant"], sort=False).last().reset_index()
-    finals = finals[["study", "variant", "step", "seconds", "val_loss", "test_loss"]]
-    scale = finals[finals.study == "perturbation scale"].set_index("variant").val_loss
-    fixed = scale.drop("learned")
-    comparison = pd.DataFrame([comparison_row(
-        "A learned perturbation scale does at least as well as fixed ones",
-        "learned scale best", f"learned {scale['learned']:.3f} vs fixed "
-        + ", ".join(f"{k.split()[-1]}: {v:.3f}" for k, v in fixed.items()), cfg.profile,
-        bool(scale["learned"] <= fixed.min()))])
-    save_table(curves, cfg.out, "curves")
-    save_table(finals, cfg.out, "finals")
-    save_table(comparison, cfg.out, "comparison")
-    save_json(run_metadata(cfg, timer.seconds), cfg.out, "meta")
-    return {"curves": curves, "finals": finals, "comparison": comparison}
+def variants(cfg: Config) -> list[tuple[str, str, dict]]:
+    """``(study, variant, changes of Algorithm 1's knobs)`` of every STN run."""
+    out = []
+    for ratio in cfg.ratios:
+        train, val = parse_ratio(ratio)
+        out.append((RATIOS, ratio, {"train_steps": train, "val_steps": val}))
+    out += [(SCALES, f"fixed {s:g}", {"init_scale": s, "learn_scale": False})
+            for s in cfg.fixed_scales]
+    out.append((SCALES, "learned", {}))
+    return out
+
+
+def run(cfg: Config) -> dict[str, pd.DataFrame]:
+    """Per seed, every variant's STN run (a variant equal to another, such as the learned scale
+    and the default ratio, runs once) and Bayesian optimization. Returns (and writes as CSV)
+    ``curves``, ``runs`` (one row per seed and variant), ``finals`` (the book's summary) and
+    ``comparison``."""
+    with prepare(cfg) as run:
+        distinct = {}  # Algorithm 1's settings -> the unit computing them
+        for _, variant, changes in variants(cfg):
+            distinct.setdefault(cfg.stn_settings(**changes), variant.replace("/", "-"))
+        items, names = [], []
+        for seed in cfg.seed_list:
+            for settings, name in distinct.items():
+                changes = {k: getattr(settings, k) for k in ("train_steps", "val_steps",
+                                                             "init_scale", "learn_scale")}
+                items.append((cfg, seed, changes, None, {}))
+                names.append(f"{name}-seed{seed}")
+        stns = dict(zip(names, run.map(stn_unit, items, desc="STN variants", names=names)))
+        bayes = run.map(search_unit, [(cfg, seed, "bayes") for seed in cfg.seed_list],
+                        desc="Bayesian optimization",
+                        names=[f"bayes-seed{s}" for s in cfg.seed_list])
+        curves, rows = [], []
+        for seed, search in zip(cfg.seed_list, bayes):
+            for study, variant, changes in variants(cfg):
+                name = distinct[cfg.stn_settings(**changes)]
+                curve = stns[f"{name}-seed{seed}"]["curve"]
+                curves.append(curve.assign(seed=seed, study=study, variant=variant))
+                last = curve.iloc[-1]
+                rows.append({"seed": seed, "study": study, "variant": variant,
+                             "val_loss": float(last.val_loss), "test_loss": float(last.test_loss),
+                             "wall_minutes": float(last.seconds) / 60})
+            trials = search["trials"]
+            top = trials.loc[trials.value.idxmin()]
+            rows.append({"seed": seed, "study": "reference", "variant": "Bayesian optimization",
+                         "val_loss": float(top.val_loss), "test_loss": float(top.test_loss),
+                         "wall_minutes": float(trials.trial_seconds.sum()) / 60})
+        curves, runs = pd.concat(curves, ignore_index=True), pd.DataFrame(rows)
+        finals = finals_table(runs)
+        comparison = compare(runs, cfg)
+        run.save_tables(curves=curves, runs=runs, finals=finals, comparison=comparison)
+    return {"curves": curves, "runs": runs, "finals": finals, "comparison": comparison}
+
+
+def finals_table(runs: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for (study, variant), g in runs.groupby(["study", "variant"], sort=False):
+        rows.append({"study": study, "variant": variant, "val loss": mean_sd(g.val_loss),
+                     "test loss": mean_sd(g.test_loss),
+                     "wall-clock (min)": mean_sd(g.wall_minutes, 2)})
+    return pd.DataFrame(rows)
+
+
+def setting(cfg: Config) -> str:
+    return (f"{cfg.profile}: {cfg.describe()}; Bayesian optimization of {cfg.trials} trials; "
+            f"{seeds(cfg)} (slides: AlexNet on CIFAR-10)")
+
+
+def compare(runs: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    where = setting(cfg)
+    rows = []
+    for study, what, variants_ in ((RATIOS, "Every train/val step ratio", cfg.ratios),
+                                   (SCALES, "Every fixed perturbation scale",
+                                    [f"fixed {s:g}" for s in cfg.fixed_scales])):
+        flags = []
+        for seed, g in runs.groupby("seed"):
+            target = float(g[g.study == "reference"].val_loss.iloc[0])
+            mine = g[(g.study == study) & g.variant.isin(variants_)]
+            flags.append(bool((mine.val_loss < target).all()))
+        rows.append(v.row(
+            f"{what} ends below Bayesian optimization's validation loss",
+            f"every curve ends below Bayesian optimization's (figure; {SOURCE})",
+            v.holds_for_each_seed(flags, what="every variant's final validation loss is below "
+                                              "Bayesian optimization's best"), where))
+    return v.table(rows)

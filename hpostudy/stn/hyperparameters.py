@@ -1,12 +1,12 @@
 """Hyperparameters of a Self-Tuning Network (MacKay et al. 2019, section 4).
 
-Each hyperparameter lives on an unconstrained scale ``u``; the network's regularizers read the
-constrained value ``c(u)``:
-
-* ``rate``  -- dropout-like rates in (0, 1): ``c = sigmoid(u)`` (``u`` is the logit);
-* ``scale`` -- non-negative amounts (AR/TAR coefficients, jitter strengths): ``c = softplus(u)``;
-* ``count`` -- discrete settings (cutout holes, cutout length): ``c = round(low + softplus(u))``
-  when applied; the best-response approximation sees the continuous ``u``.
+Every hyperparameter has a *box* ``[low, high]`` -- the same box the black-box searches sample
+from, so an STN can never reach a value no search could try -- uniform in the value or, with
+``log=True``, in its logarithm (AR/TAR coefficients). :meth:`Hyperparameter.at` maps a
+position ``s`` in ``[0, 1]`` to the box; the STN tunes the unconstrained ``u`` and its network
+reads ``c(u) = at(sigmoid(u))``. ``u = 0`` is the centre of the box, where every method starts
+unless told otherwise. Discrete hyperparameters (cutout holes and length) are rounded where they
+are applied; the best-response approximation sees the continuous ``u``.
 
 The STN perturbs every example's hyperparameters, ``u + eps`` with ``eps ~ N(0, diag sigma^2)``,
 and learns ``sigma`` through the entropy term ``tau * H[p(eps | sigma)]`` of the validation
@@ -19,57 +19,83 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-KINDS = ("rate", "scale", "count")
+EDGE = 1e-4  # a start on the edge of the box is moved this far (in box position) inside it
 
 
 @dataclass(frozen=True)
 class Hyperparameter:
     name: str
-    kind: str  # rate | scale | count
-    init: float  # initial constrained value
-    low: float = 0.0  # for counts: the smallest value (c = low + softplus(u))
+    low: float
+    high: float
+    log: bool = False  # the box is uniform in log(value) (needs low > 0)
+    discrete: bool = False  # rounded to an integer where it is applied
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"hyperparameter '{self.name}': unknown kind '{self.kind}', "
-                             f"choose one of {KINDS}")
-        if self.kind == "rate" and not 0 < self.init < 1:
-            raise ValueError(f"rate '{self.name}' must start inside (0, 1), got {self.init}")
-        if self.kind in ("scale", "count") and self.init - self.low <= 0:
-            raise ValueError(f"'{self.name}' must start above {self.low}, got {self.init}")
+        if not self.low < self.high:
+            raise ValueError(f"hyperparameter '{self.name}': its box needs low < high, got "
+                             f"[{self.low}, {self.high}]")
+        if self.log and self.low <= 0:
+            raise ValueError(f"hyperparameter '{self.name}': a log-scaled box needs low > 0, "
+                             f"got {self.low}")
+
+    @property
+    def bounds(self) -> tuple:
+        """The box as a black-box search space entry: ``(low, high)`` or ``(low, high, "log")``."""
+        return (self.low, self.high, "log") if self.log else (self.low, self.high)
+
+    @property
+    def centre(self) -> float:
+        return float(self.at(0.5))
+
+    def at(self, s):
+        """The value at position ``s`` in ``[0, 1]`` of the box (a float or a tensor)."""
+        if self.log:
+            ratio = math.log(self.high / self.low)
+            return self.low * (torch.exp(s * ratio) if torch.is_tensor(s) else math.exp(s * ratio))
+        return self.low + (self.high - self.low) * s
+
+    def position(self, value: float) -> float:
+        """Inverse of :meth:`at`; refuses a value outside the box."""
+        value = float(value)
+        if not self.low <= value <= self.high:
+            raise ValueError(f"hyperparameter '{self.name}' = {value} lies outside its box "
+                             f"[{self.low}, {self.high}]")
+        if self.log:
+            return math.log(value / self.low) / math.log(self.high / self.low)
+        return (value - self.low) / (self.high - self.low)
 
     def unconstrain(self, value: float) -> float:
-        """Inverse of :meth:`constrain`; values on the edge of the domain (a rate of 0, a count
-        at its lowest) are moved ``1e-4`` inside it."""
-        if self.kind == "rate":
-            value = min(max(value, 1e-4), 1 - 1e-4)
-            return math.log(value / (1 - value))
-        x = max(value - self.low, 1e-4)  # inverse softplus
-        return x + math.log(-math.expm1(-x))
+        """The ``u`` with ``constrain(u) = value`` (a value on the edge moved ``EDGE`` inside)."""
+        s = min(max(self.position(value), EDGE), 1 - EDGE)
+        return math.log(s / (1 - s))
 
     def constrain(self, u: torch.Tensor) -> torch.Tensor:
-        if self.kind == "rate":
-            return torch.sigmoid(u)
-        return self.low + F.softplus(u)
+        return self.at(torch.sigmoid(u))
 
 
 class HyperparameterSet(nn.Module):
-    """The tuned hyperparameters ``u`` (one entry per :class:`Hyperparameter`) and the log of
-    the perturbation scale ``sigma``, both ``nn.Parameter`` so that the STN's validation step
-    (Algorithm 1, inner loop 2) updates them."""
+    """The tuned hyperparameters ``u`` (one entry per :class:`Hyperparameter`, starting at
+    ``start`` or at the centre of each box) and the log of the perturbation scale ``sigma``,
+    both ``nn.Parameter`` so that the STN's validation step (Algorithm 1, inner loop 2) updates
+    them."""
 
-    def __init__(self, specs: list[Hyperparameter], init_scale: float = 0.5,
-                 learn_scale: bool = True):
+    def __init__(self, specs: list[Hyperparameter], start: dict[str, float] | None = None,
+                 init_scale: float = 0.5, learn_scale: bool = True):
         super().__init__()
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"hyperparameter names must be unique, got {names}")
+        unknown = sorted(set(start or {}) - set(names))
+        if unknown:
+            raise ValueError(f"start values for unknown hyperparameters {unknown}; the tuned "
+                             f"ones are {names}")
         if init_scale <= 0:
             raise ValueError(f"the perturbation scale must be positive, got {init_scale}")
         self.specs = list(specs)
-        self.unconstrained = nn.Parameter(torch.tensor([s.unconstrain(s.init) for s in specs]))
+        start = start or {}
+        self.unconstrained = nn.Parameter(torch.tensor(
+            [s.unconstrain(start[s.name]) if s.name in start else 0.0 for s in specs]))
         self.log_scale = nn.Parameter(torch.full((len(specs),), math.log(init_scale)),
                                       requires_grad=learn_scale)
 

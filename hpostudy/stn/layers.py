@@ -6,7 +6,8 @@ slides "Compact best-response approximation"):
 computed on pre-activations, ``W(lambda) x + b(lambda) = [W_elem x + b_elem] +
 [(V lambda) * (W_hyper x) + (C lambda) * b_hyper]``, so every example of a mini-batch can carry
 its own hyperparameters. ``V`` and ``C`` start at zero: a fresh layer computes exactly what the
-plain layer computes.
+plain layer computes. Called with ``hyper=None`` a layer *is* the plain layer (its elementary
+weights only): that is how the black-box baselines train the same architecture.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ class HyperLinear(_HyperScalars):
         nn.init.kaiming_uniform_(self.hyper_weight, a=math.sqrt(5))
         nn.init.uniform_(self.hyper_bias, -1 / math.sqrt(in_features), 1 / math.sqrt(in_features))
 
-    def forward(self, x: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hyper: torch.Tensor | None) -> torch.Tensor:
+        if hyper is None:
+            return self.elem(x)
         w_scale, b_scale = self.scalars(hyper)
         return (self.elem(x) + w_scale * F.linear(x, self.hyper_weight)
                 + b_scale * self.hyper_bias)
@@ -59,7 +62,9 @@ class HyperConv2d(_HyperScalars):
         self.hyper = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride,
                                padding=padding)
 
-    def forward(self, x: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hyper: torch.Tensor | None) -> torch.Tensor:
+        if hyper is None:
+            return self.elem(x)
         w_scale, b_scale = self.scalars(hyper)
         w_scale, b_scale = w_scale[:, :, None, None], b_scale[:, :, None, None]
         correction = F.conv2d(x, self.hyper.weight, None, self.hyper.stride, self.hyper.padding)
@@ -81,8 +86,7 @@ def dropout(x: torch.Tensor, rate: torch.Tensor | None, shape: tuple[int, ...] |
 class HyperLSTM(nn.Module):
     """One LSTM layer built from :class:`HyperLinear` gates, with DropConnect on the
     hidden-to-hidden weights (a mask per example, drawn once per sequence; Merity et al.'s
-    weight drop) and dropout of the hidden state fed back (variational, one mask per sequence).
-    """
+    weight drop)."""
 
     def __init__(self, input_size: int, hidden_size: int, n_hyper: int):
         super().__init__()
@@ -90,30 +94,28 @@ class HyperLSTM(nn.Module):
         self.input_gates = HyperLinear(input_size, 4 * hidden_size, n_hyper)
         self.hidden_gates = HyperLinear(hidden_size, 4 * hidden_size, n_hyper)
 
-    def forward(self, x: torch.Tensor, hyper: torch.Tensor, dropconnect=None, hidden_drop=None):
-        """``x``: (batch, time, input). Returns the outputs (batch, time, hidden)."""
+    def forward(self, x: torch.Tensor, hyper: torch.Tensor | None, dropconnect=None):
+        """``x``: (batch, time, input). Returns the outputs (batch, time, hidden).
+        ``hyper=None``: the plain LSTM (elementary weights only)."""
         batch, steps, _ = x.shape
         h = x.new_zeros(batch, self.hidden_size)
         c = x.new_zeros(batch, self.hidden_size)
-        pre = self.input_gates(x.reshape(batch * steps, -1),
-                               hyper.repeat_interleave(steps, 0)).reshape(batch, steps, -1)
+        per_token = None if hyper is None else hyper.repeat_interleave(steps, 0)
+        pre = self.input_gates(x.reshape(batch * steps, -1), per_token).reshape(batch, steps, -1)
         weight = self.hidden_gates.elem.weight
         if dropconnect is not None:  # a dropped copy of W_hh per example
             keep = (1 - dropconnect.detach())[:, None, None]
             weight = weight * torch.bernoulli(keep.expand(batch, *weight.shape)) / keep
-        hidden_mask = None
-        if hidden_drop is not None:
-            keep = (1 - hidden_drop.detach())[:, None]
-            hidden_mask = torch.bernoulli(keep.expand(batch, self.hidden_size)) / keep
-        w_scale, b_scale = self.hidden_gates.scalars(hyper)
+        scalars = None if hyper is None else self.hidden_gates.scalars(hyper)
         outputs = []
         for t in range(steps):
-            h_in = h if hidden_mask is None else h * hidden_mask
-            recurrent = (torch.einsum("bij,bj->bi", weight, h_in) if weight.dim() == 3
-                         else F.linear(h_in, weight))
-            gates = (pre[:, t] + recurrent + self.hidden_gates.elem.bias
-                     + w_scale * F.linear(h_in, self.hidden_gates.hyper_weight)
-                     + b_scale * self.hidden_gates.hyper_bias)
+            recurrent = (torch.einsum("bij,bj->bi", weight, h) if weight.dim() == 3
+                         else F.linear(h, weight))
+            gates = pre[:, t] + recurrent + self.hidden_gates.elem.bias
+            if scalars is not None:
+                w_scale, b_scale = scalars
+                gates = (gates + w_scale * F.linear(h, self.hidden_gates.hyper_weight)
+                         + b_scale * self.hidden_gates.hyper_bias)
             i, f, g, o = gates.chunk(4, dim=1)
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)

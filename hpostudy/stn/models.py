@@ -3,11 +3,14 @@ an AlexNet-style CNN with a dropout rate per layer and augmentation hyperparamet
 LSTM language model with the seven regularization hyperparameters of AWD-LSTM.
 
 Both are called as ``model(x, hyper, values)``: ``hyper`` the per-example unconstrained
-hyperparameters the best-response approximation sees, ``values`` the constrained per-example
+hyperparameters the best-response approximation sees (``None``: the plain network, elementary
+weights only, as the black-box baselines train it), ``values`` the constrained per-example
 values the regularizers use, or ``None`` for evaluation (no dropout, no augmentation, no
 penalty -- the STN's validation loss, so hyperparameters act on it only through the weights).
 They return ``(logits, penalty)``; ``penalty`` is the per-batch regularization term (AR/TAR),
-zero for the CNN.
+zero for the CNN. ``specs`` lists the tuned hyperparameters with their boxes, ``grid_groups``
+the few groups a grid search ties together (each hyperparameter of a group at the same
+position of its box).
 """
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ from torch.nn import functional as F
 from .augment import COLOUR_ONLY, augment
 from .hyperparameters import Hyperparameter
 from .layers import HyperConv2d, HyperLinear, HyperLSTM, dropout
+
+MAX_RATE = 0.8  # the box of every dropout-like rate is [0, MAX_RATE] unless a model says else
+JITTER = 0.5  # colour jitter strengths in [0, JITTER]
+CUTOUT_HOLES = 4  # cutout holes in [0, CUTOUT_HOLES]
+COEFFICIENT = (0.01, 4.0)  # AR and TAR coefficients, log-uniform box
 
 
 class HyperCNN(nn.Module):
@@ -43,15 +51,22 @@ class HyperCNN(nn.Module):
         self.out = HyperLinear(sizes[-1], num_classes, n)
 
     def _specs(self, side: int) -> list[Hyperparameter]:
-        specs = [Hyperparameter(name, "rate", 0.05 if name == "drop_input" else 0.2)
-                 for name in self.dropout_names]
+        """Rates in [0, 0.8], jitter strengths in [0, 0.5], cutout holes in [0, 4] and hole
+        length in [1, side/2] pixels (both discrete)."""
+        specs = [Hyperparameter(name, 0.0, MAX_RATE) for name in self.dropout_names]
         for name in self.augmentations:
             if name == "cutout":
-                specs += [Hyperparameter("cutout_holes", "count", 1.0, low=0.0),
-                          Hyperparameter("cutout_length", "count", max(side / 4, 2.0), low=1.0)]
+                specs += [Hyperparameter("cutout_holes", 0.0, CUTOUT_HOLES, discrete=True),
+                          Hyperparameter("cutout_length", 1.0, side / 2, discrete=True)]
             else:
-                specs.append(Hyperparameter(name, "scale", 0.1))
+                specs.append(Hyperparameter(name, 0.0, JITTER))
         return specs
+
+    def grid_groups(self) -> dict[str, list[str]]:
+        """A grid search's two dimensions: every dropout rate, every augmentation."""
+        names = [s.name for s in self.specs]
+        return {"dropout": list(self.dropout_names),
+                "augmentation": [n for n in names if n not in self.dropout_names]}
 
     def forward(self, x, hyper, values=None):
         rates = iter([None] * len(self.dropout_names) if values is None else
@@ -74,13 +89,17 @@ class HyperLanguageModel(nn.Module):
     (drops whole words), input dropout (on embeddings), hidden dropout (between the LSTM
     layers), output dropout (before the decoder), DropConnect on the hidden-to-hidden weights,
     activation regularization ``alpha * mean(o_t^2)`` and temporal activation regularization
-    ``beta * mean((h_t - h_{t+1})^2)``. Dropout masks are shared across time (variational)."""
+    ``beta * mean((h_t - h_{t+1})^2)``. Dropout masks are shared across time (variational).
+    Only the ``tuned`` hyperparameters act; the others are off. A one-layer LSTM has no hidden
+    dropout (it acts between layers), so it is not tuned there. Rates have the box
+    ``[0, max_rate]``, AR and TAR coefficients ``[0.01, 4]`` (log-uniform)."""
 
     HYPERPARAMETERS = ("drop_embedding", "drop_input", "drop_hidden", "drop_output",
                        "dropconnect", "alpha", "beta")
+    RATES = HYPERPARAMETERS[:5]
 
     def __init__(self, vocab: int, embed: int = 64, hidden: int = 64, layers: int = 2,
-                 tuned=HYPERPARAMETERS, init: dict | None = None):
+                 tuned=HYPERPARAMETERS, max_rate: float = MAX_RATE):
         super().__init__()
         unknown = sorted(set(tuned) - set(self.HYPERPARAMETERS))
         if unknown:
@@ -88,12 +107,11 @@ class HyperLanguageModel(nn.Module):
                              f"choose from {self.HYPERPARAMETERS}")
         if layers < 1:
             raise ValueError(f"the LSTM needs at least one layer, got {layers}")
-        defaults = {"drop_embedding": 0.1, "drop_input": 0.3, "drop_hidden": 0.3,
-                    "drop_output": 0.4, "dropconnect": 0.3, "alpha": 1.0, "beta": 1.0}
-        defaults.update(init or {})
-        self.fixed = {k: v for k, v in defaults.items() if k not in tuned}
-        self.specs = [Hyperparameter(k, "scale" if k in ("alpha", "beta") else "rate",
-                                     defaults[k]) for k in self.HYPERPARAMETERS if k in tuned]
+        inert = {"drop_hidden"} if layers == 1 else set()
+        self.specs = [Hyperparameter(k, 0.0, max_rate) if k in self.RATES else
+                      Hyperparameter(k, *COEFFICIENT, log=True)
+                      for k in self.HYPERPARAMETERS if k in tuned and k not in inert]
+        self.tuned = {s.name for s in self.specs}
         n = len(self.specs)
         self.vocab = vocab
         self.embedding = nn.Embedding(vocab, embed)
@@ -101,17 +119,16 @@ class HyperLanguageModel(nn.Module):
         self.lstms = nn.ModuleList(HyperLSTM(a, b, n) for a, b in zip(sizes, sizes[1:]))
         self.decoder = HyperLinear(hidden, vocab, n)
 
-    def _value(self, values, name, batch, device):
-        if values is None:
-            return None
-        if name in values:
-            return values[name]
-        return torch.full((batch,), float(self.fixed[name]), device=device)
+    def grid_groups(self) -> dict[str, list[str]]:
+        """A grid search's two dimensions: every dropout rate, the AR and TAR coefficients."""
+        groups = {"dropout": [n for n in self.RATES if n in self.tuned],
+                  "AR/TAR": [n for n in ("alpha", "beta") if n in self.tuned]}
+        return {k: v for k, v in groups.items() if v}
 
     def forward(self, tokens, hyper, values=None):
         """``tokens`` (batch, time) -> logits (batch, time, vocab) and the AR/TAR penalty."""
         batch, steps = tokens.shape
-        get = lambda name: self._value(values, name, batch, tokens.device)  # noqa: E731
+        get = lambda name: None if values is None else values.get(name)  # noqa: E731
         x = self.embedding(tokens)
         drop_words = get("drop_embedding")
         if drop_words is not None:  # the same words vanish everywhere in the sequence
@@ -126,11 +143,11 @@ class HyperLanguageModel(nn.Module):
         raw = x
         x = dropout(x, get("drop_output"), (batch, 1, x.shape[-1]))
         penalty = x.new_zeros(())
-        if values is not None:
-            alpha, beta = get("alpha"), get("beta")
-            penalty = ((alpha.detach() * x.pow(2).mean(dim=(1, 2))).mean()
-                       + (beta.detach() * (raw[:, 1:] - raw[:, :-1]).pow(2).mean(dim=(1, 2))
-                          ).mean())
-        hyper_per_token = hyper.repeat_interleave(steps, 0)
-        logits = self.decoder(x.reshape(batch * steps, -1), hyper_per_token)
+        if get("alpha") is not None:
+            penalty = penalty + (get("alpha").detach() * x.pow(2).mean(dim=(1, 2))).mean()
+        if get("beta") is not None:
+            penalty = penalty + (get("beta").detach()
+                                 * (raw[:, 1:] - raw[:, :-1]).pow(2).mean(dim=(1, 2))).mean()
+        per_token = None if hyper is None else hyper.repeat_interleave(steps, 0)
+        logits = self.decoder(x.reshape(batch * steps, -1), per_token)
         return logits.reshape(batch, steps, -1), penalty

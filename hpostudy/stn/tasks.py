@@ -1,5 +1,7 @@
-"""Data feeds for STN training: mini-batches as pure functions of (seed, step), and full-set
-evaluation of the validation and test losses without any regularization."""
+"""Data feeds for STN training: mini-batches as pure functions of (seed, step), evaluation of
+the validation and test losses without any regularization, and the chance-level loss (a
+predictor that knows nothing: the log of the number of classes or of the vocabulary) against
+which divergence is judged."""
 from __future__ import annotations
 
 import math
@@ -9,6 +11,24 @@ import torch
 from torch.nn import functional as F
 
 from ..data import BatchStream, Corpus, Splits
+
+
+def frequent_words(corpus: Corpus, size: int, unknown: str = "<unk>") -> Corpus:
+    """``corpus`` with its ``size`` most frequent training words (``unknown`` among them, ties
+    broken by first appearance); every other word becomes ``unknown``."""
+    if size < 2:
+        raise ValueError(f"a vocabulary needs at least 2 words, got {size}")
+    counts = torch.bincount(corpus.train, minlength=len(corpus.vocab))
+    if unknown not in corpus.vocab:
+        raise ValueError(f"the corpus has no '{unknown}' word to map rare words to")
+    unk = corpus.vocab.index(unknown)
+    counts[unk] = counts.max() + 1  # always kept
+    order = torch.argsort(-counts, stable=True)
+    kept = order[:size]
+    new_id = torch.full((len(corpus.vocab),), int((kept == unk).nonzero()), dtype=torch.int64)
+    new_id[kept] = torch.arange(len(kept))
+    return Corpus(new_id[corpus.train], new_id[corpus.valid], new_id[corpus.test],
+                  vocab=[corpus.vocab[i] for i in kept.tolist()], name=corpus.name)
 
 
 def _cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -26,6 +46,7 @@ class ImageTask:
         self.train_stream = BatchStream(len(splits.y_train), batch_size, seed)
         self.val_stream = BatchStream(len(splits.y_val), batch_size, seed + 1)
         self.eval_batch_size = eval_batch_size
+        self.chance_loss = math.log(splits.num_classes)
 
     def train_batch(self, step: int):
         i = self.train_stream.indices(step).to(self.splits.x_train.device)
@@ -56,18 +77,25 @@ class ImageTask:
 
 class LanguageTask:
     """Word-level language modelling: training sequences of ``bptt`` tokens cut at offsets
-    drawn from (seed, step); validation and test split into consecutive sequences of ``bptt``
-    tokens, each started from a zero state (no state carried between sequences)."""
+    drawn from (seed, step) within the first ``train_tokens`` tokens of the training split;
+    validation and test (their first ``eval_tokens`` tokens) split into consecutive sequences of
+    ``bptt`` tokens, each started from a zero state (no state carried between sequences).
+    ``None`` takes a whole split."""
 
     metric = "perplexity"
 
     def __init__(self, corpus: Corpus, batch_size: int, bptt: int, seed: int = 0,
-                 device: str = "cpu"):
-        if len(corpus.valid) <= bptt or len(corpus.test) <= bptt:
-            raise ValueError(f"bptt={bptt} is longer than the validation or test split")
+                 device: str = "cpu", train_tokens: int | None = None,
+                 eval_tokens: int | None = None):
+        cut = {"train": train_tokens, "valid": eval_tokens, "test": eval_tokens}
+        self.splits = {name: getattr(corpus, name)[:n].to(device) for name, n in cut.items()}
+        for name, ids in self.splits.items():
+            if len(ids) <= bptt + 1:
+                raise ValueError(f"the {name} split has {len(ids)} tokens, no more than "
+                                 f"bptt + 1 = {bptt + 1}: lower bptt or use more tokens")
         self.corpus, self.batch_size, self.bptt, self.seed = corpus, batch_size, bptt, seed
         self.device = device
-        self.splits = {name: getattr(corpus, name).to(device) for name in ("train", "valid", "test")}
+        self.chance_loss = math.log(len(corpus.vocab))
 
     def _random_batch(self, ids: torch.Tensor, seed: list[int]):
         rng = np.random.default_rng(seed)
