@@ -1,0 +1,156 @@
+"""The Franceschi et al. (2017) chapter: exact projections against a numerical solution of the
+quadratic program, the multi-task regularizer against autograd and its definition, the feature
+substitute and the HMTL splits, the RT-HO substitute task, and the experiments on tiny sizes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize
+
+from hpostudy import projections as proj
+
+
+# ---------------------------------------------------------------------- projections
+def solve_qp(x: np.ndarray, constraints: list[dict], bounds=None) -> np.ndarray:
+    """argmin_y ||y - x||^2 subject to ``constraints`` by SLSQP (a numerical reference)."""
+    res = minimize(lambda y: float(((y - x) ** 2).sum()), np.zeros_like(x),
+                   jac=lambda y: 2 * (y - x), bounds=bounds, constraints=constraints,
+                   method="SLSQP", options={"ftol": 1e-12, "maxiter": 1000})
+    assert res.success, res.message
+    return res.x
+
+
+def random_inputs(count: int, size: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(scale=rng.choice([0.1, 1.0, 3.0]), size=size) for _ in range(count)]
+
+
+def test_nonnegative_and_box_match_the_quadratic_program():
+    for x in random_inputs(20, 7):
+        expected = solve_qp(x, [], bounds=[(0, None)] * 7)
+        assert np.allclose(proj.nonnegative(torch.tensor(x)).numpy(), expected, atol=1e-6)
+        lower, upper = np.full(7, -0.5), np.linspace(0.0, 2.0, 7)
+        expected = solve_qp(x, [], bounds=list(zip(lower, upper)))
+        got = proj.box(torch.tensor(x), torch.tensor(lower), torch.tensor(upper)).numpy()
+        assert np.allclose(got, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="lower <= upper"):
+        proj.box(torch.zeros(3), 1.0, 0.0)
+
+
+@pytest.mark.parametrize("radius", [0.0, 0.3, 2.0, 50.0])
+def test_budget_matches_the_quadratic_program(radius):
+    for x in random_inputs(20, 8, seed=int(radius * 10)):
+        expected = solve_qp(x, [{"type": "ineq", "fun": lambda y: radius - y.sum(),
+                                 "jac": lambda y: -np.ones_like(y)}], bounds=[(0, None)] * 8)
+        got = proj.budget(torch.tensor(x), radius).numpy()
+        assert np.allclose(got, expected, atol=1e-6)
+        assert got.min() >= 0 and got.sum() <= radius + 1e-12
+
+
+def test_projections_satisfy_the_variational_inequality():
+    """<x - P(x), z - P(x)> <= 0 for every feasible z: P(x) is the nearest point of the set."""
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(50):
+        x = torch.randn(6, 6, generator=gen, dtype=torch.float64)
+        p = proj.symmetric_budget(x, 1.5)
+        for _ in range(20):
+            z = proj.symmetric_budget(torch.rand(6, 6, generator=gen, dtype=torch.float64) * 3, 1.5)
+            assert float(((x - p) * (z - p)).sum()) <= 1e-12
+
+
+@pytest.mark.parametrize("radius", [0.05, 1.0, 100.0])
+def test_symmetric_budget_matches_the_quadratic_program(radius):
+    K = 4
+    pairs = [(j, k) for j in range(K) for k in range(j + 1, K)]
+    symmetric = [{"type": "eq", "fun": (lambda y, j=j, k=k: y[j * K + k] - y[k * K + j])}
+                 for j, k in pairs]
+    total = {"type": "ineq", "fun": lambda y: radius - y.sum(), "jac": lambda y: -np.ones_like(y)}
+    for x in random_inputs(12, K * K, seed=7):
+        expected = solve_qp(x, [total, *symmetric], bounds=[(0, None)] * K * K)
+        got = proj.symmetric_budget(torch.tensor(x).view(K, K), radius)
+        assert torch.equal(got, got.T)
+        assert np.allclose(got.reshape(-1).numpy(), expected, atol=1e-6)
+    zero_diagonal = torch.tensor(random_inputs(1, K * K)[0]).view(K, K).fill_diagonal_(0)
+    assert proj.symmetric_budget(zero_diagonal, radius).diagonal().abs().max() == 0
+
+
+def test_projections_refuse_bad_input():
+    with pytest.raises(ValueError, match="non-negative"):
+        proj.budget(torch.ones(3), -1.0)
+    with pytest.raises(ValueError, match="square matrix"):
+        proj.symmetric_budget(torch.ones(2, 3), 1.0)
+
+
+# ---------------------------------------------------------------------- the multi-task regularizer
+from hpostudy.multitask import SoftmaxRegression, TaskRelations  # noqa: E402
+
+
+def omega_by_definition(W, A, rho):
+    """sum_{j,k} A_jk ||w_j - w_k||^2 + sum_k rho_k ||w_k||^2, term by term."""
+    K = W.shape[1]
+    total = sum(A[j, k] * ((W[:, j] - W[:, k]) ** 2).sum() for j in range(K) for k in range(K))
+    return total + sum(rho[k] * (W[:, k] ** 2).sum() for k in range(K))
+
+
+@pytest.mark.parametrize("per_task_rho", [False, True])
+def test_penalty_and_its_gradients_match_the_definition_and_closed_forms(per_task_rho):
+    K, d = 5, 7
+    gen = torch.Generator().manual_seed(0)
+    relations = TaskRelations(K, per_task_rho=per_task_rho)
+    theta = torch.rand(relations.size, generator=gen, dtype=torch.float64).requires_grad_(True)
+    W = torch.randn(d, K, generator=gen, dtype=torch.float64).requires_grad_(True)
+    A, rho = relations.matrix(theta), relations.rho(theta)
+    assert torch.equal(A, A.T) and A.diagonal().abs().max() == 0
+    value = relations.penalty(W, theta)
+    assert torch.allclose(value, omega_by_definition(W, A, rho), rtol=1e-12)
+    dW, dtheta = torch.autograd.grad(value, (W, theta))
+    with torch.no_grad():
+        laplacian = torch.diag(A.sum(1)) - A
+        assert torch.allclose(dW, 4 * W @ laplacian + 2 * W * rho, rtol=1e-12)
+        pair_terms = torch.stack([2 * ((W[:, j] - W[:, k]) ** 2).sum()
+                                  for j, k in zip(relations.rows, relations.cols)])
+        norms = (W ** 2).sum(0)
+        expected = torch.cat([pair_terms, norms if per_task_rho else norms.sum().view(1)])
+        assert torch.allclose(dtheta, expected, rtol=1e-12)
+
+
+def test_projection_of_the_relations_onto_the_box_and_the_budget():
+    K = 4
+    gen = torch.Generator().manual_seed(1)
+    theta = torch.randn(TaskRelations(K).size, generator=gen, dtype=torch.float64)
+    boxed = TaskRelations(K, a_max=0.5, rho_bounds=(0.1, 2.0)).project(theta)
+    assert boxed[:6].min() >= 0 and boxed[:6].max() <= 0.5
+    assert 0.1 <= float(boxed[6]) <= 2.0
+    budgeted = TaskRelations(K, radius=0.3, rho_bounds=(0.1, 2.0))
+    projected = budgeted.project(theta)
+    A = budgeted.matrix(projected)
+    assert float(A.sum()) == pytest.approx(0.3) and A.min() >= 0
+    expected = proj.symmetric_budget(budgeted.matrix(theta), 0.3)
+    assert torch.allclose(A, expected)
+    # the entries of A above the diagonal, projected in the Euclidean norm of theta
+    a = theta[:6].numpy()
+    ref = solve_qp(a, [{"type": "ineq", "fun": lambda y: 0.3 - 2 * y.sum()}], bounds=[(0, None)] * 6)
+    assert np.allclose(projected[:6].numpy(), ref, atol=1e-6)
+    with pytest.raises(ValueError, match="budget R"):
+        TaskRelations(K, a_max=0.1, radius=1.0)
+    with pytest.raises(ValueError, match="one column per task"):
+        TaskRelations(K).penalty(torch.zeros(3, K + 1), theta)
+
+
+def test_softmax_regression_losses():
+    gen = torch.Generator().manual_seed(2)
+    x, y = torch.randn(20, 3, generator=gen, dtype=torch.float64), torch.arange(20) % 4
+    relations = TaskRelations(4)
+    model = SoftmaxRegression(relations, x[:10], y[:10], x[10:], y[10:])
+    problem = model.problem()
+    assert problem.w0.shape == (16,) and problem.w0.abs().max() == 0
+    theta = relations.init(a=0.1, rho=0.5)
+    w = torch.randn(16, generator=gen, dtype=torch.float64)
+    W, b = model.split(w)
+    summed = torch.nn.functional.cross_entropy(x[:10] @ W + b, y[:10], reduction="sum")
+    assert float(model.train_loss(w, theta, 0)) == pytest.approx(
+        float(summed + relations.penalty(W, theta)))
+    assert float(problem.val_loss(torch.zeros(16, dtype=torch.float64), theta)) == pytest.approx(
+        np.log(4))
+    assert model.accuracy(w, x, y) == float(((x @ W + b).argmax(1) == y).double().mean())
