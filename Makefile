@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= smoke
 
-.PHONY: book test run clean
+.PHONY: book test run clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ book: run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# constraints.txt again from the environment (after adding or upgrading a package in it)
+lock: $(STAMP)
+	grep '^#' constraints.txt > constraints.txt.new
+	$(BIN)/python -m pip freeze --all --exclude-editable >> constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf build _build

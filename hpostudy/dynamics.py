@@ -1,4 +1,5 @@
-"""Training dynamics: the step :math:`s_{t+1} = \\Phi_t(s_t, \\theta)` as a pure function.
+"""Training dynamics: the step :math:`s_{t+1} = \\Phi_t(s_t, \\theta)` as a pure function, and its
+reversal.
 
 A state is the tuple ``(w, v)`` of flat weights and velocity. A :class:`Problem` gives the
 training loss :math:`L(w, \\theta, t)` on mini-batch ``t`` (penalty included) and the validation
@@ -13,17 +14,33 @@ loss :math:`f(w, \\theta)`. The optimizers:
 
 Learning rates and momenta are per-step schedules (a number or a function of ``t``); learning
 rates may also depend on the hyperparameters through ``lr_hyper(theta)`` (per-layer rates).
+
+A dynamics class owns three things, so that every hypergradient method uses one definition:
+
+* :meth:`Dynamics.update` -- the step after the gradient, written against an *arithmetic*
+  (:class:`FloatArithmetic`, or the fixed point of :mod:`hpostudy.hypergrad.fixedpoint`);
+* :meth:`Dynamics.inverse` -- the step undone, :math:`s_{t} = \\Phi_t^{-1}(s_{t+1})` (thesis
+  Algorithm 2 lines 7-10), exact in fixed point and approximate in floating point;
+* :meth:`Dynamics.vjp` -- the adjoint :math:`(ds_t, d\\theta) = ds_{t+1}\\,\\partial\\Phi_t/\\partial(s_t,
+  \\theta)` (thesis Algorithm 2 lines 9-12; Franceschi et al. 2017 Algorithm 2), one
+  Hessian-vector product by double backward.
+
+:meth:`Dynamics.reverse_step` composes the last two at the reconstructed point, sharing the
+gradient's graph; exact reversal, floating-point reversal and DrMAD2 all run it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch.func import grad as func_grad
 
+from .hyper import HyperSpace, check_vector
+
 Schedule = float | Callable[[int], float]
 State = tuple[torch.Tensor, torch.Tensor]
+Grad = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 
 def at(schedule: Schedule, t: int) -> float:
@@ -41,6 +58,17 @@ def piecewise(base: float, milestones: list[int], factor: float = 0.1) -> Callab
     return schedule
 
 
+@dataclass(frozen=True)
+class Linearization:
+    """The training gradient :math:`g = \\nabla_w L(w, \\theta, t)` with its graph: ``w`` and
+    ``theta`` are leaves, so that ``torch.autograd.grad(g, (w, theta), u)`` gives the
+    Hessian-vector products :math:`u^\\top\\nabla_w\\nabla_w L` and :math:`u^\\top\\nabla_\\theta\\nabla_w L`."""
+
+    w: torch.Tensor
+    theta: torch.Tensor
+    g: torch.Tensor
+
+
 @dataclass
 class Problem:
     """What a hypergradient is taken of.
@@ -49,18 +77,62 @@ class Problem:
     ``val_loss(w, theta)`` -- the outer objective :math:`f` at the final weights;
     ``w0`` -- initial weights (fixed by a seed, the same in every meta-iteration).
     ``val_batch_loss(w, theta, k)`` optionally gives a validation loss on batch ``k`` (online
-    methods use it; it defaults to ``val_loss``).
+    methods use it; it defaults to ``val_loss``). ``space``: the hyperparameter space the
+    hyperparameters must fit (checked by :meth:`check_theta`); None accepts any finite vector.
     """
 
     train_loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
     val_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     w0: torch.Tensor
     val_batch_loss: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor] | None = None
-    info: dict = field(default_factory=dict)
+    space: HyperSpace | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.w0, torch.Tensor) or not self.w0.is_floating_point():
+            raise TypeError("w0 must be a floating-point torch.Tensor, got "
+                            f"{getattr(self.w0, 'dtype', type(self.w0).__name__)}")
+        if self.w0.dim() != 1 or self.w0.numel() == 0:
+            raise ValueError(f"w0 must be a non-empty flat vector, got shape {tuple(self.w0.shape)}")
+        if not bool(torch.isfinite(self.w0).all()):
+            raise ValueError("w0 has NaN or infinite entries")
+
+    def check_theta(self, theta: torch.Tensor) -> None:
+        """Raise a clear error unless ``theta`` fits this problem (see :meth:`HyperSpace.check`)."""
+        if self.space is not None:
+            self.space.check(theta)
+        else:
+            check_vector(theta, None)
+        if theta.device != self.w0.device:
+            raise ValueError(f"hyperparameters on {theta.device} but the weights on "
+                             f"{self.w0.device}: put both on one device")
 
     def grad(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
-        """:math:`g_t = \\nabla_w L(w, \\theta, t)`."""
+        """:math:`g_t = \\nabla_w L(w, \\theta, t)` by one backward pass (no graph kept)."""
+        with torch.enable_grad():
+            w_ = w.detach().requires_grad_(True)
+            return self._grad(w_, theta.detach(), t, create_graph=False)
+
+    def func_grad(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        """The same gradient through ``torch.func.grad``, for use inside ``torch.func``
+        transforms (the forward-mode methods take its ``jvp`` under ``vmap``)."""
         return func_grad(self.train_loss)(w, theta, t)
+
+    def linearize(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> Linearization:
+        """:math:`g_t` at ``(w, theta)`` with its graph (see :class:`Linearization`)."""
+        with torch.enable_grad():
+            w_ = w.detach().requires_grad_(True)
+            th = theta.detach().requires_grad_(True)
+            return Linearization(w_, th, self._grad(w_, th, t, create_graph=True))
+
+    def _grad(self, w, theta, t, create_graph: bool) -> torch.Tensor:
+        loss = self.train_loss(w, theta, t)
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+            raise ValueError(f"train_loss must return a scalar tensor, got "
+                             f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__}")
+        g, = torch.autograd.grad(loss, w, create_graph=create_graph, allow_unused=True)
+        if g is None:
+            raise ValueError("train_loss(w, theta, t) does not depend on w")
+        return g
 
     def val_value_and_grads(self, w: torch.Tensor, theta: torch.Tensor):
         """``f(w, theta)``, :math:`\\partial f/\\partial w` and the direct :math:`\\partial f/\\partial\\theta`."""
@@ -69,10 +141,156 @@ class Problem:
             th = theta.detach().requires_grad_(True)
             f = self.val_loss(w_, th)
             dw, dth = torch.autograd.grad(f, (w_, th), allow_unused=True)
+        if not bool(torch.isfinite(f)):
+            raise FloatingPointError(f"the validation loss at the final weights is {float(f)}")
+        dw = torch.zeros_like(w) if dw is None else dw
         return f.detach(), dw, (torch.zeros_like(theta) if dth is None else dth)
 
 
-class SGDMomentum:
+# --------------------------------------------------------------------------- arithmetic
+class FloatArithmetic:
+    """Floating-point arithmetic for :meth:`Dynamics.update` and :meth:`Dynamics.inverse`:
+    the operations are the plain ones, and the inverse of the momentum multiplication divides
+    (so it loses bits: Maclaurin et al. 2015, section 2.3).
+
+    ``momentum_bits=k`` rounds each momentum to :math:`\\mathrm{round}(\\gamma 2^k)/2^k`, the value
+    the fixed-point arithmetic uses, so that the adjoint of an exact reversal runs with the
+    momentum the forward pass really had.
+    """
+
+    exact = False
+
+    def __init__(self, momentum_bits: int | None = None):
+        self.momentum_bits = momentum_bits
+
+    def momentum(self, gamma: float) -> float:
+        if self.momentum_bits is None:
+            return gamma
+        scale = 1 << self.momentum_bits
+        return max(1, min(scale - 1, round(gamma * scale))) / scale
+
+    def mul_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        return gamma * v
+
+    def div_momentum(self, v: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        if gamma == 0:
+            raise ValueError(f"the momentum is 0 at step {t}: reversing SGD with momentum divides "
+                             "by it, and with momentum 0 the velocity before the step is lost. "
+                             "Use method 'reverse' (stored trajectory) or 'drmad' (no reversal).")
+        return v / gamma
+
+    def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
+        return factor * x
+
+    def scale(self, x: torch.Tensor, factor) -> torch.Tensor:
+        return (factor.to(x.dtype) if isinstance(factor, torch.Tensor) else factor) * x
+
+    def to_float(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    @property
+    def float(self) -> "FloatArithmetic":
+        """The floating-point arithmetic whose adjoint matches this one (itself)."""
+        return self
+
+
+FLOAT = FloatArithmetic()
+
+
+# --------------------------------------------------------------------------- dynamics
+class Dynamics:
+    """Base class: a training step in two parts, the gradient and :meth:`update`.
+
+    Subclasses define :meth:`update` (and, if reversible, :meth:`inverse`); :meth:`step`,
+    :meth:`vjp` and :meth:`reverse_step` follow from them.
+    """
+
+    name = "dynamics"
+    clip: float | None = None
+
+    @property
+    def reversible(self) -> bool:
+        """True when :meth:`inverse` exists (exact and floating-point reversal, DrMAD2)."""
+        return False
+
+    @property
+    def vjp_needs_velocity(self) -> bool:
+        """Whether :meth:`vjp` depends on the velocity's value. A step linear in the velocity
+        with a hyperparameter-free factor on it does not, so the stored-trajectory reverse mode
+        keeps only the weights."""
+        return True
+
+    def init(self, w0: torch.Tensor) -> State:
+        return (w0, torch.zeros_like(w0))
+
+    def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
+               arith: FloatArithmetic = FLOAT) -> State:
+        """The state after step ``t`` from the state before and the gradient ``g`` at it."""
+        raise NotImplementedError
+
+    def step(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
+             arith: FloatArithmetic = FLOAT) -> State:
+        """:math:`\\Phi_t`: the gradient ``grad(w, theta, t)`` at the weights, then :meth:`update`."""
+        return self.update(state, grad(arith.to_float(state[0]), theta, t), theta, t, arith)
+
+    def inverse(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
+                arith: FloatArithmetic) -> State:
+        """:math:`\\Phi_t^{-1}`: the state before step ``t`` from the state after it."""
+        raise TypeError(f"{type(self).__name__} cannot be reversed: its step loses the state "
+                        "before it. Methods 'exact', 'float_reversal' and 'drmad2' reverse SGD "
+                        "with momentum in the thesis' form (dynamics.SGDMomentum); use "
+                        "'reverse', 'forward' or 'drmad' for other dynamics.")
+
+    def vjp(self, problem: Problem, state: State, theta: torch.Tensor, t: int, ds: State,
+            arith: FloatArithmetic = FLOAT):
+        """Adjoint of step ``t`` at ``state`` (the state before it): returns :math:`ds_t` and
+        step ``t``'s contribution to :math:`d\\theta` (Franceschi et al. 2017, Algorithm 2)."""
+        return self.pullback(problem.linearize(state[0], theta, t), state[1], t, ds, arith)
+
+    def reverse_step(self, problem: Problem, theta: torch.Tensor, t: int, state: State,
+                     ds: State, arith: FloatArithmetic):
+        """Undo step ``t`` and take its adjoint at the reconstructed point (thesis Algorithm 2,
+        lines 7-12, as run by exact reversal, floating-point reversal and DrMAD2).
+
+        ``state`` is the state after step ``t`` in ``arith``'s representation; returns the
+        state before it (same representation), :math:`ds_t` and the :math:`d\\theta` of step ``t``.
+        One gradient with its graph serves both the inverse and the Hessian-vector product.
+        """
+        lin: list[Linearization] = []
+
+        def grad(w, th, tt):
+            lin.append(problem.linearize(w, th, tt))
+            return lin[-1].g.detach()
+
+        before = self.inverse(state, theta, t, grad, arith)
+        v = (arith.to_float(before[1]) if self.vjp_needs_velocity
+             else torch.zeros_like(lin[-1].w))  # the adjoint does not read it
+        ds, dtheta = self.pullback(lin[-1], v, t, ds, arith)
+        return before, ds, dtheta
+
+    def velocity_before(self, g: torch.Tensor, increment: torch.Tensor, theta: torch.Tensor,
+                        t: int) -> torch.Tensor:
+        """The velocity before step ``t`` with which the step, at gradient ``g``, moves the
+        weights by ``increment`` (DrMAD places its straight line in the state space with it)."""
+        raise TypeError(f"{type(self).__name__} does not say which velocity moves the weights by "
+                        "a given increment; DrMAD needs it with learning-rate hyperparameters "
+                        "or clipping")
+
+    def pullback(self, lin: Linearization, v: torch.Tensor, t: int, ds: State,
+                 arith: FloatArithmetic = FLOAT):
+        """The adjoint of :meth:`update` at the velocity ``v`` and the linearized gradient
+        ``lin`` (double backward through the gradient's graph), as in :meth:`vjp`."""
+        with torch.enable_grad():
+            v_ = v.detach().to(lin.w.dtype).requires_grad_(True)
+            out = self.update((lin.w, v_), lin.g, lin.theta, t, arith.float)
+            dw, dv, dth = torch.autograd.grad(out, (lin.w, v_, lin.theta), grad_outputs=ds,
+                                              allow_unused=True)
+        dw = torch.zeros_like(lin.w) if dw is None else dw
+        dv = torch.zeros_like(v_) if dv is None else dv
+        return (dw, dv), (torch.zeros_like(lin.theta) if dth is None else dth)
+
+
+class SGDMomentum(Dynamics):
     """Thesis Algorithm 1: :math:`v_t = \\gamma_t v_{t-1} - (1-\\gamma_t) g_t`, :math:`w_{t+1} = w_t + \\alpha_t v_t`.
 
     ``lr``, ``momentum``: numbers or schedules ``t -> value``; ``lr_hyper(theta)``: optional
@@ -80,13 +298,32 @@ class SGDMomentum:
     ``clip``: project the weights onto ``[-clip, clip]`` after each step (thesis section 2.4).
     """
 
-    reversible = True
     name = "sgd_momentum"
 
     def __init__(self, lr: Schedule = 0.1, momentum: Schedule = 0.9,
                  lr_hyper: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  clip: float | None = None):
+        for label, value in (("lr", lr), ("momentum", momentum)):
+            if not callable(value) and not isinstance(value, (int, float)):
+                raise TypeError(f"{label} must be a number or a function of the step, got "
+                                f"{type(value).__name__}")
+        if not callable(lr) and not lr >= 0:
+            raise ValueError(f"the learning rate must be non-negative, got {lr}")
+        if not callable(momentum) and not 0 <= momentum < 1:
+            raise ValueError(f"the momentum must be in [0, 1), got {momentum}")
+        if clip is not None and not clip > 0:
+            raise ValueError(f"clip must be positive (or None), got {clip}")
+        if lr_hyper is not None and not callable(lr_hyper):
+            raise TypeError("lr_hyper must be a function theta -> per-parameter multiplier")
         self.lr, self.momentum, self.lr_hyper, self.clip = lr, momentum, lr_hyper, clip
+
+    @property
+    def reversible(self) -> bool:
+        return self.clip is None
+
+    @property
+    def vjp_needs_velocity(self) -> bool:
+        return self.lr_hyper is not None or self.clip is not None
 
     def gamma(self, t: int) -> float:
         return at(self.momentum, t)
@@ -96,28 +333,56 @@ class SGDMomentum:
         base = at(self.lr, t)
         return base * self.lr_hyper(theta) if self.lr_hyper is not None else base
 
-    def init(self, w0: torch.Tensor) -> State:
-        return (w0, torch.zeros_like(w0))
-
-    def step(self, state: State, theta: torch.Tensor, t: int, grad) -> State:
+    def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
+               arith: FloatArithmetic = FLOAT) -> State:
+        """Algorithm 1, lines 5-6, in ``arith``."""
         w, v = state
-        gamma = self.gamma(t)
-        g = grad(w, theta, t)
-        v = gamma * v - (1.0 - gamma) * g
-        w = w + _cast(self.alpha(theta, t), w) * v
+        gamma = arith.momentum(self.gamma(t))
+        v = arith.mul_momentum(v, gamma, t) - arith.from_float(g, 1.0 - gamma)
+        w = w + arith.scale(v, self.alpha(theta, t))
         if self.clip is not None:
             w = w.clamp(-self.clip, self.clip)
         return (w, v)
+
+    def velocity_before(self, g: torch.Tensor, increment: torch.Tensor, theta: torch.Tensor,
+                        t: int) -> torch.Tensor:
+        """:math:`v_{t-1} = (v_t + (1-\\gamma_t) g_t)/\\gamma_t` with :math:`v_t` = ``increment``
+        :math:`/\\alpha_t` (Algorithm 2, line 8); any velocity when :math:`\\gamma_t = 0`."""
+        gamma = self.gamma(t)
+        if gamma == 0:
+            return torch.zeros_like(g)
+        alpha = self.alpha(theta, t)
+        alpha = alpha.detach().to(g.dtype) if isinstance(alpha, torch.Tensor) else alpha
+        return (increment / alpha + (1.0 - gamma) * g) / gamma
+
+    def inverse(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
+                arith: FloatArithmetic) -> State:
+        """Algorithm 2, lines 7-10: :math:`w_t = w_{t+1} - \\alpha_t v_t`, :math:`g_t = \\nabla L(w_t)`,
+        :math:`v_{t-1} = (v_t + (1-\\gamma_t) g_t)/\\gamma_t` (the division is exact in fixed
+        point, where the information buffer returns the bits the multiplication dropped)."""
+        if not self.reversible:
+            raise ValueError("SGD with momentum cannot be reversed with clipped weights; set clip=None")
+        w, v = state
+        gamma = arith.momentum(self.gamma(t))
+        w = w - arith.scale(v, self.alpha(theta, t))
+        g = grad(arith.to_float(w), theta, t)
+        return (w, arith.div_momentum(v + arith.from_float(g, 1.0 - gamma), gamma, t))
 
 
 class SGD(SGDMomentum):
     """Plain SGD, :math:`w_{t+1} = w_t - \\alpha_t g_t` (Algorithm 1 with :math:`\\gamma_t = 0`)."""
 
-    reversible = False
     name = "sgd"
 
     def __init__(self, lr: Schedule = 0.1, lr_hyper=None, clip=None):
         super().__init__(lr=lr, momentum=0.0, lr_hyper=lr_hyper, clip=clip)
+
+    @property
+    def reversible(self) -> bool:
+        return False
+
+    def inverse(self, state, theta, t, grad, arith):
+        return Dynamics.inverse(self, state, theta, t, grad, arith)
 
 
 class Nesterov(SGDMomentum):
@@ -125,31 +390,81 @@ class Nesterov(SGDMomentum):
     :math:`v_{t+1} = \\gamma_t v_t - \\alpha_t g_t`, :math:`w_{t+1} = w_t - \\gamma_t v_t + (1+\\gamma_{t+1}) v_{t+1}`.
     The learning rate is inside the velocity here; this form is not reversed exactly."""
 
-    reversible = False
     name = "nesterov"
 
-    def step(self, state: State, theta: torch.Tensor, t: int, grad) -> State:
+    @property
+    def reversible(self) -> bool:
+        return False
+
+    @property
+    def vjp_needs_velocity(self) -> bool:
+        return self.clip is not None
+
+    def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
+               arith: FloatArithmetic = FLOAT) -> State:
+        if arith.exact:
+            raise TypeError("Nesterov momentum has no fixed-point form: it is not reversed exactly")
         w, v = state
-        g = grad(w, theta, t)
-        v_new = self.gamma(t) * v - _cast(self.alpha(theta, t), w) * g
+        alpha = self.alpha(theta, t)
+        v_new = self.gamma(t) * v - (alpha.to(w.dtype) if isinstance(alpha, torch.Tensor) else alpha) * g
         w = w - self.gamma(t) * v + (1.0 + self.gamma(t + 1)) * v_new
         if self.clip is not None:
             w = w.clamp(-self.clip, self.clip)
         return (w, v_new)
 
+    def inverse(self, state, theta, t, grad, arith):
+        return Dynamics.inverse(self, state, theta, t, grad, arith)
 
-def _cast(alpha, like: torch.Tensor):
-    return alpha.to(like.dtype) if isinstance(alpha, torch.Tensor) else alpha
+
+# --------------------------------------------------------------------------- checks and loops
+def check_horizon(T, name: str = "T") -> int:
+    """The one check of a horizon (and of other step counts): a positive integer."""
+    if isinstance(T, bool) or not isinstance(T, int) or T <= 0:
+        raise ValueError(f"{name} must be a positive integer number of steps, got {T!r}")
+    return T
 
 
-def train(problem: Problem, dynamics, theta: torch.Tensor, T: int, state: State | None = None,
-          t0: int = 0, callback: Callable[[int, State], None] | None = None) -> State:
+class FiniteWatch:
+    """Watches a tensor after every step and names the first step at which it held a NaN or an
+    infinity. The per-step maxima are kept on the tensor's device and inspected every
+    ``every`` steps, so a GPU is not synchronized at each step."""
+
+    def __init__(self, what: str, like: torch.Tensor, every: int = 64):
+        self.what, self.every = what, every
+        self.values = torch.empty(every, dtype=torch.float64, device=like.device)
+        self.steps: list[int] = []
+
+    def __call__(self, t: int, x: torch.Tensor) -> None:
+        self.values[len(self.steps)] = x.detach().abs().amax()
+        self.steps.append(t)
+        if len(self.steps) == self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.steps:
+            return
+        bad = ~torch.isfinite(self.values[:len(self.steps)])
+        if bool(bad.any()):
+            t = self.steps[int(bad.nonzero()[0])]
+            raise FloatingPointError(f"{self.what} became NaN or infinite at step {t}")
+        self.steps.clear()
+
+
+def train(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int,
+          state: State | None = None, t0: int = 0,
+          callback: Callable[[int, State], None] | None = None) -> State:
     """Run ``T`` steps of ``dynamics`` from ``state`` (default: ``problem.w0``) without tracking
-    gradients; ``callback(t, state_after_step)`` sees every step."""
+    gradients; ``callback(t, state_after_step)`` sees every step. A NaN or infinite weight
+    raises ``FloatingPointError`` naming the step where it appeared."""
+    check_horizon(T)
+    problem.check_theta(theta)
     state = dynamics.init(problem.w0) if state is None else state
+    watch = FiniteWatch("the weights", state[0])
     with torch.no_grad():
         for t in range(t0, t0 + T):
             state = dynamics.step(state, theta, t, problem.grad)
+            watch(t, state[0])
             if callback is not None:
                 callback(t, state)
+    watch.flush()
     return state

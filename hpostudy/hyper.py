@@ -20,9 +20,14 @@ and a *kind*, the scale on which it lives:
 ``expand(name, theta)`` returns a vector of the parameters' size (differentiable in ``theta``),
 with ``fill`` where the group does not cover a parameter. Biases are left out of L2 groups unless
 ``include_bias=True``. ``bounds`` are box constraints applied by :meth:`HyperSpace.clip`.
+
+Penalties and expansions work tensor by tensor: a group's values for one parameter tensor are
+broadcast along its unit dimension (dim 0) or over the whole tensor, never gathered element by
+element, so the penalty of a layer costs one pass over its weights.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -44,10 +49,9 @@ class Group:
     params: list[str] | None = None  # parameter names covered; None = all (biases per include_bias)
     include_bias: bool = False
     bounds: tuple[float, float] = (-float("inf"), float("inf"))
-    # filled in by HyperSpace
+    # filled in by HyperSpace: the group's size and, per covered tensor, where its values lie
     size: int = field(default=0, init=False)
-    positions: torch.Tensor | None = field(default=None, init=False, repr=False)
-    index: torch.Tensor | None = field(default=None, init=False, repr=False)
+    blocks: list["Block"] = field(default_factory=list, init=False, repr=False)
     layer_of: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self):
@@ -56,15 +60,50 @@ class Group:
         if self.granularity not in GRANULARITIES:
             raise ValueError(f"group '{self.name}': unknown granularity '{self.granularity}', "
                              f"choose one of {GRANULARITIES}")
+        if len(self.bounds) != 2 or not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"group '{self.name}': bounds must be (low, high) with low < high, "
+                             f"got {self.bounds}")
+        if not math.isfinite(self.init):
+            raise ValueError(f"group '{self.name}': init must be a finite number, got {self.init}")
         lo, hi = self.bounds
         if not lo <= self.init <= hi:
             raise ValueError(f"group '{self.name}': init {self.init} outside bounds {self.bounds}")
+        if self.params is not None:
+            if isinstance(self.params, str):
+                raise ValueError(f"group '{self.name}': params must be a list of parameter "
+                                 f"names, got the string '{self.params}'")
+            repeated = sorted({p for p in self.params if list(self.params).count(p) > 1})
+            if repeated:
+                raise ValueError(f"group '{self.name}': parameters listed twice: {repeated}")
+
+
+@dataclass(frozen=True)
+class Block:
+    """The values ``[start, start + count)`` of a group cover parameter tensor ``index`` of the
+    model (named ``name``, shape ``shape``) with the group's granularity."""
+
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    start: int
+    count: int
+
+    def broadcast(self, values: torch.Tensor, granularity: str) -> torch.Tensor:
+        """This block's values shaped to broadcast against the parameter tensor."""
+        part = values[self.start:self.start + self.count]
+        if granularity == "parameter" or not self.shape:
+            return part.view(self.shape)
+        if granularity == "unit":
+            return part.view((self.count,) + (1,) * (len(self.shape) - 1))
+        return part.view((1,) * len(self.shape))  # layer, scalar: one value for the tensor
 
 
 class HyperSpace:
     """The hyperparameters of a run: groups laid out one after another in a flat ``theta``."""
 
     def __init__(self, model: FlatModel, groups: list[Group]):
+        if not groups:
+            raise ValueError("a hyperparameter space needs at least one group")
         names = [g.name for g in groups]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate group names in {names}")
@@ -76,6 +115,7 @@ class HyperSpace:
             self.offsets[g.name] = slice(start, start + g.size)
             start += g.size
         self.size = start
+        self._check_overlaps()
 
     def _covered(self, g: Group) -> list[str]:
         if g.params is not None:
@@ -89,32 +129,39 @@ class HyperSpace:
                 if not (bias_like and (n.endswith("bias") or len(s) == 1))]
 
     def _layout(self, g: Group) -> None:
-        positions, index, layer_of, count = [], [], [], 0
-        for name in self._covered(g):
+        covered = self._covered(g)
+        if not covered:
+            raise ValueError(f"group '{g.name}' covers no parameter of the model (an L2 group "
+                             "leaves biases out unless include_bias=True)")
+        blocks, layer_of, count = [], [], 0
+        for name in covered:
             i = self.model.names.index(name)
-            start, numel, shape = self.model.offsets[i], self.model.numels[i], self.model.shapes[i]
-            positions.append(torch.arange(start, start + numel))
+            shape, numel = self.model.shapes[i], self.model.numels[i]
             if g.granularity == "parameter":
-                local, n_new = torch.arange(numel), numel
+                n_new = numel
             elif g.granularity == "unit":
-                units = shape[0]
-                local, n_new = torch.arange(units).repeat_interleave(numel // units), units
+                n_new = shape[0] if shape else 1
             elif g.granularity == "layer":
-                local, n_new = torch.zeros(numel, dtype=torch.int64), 1
-            else:  # scalar: every covered element maps to hyperparameter 0
-                local, n_new = torch.zeros(numel, dtype=torch.int64) - count, int(count == 0)
-            index.append(local + count)
+                n_new = 1
+            else:  # scalar: every covered tensor uses hyperparameter 0
+                n_new = int(count == 0)
+            blocks.append(Block(i, name, shape, 0 if g.granularity == "scalar" else count,
+                                max(n_new, 1) if g.granularity == "scalar" else n_new))
             layer_of += [name] * n_new
             count += n_new
-        g.positions = torch.cat(positions) if positions else torch.zeros(0, dtype=torch.int64)
-        g.index = torch.cat(index) if index else torch.zeros(0, dtype=torch.int64)
-        g.size, g.layer_of = count, layer_of
+        g.blocks, g.size, g.layer_of = blocks, count, layer_of
 
-    def to(self, device) -> "HyperSpace":
-        """Keep the index maps on ``device`` (no host-to-device copy inside every step)."""
+    def _check_overlaps(self) -> None:
+        owner: dict[tuple[str, str], str] = {}
         for g in self.groups.values():
-            g.positions, g.index = g.positions.to(device), g.index.to(device)
-        return self
+            family = "l2" if g.kind in ("log10_l2", "log_l2_z") else g.kind
+            for b in g.blocks:
+                key = (family, b.name)
+                if key in owner:
+                    raise ValueError(f"parameter '{b.name}' is covered by groups '{owner[key]}' "
+                                     f"and '{g.name}' of the same kind: each parameter may have "
+                                     "one hyperparameter of a kind")
+                owner[key] = g.name
 
     # ------------------------------------------------------------------ values
     def init(self, dtype=torch.float64, device=None) -> torch.Tensor:
@@ -127,12 +174,31 @@ class HyperSpace:
     def part(self, name: str, theta: torch.Tensor) -> torch.Tensor:
         return theta[self.offsets[name]]
 
+    def check(self, theta: torch.Tensor) -> None:
+        """Raise a ``ValueError`` unless ``theta`` is a finite floating-point vector of this
+        space's size; the message names the expected and received shapes or the non-finite
+        entries (group and index)."""
+        check_vector(theta, self.size, self.entry_name)
+
+    def entry_name(self, i: int) -> str:
+        """``group[j]``: the group and position of entry ``i`` of ``theta``."""
+        for name, sl in self.offsets.items():
+            if sl.start <= i < sl.stop:
+                return f"{name}[{i - sl.start}]"
+        raise IndexError(i)
+
     def expand(self, name: str, theta: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
         """Group ``name`` as a per-parameter vector (``fill`` where not covered)."""
         g = self.groups[name]
-        values = self.part(name, theta)[g.index]
-        out = torch.full((self.model.size,), fill, dtype=theta.dtype, device=theta.device)
-        return out.index_put((g.positions,), values)
+        values = self.part(name, theta)
+        by_tensor = {b.index: b for b in g.blocks}
+        pieces = []
+        for i, (shape, numel) in enumerate(zip(self.model.shapes, self.model.numels)):
+            if i in by_tensor:
+                pieces.append(by_tensor[i].broadcast(values, g.granularity).expand(shape).reshape(-1))
+            else:
+                pieces.append(theta.new_full((numel,), fill))
+        return torch.cat(pieces)
 
     def clip(self, theta: torch.Tensor) -> torch.Tensor:
         """Project ``theta`` onto the groups' box constraints."""
@@ -148,15 +214,30 @@ class HyperSpace:
 
     # ------------------------------------------------------------------ penalties and rates
     def l2_penalty(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """:math:`\\sum_j 10^{\\theta_j} w_j^2` over every ``log10_l2`` group."""
-        total = w.new_zeros(())
+        """:math:`\\sum_j 10^{\\theta_j} w_j^2` over every ``log10_l2`` group (and
+        :math:`e^{\\lambda_j} z_j^2` over every ``log_l2_z`` group) for flat weights ``w``."""
+        return self.penalty(list(self.model.unflatten(w).values()), theta)
+
+    def penalty(self, params: list[torch.Tensor], theta: torch.Tensor) -> torch.Tensor:
+        """:meth:`l2_penalty` for the parameter tensors ``params`` (in the model's order)."""
+        total = params[0].new_zeros(())
         for name, g in self.groups.items():
             if g.kind == "log10_l2":
-                coef = torch.pow(10.0, self.part(name, theta))[g.index]
-                total = total + (coef.to(w.dtype) * w[g.positions] ** 2).sum()
+                coef = torch.pow(10.0, self.part(name, theta))
             elif g.kind == "log_l2_z":
-                coef = torch.exp(self.part(name, theta))[g.index]
-                total = total + (coef.to(w.dtype) * w[g.positions] ** 2).sum()
+                coef = torch.exp(self.part(name, theta))
+            else:
+                continue
+            coef = coef.to(params[0].dtype)
+            for b in g.blocks:
+                p = params[b.index]
+                if g.granularity == "unit" and p.dim() >= 1:
+                    squares = p.square().reshape(b.count, -1).sum(1)
+                    total = total + torch.dot(coef[b.start:b.start + b.count], squares)
+                elif g.granularity == "parameter":
+                    total = total + (b.broadcast(coef, g.granularity) * p.square()).sum()
+                else:
+                    total = total + coef[b.start] * p.square().sum()
         return total
 
     def of_kind(self, kind: str) -> list[str]:
@@ -182,3 +263,22 @@ class HyperSpace:
         rows = [f"{n}: {g.kind}, {g.granularity}, {g.size} values, init {g.init}"
                 for n, g in self.groups.items()]
         return f"HyperSpace({self.size} hyperparameters)\n  " + "\n  ".join(rows)
+
+
+def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]") -> None:
+    """Raise a ``ValueError`` unless ``theta`` is a finite 1-D floating-point tensor of ``size``
+    elements (any size when ``size`` is None), naming what was expected and what came."""
+    if not isinstance(theta, torch.Tensor):
+        raise TypeError(f"hyperparameters must be a torch.Tensor, got {type(theta).__name__}")
+    if not theta.is_floating_point():
+        raise TypeError(f"hyperparameters must be a floating-point tensor, got {theta.dtype}")
+    expected = "(m,)" if size is None else f"({size},)"
+    if theta.dim() != 1 or (size is not None and theta.numel() != size):
+        raise ValueError(f"hyperparameters of shape {tuple(theta.shape)} do not fit: expected "
+                         f"a vector of shape {expected}")
+    bad = (~torch.isfinite(theta)).nonzero().flatten().tolist()
+    if bad:
+        shown = ", ".join(f"{entry_name(i)} = {float(theta[i])}" for i in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"hyperparameters must be finite: {len(bad)} of {theta.numel()} are "
+                         f"not ({shown}{more})")

@@ -10,7 +10,9 @@
 
 An optimizer is a callable ``theta_next = opt(theta, hypergrad)`` (so RT-HO and the online
 method take it as their ``update``); ``project`` (e.g. ``HyperSpace.clip``) keeps the
-hyperparameters within their bounds.
+hyperparameters within their bounds. Every optimizer keeps its state explicit:
+``state_dict()`` returns it (copies of its tensors) and ``load_state_dict`` restores it, so a
+checkpointed run resumes exactly where it stopped.
 """
 from __future__ import annotations
 
@@ -25,50 +27,80 @@ Projection = Callable[[torch.Tensor], torch.Tensor]
 
 
 class SignSGD:
-    """:math:`u \\leftarrow \\mu u - \\eta\\,\\mathrm{sign}(d\\theta)`, :math:`\\theta \\leftarrow \\Pi(\\theta + u)`."""
+    """:math:`u \\leftarrow \\mu u - \\eta\\,\\mathrm{sign}(d\\theta)`, :math:`\\theta \\leftarrow \\Pi(\\theta + u)`.
+
+    State: the velocity :math:`u` (:meth:`state_dict`, :meth:`load_state_dict`)."""
 
     def __init__(self, lr: float | torch.Tensor, momentum: float = 0.0,
                  project: Projection | None = None):
-        if float(torch.as_tensor(lr).min()) < 0 or not 0 <= momentum < 1:
-            raise ValueError(f"need lr >= 0 and momentum in [0, 1), got {lr}, {momentum}")
+        _check_rate(lr)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.lr, self.momentum, self.project = lr, momentum, project
         self.velocity: torch.Tensor | None = None
 
     def __call__(self, theta: torch.Tensor, hypergrad: torch.Tensor) -> torch.Tensor:
+        _check_step(theta, hypergrad)
         step = -self.lr * torch.sign(hypergrad)
         self.velocity = step if self.velocity is None else self.momentum * self.velocity + step
         out = theta + self.velocity
         return self.project(out) if self.project else out
 
     def state_dict(self) -> dict:
-        return {"velocity": self.velocity}
+        return {"velocity": None if self.velocity is None else self.velocity.clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.velocity = state["velocity"]
+        self.velocity = _restore(state, "velocity")
 
 
 class GradientStep:
-    """Plain gradient descent on the hyperparameters (with optional per-entry rates)."""
+    """Plain gradient descent on the hyperparameters (with optional per-entry rates):
+    :math:`\\theta \\leftarrow \\Pi(\\theta - \\eta\\, d\\theta)`. It keeps no state."""
 
     def __init__(self, lr: float | torch.Tensor, project: Projection | None = None):
+        _check_rate(lr)
         self.lr, self.project = lr, project
 
     def __call__(self, theta, hypergrad):
+        _check_step(theta, hypergrad)
         out = theta - self.lr * hypergrad
         return self.project(out) if self.project else out
 
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            raise ValueError(f"GradientStep keeps no state, got {sorted(state)}")
+
 
 class ProjectedAdam:
-    """Adam (Kingma & Ba) followed by projection onto ``[lower, upper]``."""
+    """Adam (Kingma & Ba 2015, Algorithm 1) followed by projection onto ``[lower, upper]``
+    (Franceschi et al. 2017):
+
+    .. math:: m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t,\\quad v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2,
+              \\quad \\theta_t = \\Pi\\big(\\theta_{t-1} - \\eta\\,\\hat m_t/(\\sqrt{\\hat v_t} + \\epsilon)\\big)
+
+    with :math:`\\hat m_t = m_t/(1-\\beta_1^t)`, :math:`\\hat v_t = v_t/(1-\\beta_2^t)`. State: ``m``, ``v``
+    and the step count ``t`` (:meth:`state_dict`, :meth:`load_state_dict`).
+    """
 
     def __init__(self, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8,
                  lower: float | torch.Tensor = -float("inf"),
                  upper: float | torch.Tensor = float("inf")):
+        _check_rate(lr)
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        if bool(torch.any(torch.as_tensor(lower) > torch.as_tensor(upper))):
+            raise ValueError(f"lower bound {lower} above upper bound {upper}")
         self.lr, self.betas, self.eps, self.lower, self.upper = lr, betas, eps, lower, upper
         self.m = self.v = None
         self.t = 0
 
     def __call__(self, theta, hypergrad):
+        _check_step(theta, hypergrad)
         b1, b2 = self.betas
         if self.m is None:
             self.m, self.v = torch.zeros_like(theta), torch.zeros_like(theta)
@@ -81,10 +113,38 @@ class ProjectedAdam:
         return torch.maximum(torch.minimum(out, torch.as_tensor(self.upper, dtype=out.dtype)),
                              torch.as_tensor(self.lower, dtype=out.dtype))
 
+    def state_dict(self) -> dict:
+        return {"m": None if self.m is None else self.m.clone(),
+                "v": None if self.v is None else self.v.clone(), "t": self.t}
 
-def clip_parameters(w: torch.Tensor, bound: float = 1e3) -> torch.Tensor:
-    """Project the elementary parameters onto :math:`[-10^3, 10^3]` (thesis section 2.4)."""
-    return w.clamp(-bound, bound)
+    def load_state_dict(self, state: dict) -> None:
+        m, v = _restore(state, "m"), _restore(state, "v")
+        t = state.get("t")
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0 or (t > 0) != (m is not None):
+            raise ValueError(f"ProjectedAdam state: 't' must be the number of steps taken "
+                             f"(0 with no moments), got {t!r}")
+        self.m, self.v, self.t = m, v, t
+
+
+def _check_rate(lr) -> None:
+    rate = torch.as_tensor(lr)
+    if not rate.is_floating_point() and rate.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"the meta learning rate must be a number or a tensor, got {type(lr).__name__}")
+    if rate.numel() == 0 or not bool(torch.isfinite(rate).all()) or float(rate.min()) < 0:
+        raise ValueError(f"the meta learning rate must be finite and non-negative, got {lr}")
+
+
+def _check_step(theta: torch.Tensor, hypergrad: torch.Tensor) -> None:
+    if hypergrad.shape != theta.shape:
+        raise ValueError(f"hypergradient of shape {tuple(hypergrad.shape)} for hyperparameters "
+                         f"of shape {tuple(theta.shape)}")
+
+
+def _restore(state: dict, key: str) -> torch.Tensor | None:
+    if key not in state:
+        raise KeyError(f"optimizer state has no '{key}' (keys: {sorted(state)})")
+    value = state[key]
+    return None if value is None else value.clone()
 
 
 def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict]],

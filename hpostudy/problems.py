@@ -57,7 +57,6 @@ class ClassificationTask:
                            if val_batch_size else None)
         self.has_dropout = any(isinstance(m, nn.Dropout) for m in model.module.modules())
         self.device = splits.x_train.device
-        space.to(self.device)
 
     def weights(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """The network's weights: ``w`` itself, or :math:`e^s \\odot z` when reparametrized."""
@@ -68,10 +67,13 @@ class ClassificationTask:
     def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
         idx = self.stream.indices(t).to(self.device)
         x, y = self.splits.x_train[idx], self.splits.y_train[idx]
+        params = self.model.unflatten(w)
+        net = self.model.unflatten(self.weights(w, theta)) if self.reparam else params
         ctx = seeded(self.dropout_seed, t, self.device) if self.has_dropout else contextlib.nullcontext()
         with ctx:
-            logits = self.model(self.weights(w, theta), x)
-        return F.cross_entropy(logits, y) + self.space.l2_penalty(w, theta).to(logits.dtype)
+            logits = self.model.call(net, x)
+        penalty = self.space.penalty(list(params.values()), theta)
+        return F.cross_entropy(logits, y) + penalty.to(logits.dtype)
 
     def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on the validation set. With batch norm, the validation set's own
@@ -88,7 +90,7 @@ class ClassificationTask:
         return F.cross_entropy(logits, self.splits.y_val[idx])
 
     def problem(self, w0: torch.Tensor) -> Problem:
-        return Problem(self.train_loss, self.val_loss, w0, info={"task": self},
+        return Problem(self.train_loss, self.val_loss, w0, space=self.space,
                        val_batch_loss=self.val_batch_loss if self.val_stream else None)
 
     @torch.no_grad()

@@ -43,14 +43,29 @@ class Judgement:
 
 # ---------------------------------------------------------------------- numbers
 def fmt(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant digits (``1.5950000000000002`` -> ``1.6``)."""
+    """``x`` for reading, to ``digits`` significant digits (``1.5950000000000002`` -> ``1.6``).
+
+    Counts (ints) are exact, with thousands separators from 10,000 on; values from
+    ``10**digits`` to a thousand times that are rounded to whole numbers (``5535.83`` ->
+    ``5536``); larger and tiny ones take the exponent form. A value that is not exactly 1 or -1
+    never reads as one: a cosine of 0.99999 shows as ``0.99999``, not ``1``.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if isinstance(x, bool):
         return str(x)
-    if isinstance(x, int) or float(x).is_integer() and abs(x) < 10 ** digits * 1000:
-        return f"{int(x):,}" if abs(x) >= 10000 else str(int(x))
-    return f"{x:.{digits}g}"
+    if isinstance(x, int):
+        return f"{x:,}" if abs(x) >= 10000 else str(x)
+    whole = float(x).is_integer()
+    if abs(x) < 10 ** digits * 1000 and (whole or abs(x) >= 10 ** digits):
+        return fmt(int(round(x)))
+    text = f"{x:.{digits}g}"
+    if "e" in text and 1 <= abs(x) < 10 ** digits:  # rounded up to 10**digits (999.96)
+        return fmt(int(round(x)))
+    while not whole and float(text) in (1.0, -1.0) and digits < 12:
+        digits += 1
+        text = f"{x:.{digits}g}"
+    return text
 
 
 def _values(values: Iterable) -> list[float]:

@@ -1,4 +1,6 @@
-"""Shared fixtures: small float64 problems that every hypergradient method can solve quickly."""
+"""Shared fixtures: small float64 problems that every hypergradient method can solve quickly;
+the study's notebooks executed once on smoke, and the book built from them (both expensive,
+shared by every test of the session that needs them)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,3 +63,46 @@ def quadratic(dim: int = 3):
 
     w0 = torch.zeros(dim, dtype=torch.float64)
     return Problem(train_loss, val_loss, w0), c, b
+
+
+# ------------------------------------------------------------------ the smoke build and the book
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--book-chapters", nargs="+", metavar="CHAPTER", default=None,
+        help="run only the notebooks of these chapter pages on smoke and build the book of "
+             "these chapters only (while other chapters cannot run); default: all")
+
+
+@pytest.fixture(scope="session")
+def book_chapters(request) -> list[str] | None:
+    """The chapters the smoke build covers (None: every chapter)."""
+    return request.config.getoption("--book-chapters")
+
+
+@pytest.fixture(scope="session")
+def smoke_build(tmp_path_factory, book_chapters):
+    """The study's notebooks executed once on the smoke profile: (build folder, outcomes by
+    notebook name)."""
+    from hpostudy.study import notebooks as nbs, runner
+
+    names = [n for n, nb in nbs.discover(ROOT).items()
+             if book_chapters is None or nb.chapter in book_chapters]
+    build = tmp_path_factory.mktemp("build")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        outcomes = runner.run_notebooks(names, "smoke", None, {}, build=build, progress=False)
+    return build, {o.name: o for o in outcomes}
+
+
+@pytest.fixture(scope="session")
+def book_html(smoke_build, book_chapters) -> Path:
+    """The HTML book built (Sphinx -W) from the smoke build; its folder."""
+    from hpostudy.study import runner
+
+    build, _ = smoke_build
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
+        return runner.build_book("smoke", build=build, chapters=book_chapters)

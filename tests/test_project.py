@@ -3,36 +3,82 @@ README's test command, the README's layout matches the folders."""
 from __future__ import annotations
 
 import ast
-import re
+import json
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~ \[]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
-
-
-def test_environment_yml_matches_pyproject():
+def _requirements() -> set[str]:
+    """What the book is built and tested with: the package's dependencies, book and test."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = set(project["dependencies"])
     for extra in ("book", "test"):
         wanted |= set(project["optional-dependencies"][extra])
+    return wanted
+
+
+def _pins() -> dict[str, str]:
+    """constraints.txt: normalized name -> pinned version."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version.strip()
+    return pins
+
+
+def test_environment_yml_matches_pyproject_and_installs_the_pinned_versions():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    listed = {p for p in pip if not p.startswith("-e")}
-    assert {_name(r) for r in wanted} == {_name(r) for r in listed}
-    pins = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
-                if "==" in line and not line.startswith("#"))
-    for req in listed:
-        name = _name(req)
-        if name in pins:
-            assert req == f"{name}=={pins[name]}", "environment.yml pins what constraints.txt pins"
-        else:
-            assert req in wanted, f"{req} differs from pyproject.toml"
+    assert "-c constraints.txt" in pip and "-e ." in pip
+    assert {p for p in pip if not p.startswith("-")} == _requirements()
+    assert "-c constraints.txt -e '.[book,test]'" in (ROOT / "Makefile").read_text()
+
+
+def test_constraints_pin_every_requirement_within_its_range():
+    pins = _pins()
+    for line in sorted(_requirements()):
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"constraints.txt does not pin {name} (pyproject.toml: {line})"
+        assert requirement.specifier.contains(pins[name], prereleases=True), \
+            f"constraints.txt pins {name}=={pins[name]}, outside pyproject.toml's {line}"
+
+
+def test_constraints_pin_every_dependency_of_what_they_pin():
+    """The pins are a whole environment: every package that a pinned package needs (here, as
+    installed at its pinned version) is pinned too."""
+    pins, checked = _pins(), 0
+    for name, version in pins.items():
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        if dist.version != version:
+            continue
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            assert canonicalize_name(requirement.name) in pins, \
+                f"{name} needs {requirement.name}, which constraints.txt does not pin"
+        checked += 1
+    assert checked >= len(pins) // 2, "this environment is not the pinned one: make lock"
+
+
+def test_readme_names_the_torch_of_every_recorded_gpu_run():
+    readme = (ROOT / "README.md").read_text()
+    for meta_file in sorted((ROOT / "book" / "recorded").glob("*/*/meta.json")):
+        meta = json.loads(meta_file.read_text())
+        if not meta["device"].startswith("CPU"):
+            assert meta["torch"] in readme, f"{meta_file}: torch {meta['torch']} not in README"
 
 
 def test_ci_runs_the_readme_test_command():

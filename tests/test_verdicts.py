@@ -82,3 +82,14 @@ def test_rows_spread_and_numbers():
         v.Judgement("maybe", "rule", "-")
     with pytest.raises(ValueError, match="at least one value"):
         v.each_seed_within([], low=0, what="x")
+
+
+@pytest.mark.parametrize("x, shown", [
+    (0.99999, "0.99999"), (1.0001, "1.0001"), (-0.99999, "-0.99999"),  # not shown as +-1
+    (1 - 1e-15, "1"), (0.999, "0.999"), (2.9999, "3"), (30.03, "30"),  # rounded as usual
+    (5535.83, "5536"), (123456.7, "123,457"), (999.96, "1000"), (1234567.5, "1.23e+06"),
+    (1010664, "1,010,664"), (10 ** 7, "10,000,000"),  # counts stay exact
+    (-0.0, "0"), (0.00012345, "0.000123"), (float("inf"), "inf"), (True, "True"),
+])
+def test_numbers_read_well_on_both_sides_of_each_range(x, shown):
+    assert v.fmt(x) == shown

@@ -36,14 +36,14 @@ def run(cfg: Config) -> dict:
                 with Timer() as t_run:
                     res = hg.exact(problem, dynamics, theta, T, radix=cfg.radix,
                                    record_norms=True, progress=bar)
-            norms = np.asarray(res.diagnostics["accumulated_norm"])
+            norms = np.asarray(res.diagnostics.accumulated_norm)
             rows.append(pd.DataFrame({"T": T, "reverse_step": np.arange(len(norms)),
                                       "t": T - 1 - np.arange(len(norms)), "norm": norms}))
             meta.append({"T": T, "seconds": round(t_run.seconds, 1),
-                         "recovered_w0": res.diagnostics["recovered_w0"],
-                         "buffer_bits_per_param_step": res.diagnostics["buffer_bits_per_param_step"],
-                         "information_bound_bits": res.diagnostics["information_bound_bits"],
-                         "buffer_MB": res.diagnostics["buffer_bytes"] / 1e6})
+                         "recovered_w0": res.diagnostics.recovered_w0,
+                         "buffer_bits_per_param_step": res.diagnostics.buffer_bits_per_param_step,
+                         "information_bound_bits": res.diagnostics.information_bound_bits,
+                         "buffer_MB": res.diagnostics.buffer_bytes / 1e6})
     df = pd.concat(rows, ignore_index=True)
     runs = pd.DataFrame(meta)
     comparison = compare(df, runs, cfg)

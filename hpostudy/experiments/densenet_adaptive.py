@@ -85,9 +85,13 @@ def _experiment(cfg: Config, k: int, bar) -> tuple[list[dict], list[dict]]:
     else:
         state, theta, rows, layers = dynamics.init(w0), space.init(device=cfg.device), [], []
     for epoch in range(len(rows), cfg.epochs):
-        theta, state, history = hg.online(problem, dynamics, theta, spe, every=cfg.every[i],
-                                          window=cfg.window[i], update=update, state=state,
-                                          t0=epoch * spe)
+        try:
+            res = hg.online(problem, dynamics, theta, spe, every=cfg.every[i],
+                            window=cfg.window[i], update=update, state=state, t0=epoch * spe)
+        except FloatingPointError:
+            rows.append({"experiment": k, "epoch": epoch + 1, "status": "NaN: stopped"})
+            break
+        theta, state = res.theta, res.state
         if not torch.isfinite(state[0]).all() or not torch.isfinite(theta).all():
             rows.append({"experiment": k, "epoch": epoch + 1, "status": "NaN: stopped"})
             break

@@ -75,7 +75,7 @@ def _one_run(cfg: Config, splits, init: float, first: int, bar):
         bar.update(1)
         return h, {"init_l2": init, "epochs": epochs, "hypergrad_norm": float(h.norm()),
                    "zero_hypergrad": bool((h == 0).all()),
-                   "reverse_steps": res.diagnostics["reverse_steps"],
+                   "reverse_steps": res.diagnostics.reverse_steps,
                    **evaluate(task, res.w_final, theta, i)}
 
     status = "finished"

@@ -47,7 +47,7 @@ def run(cfg: Config) -> dict:
         for label, S in (("beta estimate", None), ("S = T", cfg.T)):
             with Timer() as t_d:
                 d = hg.drmad(problem, forward, theta, cfg.T, reverse_steps=S)
-            rows.append({"variant": label, "reverse_steps": d.diagnostics["reverse_steps"],
+            rows.append({"variant": label, "reverse_steps": d.diagnostics.reverse_steps,
                          "norm_drmad": float(d.hypergrad.norm()),
                          "norm_exact": float(exact.hypergrad.norm()),
                          "cosine": cosine(d.hypergrad, exact.hypergrad),
@@ -56,7 +56,7 @@ def run(cfg: Config) -> dict:
                          "seconds_exact": round(t_exact.seconds, 2)})
     df = pd.DataFrame(rows)
     df["hyperparameters"] = space.size
-    df["recovered_w0"] = exact.diagnostics["recovered_w0"]
+    df["recovered_w0"] = exact.diagnostics.recovered_w0
     comparison = pd.DataFrame([comparison_row(
         f"DrMAD vs exact hypergradient at DenseNet scale ({r.variant}, T={cfg.T})",
         "not computed in the thesis", f"cosine {r.cosine:.3f}, sign cosine {r.sign_cosine:.3f}, "

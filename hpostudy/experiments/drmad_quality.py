@@ -51,8 +51,8 @@ def _meta_run(cfg: Config, T: int, S: int, follow: str, with_exact: bool, bar) -
         record = {"T": T, "S": S, "follow": follow,
                   "norm_drmad": float(drmad.hypergrad.norm()),
                   "norm_drmad2": float(drmad2.hypergrad.norm()),
-                  "beta_steps": drmad.diagnostics["beta_reverse_steps"],
-                  "beta_steps_x10": drmad.diagnostics["beta_reverse_steps"] / 10,
+                  "beta_steps": drmad.diagnostics.beta_reverse_steps,
+                  "beta_steps_x10": drmad.diagnostics.beta_reverse_steps / 10,
                   **task.errors(drmad.w_final, theta)}
         if with_exact:
             exact = hg.exact(problem, dynamics, theta, T)
@@ -63,7 +63,7 @@ def _meta_run(cfg: Config, T: int, S: int, follow: str, with_exact: bool, bar) -
                 "cos_sign_drmad": cosine(torch.sign(drmad.hypergrad), torch.sign(e)),
                 "cos_drmad2": cosine(drmad2.hypergrad, e),
                 "cos_sign_drmad2": cosine(torch.sign(drmad2.hypergrad), torch.sign(e)),
-                "exact_recovered_w0": exact.diagnostics["recovered_w0"]})
+                "exact_recovered_w0": exact.diagnostics.recovered_w0})
         bar.update(1)
         bar.set_postfix(T=T, S=S, follow=follow, test_error=f"{record['test_error']:.3f}")
         return (drmad if follow == "drmad" else drmad2).hypergrad, record

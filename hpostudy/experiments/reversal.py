@@ -48,8 +48,8 @@ def run(cfg: Config) -> dict:
         with tqdm(total=2 * cfg.T, desc="exact and float reversal") as bar:
             res = hg.exact(problem, dynamics, theta, cfg.T, record_path=cfg.coordinates,
                            also_float=True, path_seed=cfg.seed, progress=bar)
-    exact = pd.DataFrame(res.diagnostics["path"]).assign(arithmetic="exact")
-    flt = pd.DataFrame(res.diagnostics["float_path"]).assign(arithmetic="float")
+    exact = pd.DataFrame(res.diagnostics.path).assign(arithmetic="exact")
+    flt = pd.DataFrame(res.diagnostics.float_path).assign(arithmetic="float")
     path = pd.concat([exact, flt], ignore_index=True)
     path["reverse_step"] = cfg.T - 1 - path["t"]
     parted = parting_step(exact, flt, cfg.tolerance)

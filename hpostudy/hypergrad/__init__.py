@@ -1,7 +1,9 @@
 """Hypergradient methods, one contract.
 
-Every method is called as ``method(problem, dynamics, theta, T, **options)`` and returns a
-:class:`HypergradResult`:
+Every method is called as ``method(problem, dynamics, theta, T, **options)`` (options are
+keyword-only, typed arguments) and returns a :class:`HypergradResult` whose ``diagnostics`` is
+the method's frozen dataclass (:class:`ReverseDiagnostics`, :class:`ExactDiagnostics`,
+:class:`FloatReversalDiagnostics`, :class:`DrmadDiagnostics`, :class:`ForwardDiagnostics`):
 
 ============== ============================================================= ==================
 name           what                                                          memory
@@ -14,15 +16,22 @@ drmad2         DrMAD2: exact reverse steps first, then the line              O(1
 forward        FORWARD-HO, Z_t = A_t Z_{t-1} + B_t                           O(m)
 ============== ============================================================= ==================
 
-Online methods that update the hyperparameters during training: :func:`rt_ho` (real-time
-FORWARD-HO) and :func:`online` (Luketina et al. 2016).
+Online methods that update the hyperparameters during training, :func:`rt_ho` (real-time
+FORWARD-HO) and :func:`online` (Luketina et al. 2016), return an :class:`OnlineResult` (final
+hyperparameters and state, one :class:`OnlineUpdate` per update).
+
+Every method checks its inputs first (horizon, hyperparameters against the problem's space,
+dynamics, options) and raises ``ValueError``/``TypeError`` naming what was expected; a NaN or
+infinity appearing during training raises ``FloatingPointError`` naming the step.
 """
 from .drmad import beta_estimate, drmad, drmad2
 from .exact import exact, float_reversal
 from .fixedpoint import effective_gamma
 from .forward import forward, rt_ho
 from .online import online
-from .result import HypergradResult
+from .result import (Diagnostics, DrmadDiagnostics, ExactDiagnostics, FloatReversalDiagnostics,
+                     ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate,
+                     ReverseDiagnostics)
 from .reverse import reverse
 
 METHODS = {
@@ -42,5 +51,8 @@ def hypergradient(method: str, problem, dynamics, theta, T: int, **options) -> H
     return METHODS[method](problem, dynamics, theta, T, **options)
 
 
-__all__ = ["METHODS", "HypergradResult", "hypergradient", "reverse", "exact", "float_reversal",
-           "drmad", "drmad2", "forward", "rt_ho", "online", "beta_estimate", "effective_gamma"]
+__all__ = ["METHODS", "HypergradResult", "OnlineResult", "OnlineUpdate", "Diagnostics",
+           "ReverseDiagnostics", "ExactDiagnostics", "FloatReversalDiagnostics",
+           "DrmadDiagnostics", "ForwardDiagnostics", "hypergradient", "reverse", "exact",
+           "float_reversal", "drmad", "drmad2", "forward", "rt_ho", "online", "beta_estimate",
+           "effective_gamma"]

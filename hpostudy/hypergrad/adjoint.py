@@ -1,41 +1,102 @@
-"""One reverse step of thesis Algorithm 2 (lines 9-12), shared by the methods that reconstruct
-the path instead of storing it (exact reversal, floating-point reversal, DrMAD, DrMAD2)."""
+"""The reverse loops shared by the hypergradient methods.
+
+* :func:`backpropagate` -- the adjoint recursion through stored states (REVERSE-HO, the online
+  method's window);
+* :func:`reverse_loop` -- the adjoint recursion along the path that the dynamics reconstructs
+  by inverting its steps (thesis Algorithm 2, lines 7-12), in fixed point (exact reversal) or in
+  floating point (float reversal, the first steps of DrMAD2).
+"""
 from __future__ import annotations
 
 import torch
-from torch.func import vjp
 
-from ..dynamics import Problem, SGDMomentum
+from ..dynamics import Dynamics, FloatArithmetic, Problem, State
 
 
-def require_sgd_momentum(dynamics, method: str) -> None:
-    if type(dynamics) is not SGDMomentum:
+def require_reversible(dynamics: Dynamics, method: str, steps: range) -> None:
+    """Raise unless ``dynamics`` can undo each step in ``steps`` (before any training)."""
+    if not isinstance(dynamics, Dynamics):
+        raise TypeError(f"dynamics must be an hpostudy.dynamics.Dynamics, got "
+                        f"{type(dynamics).__name__}")
+    if not dynamics.reversible:
+        if dynamics.clip is not None and type(dynamics).__name__ == "SGDMomentum":
+            raise ValueError(f"method '{method}' cannot reverse clipped weights; set clip=None")
         raise TypeError(f"method '{method}' reverses SGD with momentum in the thesis' form "
-                        f"(dynamics.SGDMomentum); got {type(dynamics).__name__}. Use method "
-                        "'reverse' or 'forward' for other dynamics.")
-    if dynamics.clip is not None and method in ("exact", "float_reversal"):
-        raise ValueError(f"method '{method}' cannot reverse clipped weights; set clip=None")
+                        f"(dynamics.SGDMomentum); {type(dynamics).__name__} cannot be reversed. "
+                        "Use method 'reverse', 'forward' or 'drmad' for other dynamics.")
+    for t in steps:
+        gamma = dynamics.gamma(t)
+        if gamma <= 0:
+            raise ValueError(f"method '{method}' divides by the momentum when it reverses a step, "
+                             f"and the momentum is {gamma} at step {t}: SGD without momentum "
+                             "cannot be reversed. Use 'reverse' (stored trajectory) or 'drmad' "
+                             "(straight line, no reversal).")
+        if not gamma < 1:
+            raise ValueError(f"method '{method}' needs a momentum in (0, 1) at every step; it "
+                             f"is {gamma} at step {t}")
 
 
-def sgdm_adjoint_step(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, t: int,
-                      w_t: torch.Tensor, v_t: torch.Tensor | None, dw: torch.Tensor,
-                      dv: torch.Tensor, dtheta: torch.Tensor):
-    """Adjoint of step ``t`` at the point ``w_t`` (exact or approximate).
+def backpropagate(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, states,
+                  t0: int, ds: State, dtheta: torch.Tensor, norms: list[float] | None = None,
+                  velocities=None):
+    """Run the adjoint recursion through the stored states: ``states[i]`` holds the weights
+    before step ``t0+i`` (a ``(w, v)`` pair, or the weights alone with the velocities in
+    ``velocities[i]`` or, where the dynamics' adjoint does not need them, nowhere), from the
+    adjoint ``ds`` of the state after the last one.
 
-    In: ``dw`` = :math:`\\partial f/\\partial w_{t+1}`, ``dv`` = :math:`\\gamma_{t+1} dv_{t+1}`.
-    Computes :math:`dv_t = dv + \\alpha_t dw` (line 9),
-    :math:`dw_t = dw - (1-\\gamma_t)\\, dv_t^\\top \\nabla_w\\nabla_w L` (line 11),
-    :math:`d\\theta \\mathrel{-}= (1-\\gamma_t)\\, dv_t^\\top \\nabla_\\theta\\nabla_w L` (line 12) and, with
-    learning-rate hyperparameters, :math:`d\\theta \\mathrel{+}= (dw \\odot v_t)^\\top \\partial\\alpha_t/\\partial\\theta`
-    (line 5). Returns ``(g_t, dw_t, gamma_t * dv_t, dtheta)``; ``g_t`` is the gradient at ``w_t``.
+    Returns the adjoint of the first state and the accumulated ``dtheta``; appends
+    :math:`\\|d\\theta\\|` after each reverse step to ``norms`` if given.
     """
-    gamma = dynamics.gamma(t)
-    if dynamics.lr_hyper is not None:
-        alpha, pull_alpha = vjp(lambda th: dynamics.alpha(th, t).to(dw.dtype), theta)
-        dtheta = dtheta + pull_alpha(dw * v_t)[0]
-    else:
-        alpha = dynamics.alpha(theta, t)
-    dv_t = dv + alpha * dw
-    g, pullback = vjp(lambda w, th: problem.grad(w, th, t), w_t, theta)
-    hw, hth = pullback(-(1.0 - gamma) * dv_t)
-    return g, dw + hw, gamma * dv_t, dtheta + hth
+    zeros = None
+    for i in range(len(states) - 1, -1, -1):
+        state = states[i]
+        if isinstance(state, torch.Tensor):
+            if velocities is not None:
+                v = velocities[i]
+            else:
+                zeros = torch.zeros_like(state) if zeros is None else zeros
+                v = zeros
+            state = (state, v)
+        ds, dth = dynamics.vjp(problem, state, theta, t0 + i, ds)
+        dtheta = dtheta + dth
+        if norms is not None:
+            norms.append(float(dtheta.norm()))
+    return ds, dtheta
+
+
+def reverse_loop(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, state: State,
+                 ds: State, t_end: int, t_stop: int, arith: FloatArithmetic, *,
+                 norms: list[float] | None = None, recorder=None, progress=None,
+                 lost_path: str = "raise"):
+    """Reverse steps ``t_end-1, ..., t_stop`` from ``state`` (the state after step ``t_end-1``,
+    in ``arith``'s representation) with the adjoint ``ds`` alongside, each by
+    :meth:`~hpostudy.dynamics.Dynamics.reverse_step`.
+
+    Returns the reconstructed state before step ``t_stop``, its adjoint, the accumulated
+    :math:`d\\theta` and the step at which a floating-point reconstruction became NaN or infinite
+    (None if it did not; with ``lost_path="raise"`` that raises ``FloatingPointError``).
+    ``recorder(t, w_t, v_t, dtheta, dw_t)`` sees every reverse step in floats.
+    """
+    dtheta = torch.zeros_like(theta)
+    lost_at = None
+    T = t_end
+    for t in range(t_end - 1, t_stop - 1, -1):
+        v_after = state[1]
+        state, ds, dth = dynamics.reverse_step(problem, theta, t, state, ds, arith)
+        dtheta = dtheta + dth
+        if not arith.exact and lost_at is None and not (
+                bool(torch.isfinite(state[0]).all()) and bool(torch.isfinite(state[1]).all())):
+            lost_at = t
+            if lost_path == "raise":
+                raise FloatingPointError(
+                    f"the floating-point reversal lost the path: the reconstructed weights or "
+                    f"velocity became NaN or infinite at step {t} (after reversing {T - t} of "
+                    f"{T} steps). Reversing in floating point divides by the momentum each step "
+                    "and amplifies rounding errors by 1/gamma; use 'exact' or 'reverse'.")
+        if norms is not None:
+            norms.append(float(dtheta.norm()))
+        if recorder is not None:
+            recorder(t, arith.to_float(state[0]), arith.to_float(v_after), dtheta, ds[0])
+        if progress is not None:
+            progress.update(1)
+    return state, ds, dtheta, lost_at

@@ -17,19 +17,24 @@ the steps are not rescaled by :math:`T/S` (as in the thesis' experiments, where 
 steps gave hypergradients of the exact ones' magnitude for up to 200,000 forward steps).
 
 DrMAD2 first takes ``exact_steps`` reverse steps along the floating-point reversed true path
-(:func:`~.exact.float_reversal`'s reconstruction), then the straight line from where it stopped
-to :math:`w_0`.
+(:meth:`~hpostudy.dynamics.Dynamics.reverse_step` in floating point, as
+:func:`~.exact.float_reversal`), then the straight line from where it stopped to :math:`w_0`.
 
-.. warning:: with learning-rate hyperparameters, the velocity on the line is approximated by the
-   line's own increment, :math:`(w_T - w_0)/(S\\alpha)`.
+The adjoint steps on the line are the dynamics' own :meth:`~hpostudy.dynamics.Dynamics.vjp`, so
+any dynamics works for the line; DrMAD2's first steps need a reversible one (SGD with momentum
+in the thesis' form, momentum above 0).
+
+.. warning:: with learning-rate hyperparameters, the velocity after each step on the line is
+   approximated by the line's own increment, :math:`v_t = (w_T - w_0)/(S\\alpha_t)`, which is
+   what :math:`w_{t+1} - w_t = \\alpha_t v_t` gives on the line (Algorithm 2, line 5).
 """
 from __future__ import annotations
 
 import torch
 
-from ..dynamics import Problem, SGDMomentum
-from .adjoint import require_sgd_momentum, sgdm_adjoint_step
-from .result import HypergradResult
+from ..dynamics import FLOAT, Dynamics, FiniteWatch, Problem, SGDMomentum, check_horizon
+from .adjoint import require_reversible, reverse_loop
+from .result import DrmadDiagnostics, HypergradResult
 
 
 def beta_estimate(distances: list[float], total: float, factor: float = 1.0) -> float:
@@ -46,91 +51,96 @@ def reverse_steps_from_beta(beta: float, T: int) -> int:
     return int(min(max(round(1.0 / beta), 1), T)) if beta > 0 else T
 
 
-def drmad(problem: Problem, dynamics, theta: torch.Tensor, T: int,
+def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
           reverse_steps: int | None = None, beta_factor: float = 1.0, beta_window: int = 20,
-          exact_steps: int = 0, record_norms: bool = False, reverse_dynamics=None,
-          callback=None, progress=None) -> HypergradResult:
+          exact_steps: int = 0, record_norms: bool = False,
+          reverse_dynamics: Dynamics | None = None, callback=None,
+          progress=None) -> HypergradResult:
     """Approximate hypergradient by DrMAD (``exact_steps=0``) or DrMAD2 (module docstring).
 
     ``reverse_steps``: the straight-line steps S; None estimates it from :math:`\\beta`.
-    ``reverse_dynamics``: the thesis-form SGD with momentum whose adjoint runs on the line
-    (default ``dynamics``); ``callback(t, state)`` sees every forward step. The forward pass
-    may use any optimizer (e.g. Nesterov, as the
-    thesis' DenseNet runs did): DrMAD's path does not depend on it (thesis section 1.2.2).
-    diagnostics: ``reverse_steps`` (S used), ``beta``, ``beta_reverse_steps`` (1/beta),
-    ``exact_steps`` and, with ``record_norms``, ``accumulated_norm`` (one value per reverse step).
+    ``reverse_dynamics``: the dynamics whose adjoint runs on the line (default ``dynamics``,
+    e.g. the thesis-form SGD with momentum while the forward pass uses Nesterov, as the
+    thesis' DenseNet runs did: DrMAD's path does not depend on it, thesis section 1.2.2);
+    ``callback(t, state)`` sees every forward step.
+    Diagnostics (:class:`~.result.DrmadDiagnostics`): ``reverse_steps`` (S used), ``beta``,
+    ``beta_reverse_steps`` (1/beta), ``exact_steps`` and, with ``record_norms``,
+    ``accumulated_norm`` (one value per reverse step).
     """
     forward_dynamics = dynamics
     dynamics = reverse_dynamics or dynamics
-    require_sgd_momentum(dynamics, "drmad2" if exact_steps else "drmad")
-    if exact_steps and forward_dynamics is not dynamics:
-        raise ValueError("DrMAD2 reverses the true path: it needs reverse_dynamics=None")
-    if T <= 0:
-        raise ValueError(f"horizon T must be positive, got {T}")
-    if reverse_steps is not None and reverse_steps <= 0:
-        raise ValueError(f"reverse_steps must be positive, got {reverse_steps}")
-    if not 0 <= exact_steps <= T:
-        raise ValueError(f"exact_steps must be in [0, T], got {exact_steps}")
+    method = "drmad2" if exact_steps else "drmad"
+    check_horizon(T)
+    problem.check_theta(theta)
+    for label, value in (("exact_steps", exact_steps), ("beta_window", beta_window)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{label} must be a non-negative integer, got {value!r}")
+    if exact_steps > T:
+        raise ValueError(f"exact_steps must be in [0, T] = [0, {T}], got {exact_steps}")
+    if reverse_steps is not None:
+        check_horizon(reverse_steps, "reverse_steps")
+    if not beta_factor > 0:
+        raise ValueError(f"beta_factor must be positive, got {beta_factor}")
+    if exact_steps:
+        if forward_dynamics is not dynamics:
+            raise ValueError("DrMAD2 reverses the true path: it needs reverse_dynamics=None")
+        require_reversible(dynamics, method, range(T - exact_steps, T))
+    elif not isinstance(dynamics, Dynamics):
+        raise TypeError(f"dynamics must be an hpostudy.dynamics.Dynamics, got "
+                        f"{type(dynamics).__name__}")
     theta = theta.detach()
     w0 = problem.w0
     distances: list[float] = []
+    watch = FiniteWatch("the weights", w0)
     state = forward_dynamics.init(w0)
     with torch.no_grad():
         for t in range(T):
             state = forward_dynamics.step(state, theta, t, problem.grad)
-            if not torch.isfinite(state[0]).all():
-                raise FloatingPointError(f"the weights became NaN or infinite at step {t} "
-                                         "of the forward pass")
+            watch(t, state[0])
             if t < beta_window:
                 distances.append(float((state[0] - w0).norm()))
             if callback is not None:
                 callback(t, state)
             if progress is not None:
                 progress.update(1)
-    w_T, v_T = state
+        watch.flush()
+    w_T = state[0]
     f, dw, dtheta_direct = problem.val_value_and_grads(w_T, theta)
-    dv = torch.zeros_like(dw)
-    dtheta = torch.zeros_like(theta)
-    norms: list[float] = []
+    ds = (dw, torch.zeros_like(dw))
+    norms: list[float] | None = [] if record_norms else None
 
-    # DrMAD2: the first reverse steps along the (floating-point) reversed true path
-    w, v = w_T.clone(), v_T.clone()
-    for t in range(T - 1, T - 1 - exact_steps, -1):
-        v_t = v
-        w = w - _alpha_value(dynamics, theta, t, w.dtype) * v_t
-        g, dw, dv, dtheta = sgdm_adjoint_step(problem, dynamics, theta, t, w, v_t, dw, dv, dtheta)
-        v = (v_t + (1.0 - dynamics.gamma(t)) * g.detach()) / dynamics.gamma(t)
-        if record_norms:
-            norms.append(float(dtheta.norm()))
+    with torch.no_grad():  # DrMAD2: the first reverse steps along the reversed true path
+        (w, _), ds, dtheta, _ = reverse_loop(problem, dynamics, theta, state, ds, T,
+                                             T - exact_steps, FLOAT, norms=norms)
     T_line = T - exact_steps
     beta = beta_estimate(distances[:T_line], float((w - w0).norm()), beta_factor)
     S = reverse_steps if reverse_steps is not None else reverse_steps_from_beta(beta, T_line)
     S = min(S, T_line) if T_line > 0 else 0
     w_end = w
-    v_line = (w_end - w0) / max(S, 1)
+    increment = (w_end - w0) / max(S, 1)
+    zeros = torch.zeros_like(w0)
     for s in range(S - 1, -1, -1):
         t = (s * T_line) // S
         w_s = (s / S) * w_end + (1.0 - s / S) * w0
-        v_s = v_line / _alpha_value(dynamics, theta, t, w0.dtype) if dynamics.lr_hyper else None
-        _, dw, dv, dtheta = sgdm_adjoint_step(problem, dynamics, theta, t, w_s, v_s, dw, dv, dtheta)
-        if record_norms:
+        if dynamics.vjp_needs_velocity:  # the velocity whose step follows the line
+            lin = problem.linearize(w_s, theta, t)
+            v_s = dynamics.velocity_before(lin.g.detach(), increment, theta, t)
+            ds, dth = dynamics.pullback(lin, v_s, t, ds)
+        else:
+            ds, dth = dynamics.vjp(problem, (w_s, zeros), theta, t, ds)
+        dtheta = dtheta + dth
+        if norms is not None:
             norms.append(float(dtheta.norm()))
         if progress is not None:
             progress.update(1)
-    diagnostics = {"reverse_steps": S, "exact_steps": exact_steps, "beta": beta,
-                   "beta_reverse_steps": (1.0 / beta) if beta > 0 else float("inf")}
-    if record_norms:
-        diagnostics["accumulated_norm"] = norms
-    name = "drmad2" if exact_steps else "drmad"
-    return HypergradResult(name, dtheta_direct + dtheta, dw, w_T, float(f), diagnostics)
+    diagnostics = DrmadDiagnostics(S, exact_steps, beta,
+                                   (1.0 / beta) if beta > 0 else float("inf"), norms)
+    return HypergradResult(method, dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
 
-def drmad2(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int,
+def drmad2(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, *,
            exact_steps: int = 100, **options) -> HypergradResult:
     """DrMAD2: ``exact_steps`` reverse steps on the reversed true path, then DrMAD's line."""
+    check_horizon(T)
     return drmad(problem, dynamics, theta, T, exact_steps=min(exact_steps, T), **options)
 
-
-def _alpha_value(dynamics, theta, t, dtype):
-    a = dynamics.alpha(theta, t)
-    return a.detach().to(dtype) if isinstance(a, torch.Tensor) else a

@@ -1,100 +1,137 @@
-"""Exactly reversible multiplication by :math:`\\gamma = n/2^k` of fixed-point integers, vectorized.
+"""Exactly reversible multiplication by :math:`\\gamma = n/2^k` of fixed-point numbers, vectorized,
+and the fixed-point arithmetic in which exact reversal runs SGD with momentum.
 
 Maclaurin, Duvenaud & Adams (2015) make SGD with momentum reversible by storing the bits that
 the multiplication :math:`v \\leftarrow \\gamma v` destroys in an *information buffer* (per
 element a Python big integer). Here the buffer is a per-element streaming range-ANS state ``x``
-in int64 plus the 32-bit words it emits, so the whole operation is a handful of tensor ops that
-run on CPU and GPU alike:
+plus the 16-bit words it emits, so the whole operation is a handful of tensor ops that run on
+CPU and GPU alike:
 
-forward, per element (``V`` the fixed-point velocity, ``d = 2^k``)::
+forward, per element (``V`` the fixed-point velocity, ``d = 2^k``, ``b = 16`` bits a word)::
 
-    r = V mod d,  q = V div d                    # the low k bits would be lost
-    if x >= c*n*2^32: emit x mod 2^32, x >>= 32  # renormalize *before* the push
-    x = x*d + r                                  # push r (uniform on [0, d))
-    s = x mod n,  x = x div n                    # pop s (uniform on [0, n))
-    V = q*n + s                                  # = floor(V * n/d) up to the popped s
+    r = V mod d,  q = V div d                      # the low k bits would be lost
+    if x >= c*n*2^b: emit x mod 2^b, x = x div 2^b # renormalize *before* the push
+    y = x*d + r                                    # push r (uniform on [0, d))
+    s = y mod n,  x = y div n                      # pop s (uniform on [0, n))
+    V = q*n + s                                    # = floor(V * n/d) up to the popped s
 
-and the exact inverse in reverse. With :math:`L = c\\,d` the state stays in :math:`[L, 2^{32}L)`,
+and the exact inverse in reverse. With :math:`L = c\\,d` the state stays in :math:`[L, 2^b L)`,
 the pop never runs short, and in reverse ``x < L`` marks exactly the elements that emitted in
-that step, so no masks are stored (``shared/notes/exact-reversal.md``, pitfall 1). No
-intermediate exceeds :math:`2^{62}`: products are split as ``x = a*n + b`` (pitfall 2). The buffer
+that step, so no masks are stored (``shared/notes/exact-reversal.md``, pitfall 1). The buffer
 grows by :math:`\\log_2(d/n) = \\log_2(1/\\gamma)` bits per element per step, the
 information-theoretic minimum.
+
+Number formats (chosen for speed: int64 arithmetic is not vectorized on CPUs, float64 is):
+
+* the weights ``W`` are int64 with ``radix`` fractional bits, :math:`|w| < 2^{60-R}`;
+* the velocity ``V`` and the buffer state are float64 holding integers, exact below
+  :math:`2^{53}`: every intermediate is kept below :math:`2^{52}` (pitfall 2), so
+  :math:`|v| < 2^{52-R}` (16 at the default radix 48) and ``k <= 18`` with ``c = 1``.
+  Divisions by :math:`2^k` are exact multiplications by :math:`2^{-k}`; a quotient by ``n``
+  is the floor of one correctly rounded division, exact for dividends below :math:`2^{52}`.
+
+A value leaving its range raises ``OverflowError`` naming the step (lower the radix); the
+precision of the hypergradient is :math:`2^{k-R}` (pitfall 3).
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
-_MASK32 = 0xFFFFFFFF
+from ..dynamics import FloatArithmetic
+
+WORD_BITS = 16
+_WORD = float(1 << WORD_BITS)
+_HALF_WORD = float(1 << (WORD_BITS - 1))
+V_LIMIT = float(2 ** 52)  # float64 integers stay exact below 2^53; keep one bit of margin
+W_LIMIT = 2 ** 60         # int64 weights: sums of two stay below 2^62
 
 
 class InfoBuffer:
-    """The per-element rANS state and the words emitted at each step."""
+    """The per-element rANS state and the 16-bit words emitted at each step."""
 
-    def __init__(self, size: int, k: int, device=None, c_log2: int = 14):
-        if not 1 <= k <= 24:
-            raise ValueError(f"k must be in [1, 24], got {k}")
-        self.k, self.d = k, 1 << k
-        self.lower = (1 << c_log2) * self.d  # L = c * d
-        if self.lower.bit_length() + 32 > 63:
-            raise ValueError("k + c_log2 too large: the state would not fit in int64")
-        self.c = 1 << c_log2
-        self.x = torch.full((size,), self.lower, dtype=torch.int64, device=device)
+    def __init__(self, size: int, k: int, device=None):
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 18:
+            raise ValueError(f"k (momentum bits) must be an integer in [1, 18], got {k!r}")
+        self.k, self.d = k, float(1 << k)
+        self.inv_d = 1.0 / self.d
+        self.lower = self.d  # L = c * d with c = 1: y = x*d + r < 2^(16 + 2k) <= 2^52
+        self.x = torch.full((size,), self.lower, dtype=torch.float64, device=device)
         self.words: dict[int, torch.Tensor] = {}
         self.size = size
+        self._lowest = torch.zeros(64, dtype=torch.float64, device=device)
+        self._read_steps: list[int] = []
 
     # ------------------------------------------------------------------ forward
     def multiply(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
         """Return :math:`\\approx V n/d` exactly reversibly, storing the lost bits."""
-        k, d = self.k, self.d
-        x = self.x
-        emit = x >= (self.c * n) << 32
-        if bool(emit.any()):
-            low = x[emit] & _MASK32
-            self.words[step] = (low - ((low >> 31) << 32)).to(torch.int32)  # wrap to int32
-            x = torch.where(emit, x >> 32, x)
-        r, q = V & (d - 1), V >> k
-        a = torch.div(x, n, rounding_mode="floor")
-        t2 = (x - a * n) * d + r
-        t2q = torch.div(t2, n, rounding_mode="floor")
-        self.x = a * d + t2q
-        return q * n + (t2 - t2q * n)
+        d, x = self.d, self.x
+        q = (V * self.inv_d).floor_()
+        y = torch.sub(V, q, alpha=d)  # r = V mod d
+        if float(x.amax()) >= n * _WORD:  # some elements emit (c * n * 2^b with c = 1)
+            emit = x >= n * _WORD
+            high = torch.floor(x * (1.0 / _WORD))
+            low = torch.sub(x, high, alpha=_WORD)[emit]
+            self.words[step] = (low - _HALF_WORD).to(torch.int16)
+            x = torch.where(emit, high, x)
+        y.add_(x, alpha=d)  # y = x*d + r
+        x = (y / n).floor_()
+        self.x = x
+        return y.sub_(x, alpha=n).add_(q, alpha=n)  # q*n + (y mod n)
 
     # ------------------------------------------------------------------ reverse
     def divide(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
         """Exact inverse of :meth:`multiply` at the same ``step``."""
-        k, d = self.k, self.d
-        q = torch.div(V, n, rounding_mode="floor")
-        s = V - q * n
-        x = self.x
-        t2 = (x & (d - 1)) * n + s
-        x = (x >> k) * n + (t2 >> k)
-        r = t2 & (d - 1)
-        read = x < self.lower
+        d = self.d
+        q = (V / n).floor_()
+        y = torch.sub(V, q, alpha=n).add_(self.x, alpha=n)  # y = x*n + (V mod n)
+        x = (y * self.inv_d).floor_()
+        r = y.sub_(x, alpha=d)
         words = self.words.pop(step, None)
-        n_read = int(read.sum())
-        n_written = 0 if words is None else words.numel()
+        if words is None:  # no element may read: checked in batches, without a sync per step
+            self._lowest[len(self._read_steps)] = x.amin()
+            self._read_steps.append(step)
+            if len(self._read_steps) == len(self._lowest):
+                self.check_sync()
+        else:
+            read = x < self.lower
+            self._check_count(step, int(read.sum()), words.numel())
+            x[read] = x[read] * _WORD + (words.to(torch.float64) + _HALF_WORD)
+        self.x = x
+        return r.add_(q, alpha=d)
+
+    def check_sync(self) -> None:
+        """Raise if, at any step reversed since the last check, an element wanted a word where
+        none was written."""
+        n = len(self._read_steps)
+        if n and bool((self._lowest[:n] < self.lower).any()):
+            i = int((self._lowest[:n] < self.lower).nonzero()[0])
+            self._check_count(self._read_steps[i], -1, 0)
+        self._read_steps.clear()
+
+    @staticmethod
+    def _check_count(step: int, n_read: int, n_written: int) -> None:
         if n_read != n_written:
+            wanted = "some elements want a word" if n_read < 0 else f"{n_read} elements want a word"
             raise RuntimeError(
-                f"exact reversal lost sync at step {step}: {n_read} elements want a word, "
+                f"exact reversal lost sync at step {step}: {wanted}, "
                 f"{n_written} were written. The gradient of this step was not bitwise identical "
                 "in the forward and reverse passes: pin the thread count (torch.set_num_threads) "
                 "and use deterministic kernels (torch.use_deterministic_algorithms(True)).")
-        if n_read:
-            x = x.clone()
-            x[read] = (x[read] << 32) | (words.to(torch.int64) & _MASK32)
-        self.x = x
-        return (q << k) + r
 
     # ------------------------------------------------------------------ accounting
+    def word_count(self) -> int:
+        return sum(w.numel() for w in self.words.values())
+
     def bits(self) -> float:
-        """Information held now: 32 bits per stored word plus the growth of the states."""
-        words = sum(w.numel() for w in self.words.values())
-        growth = torch.log2(self.x.double() / self.lower).sum().item()
-        return 32.0 * words + growth
+        """Information held now: 16 bits per stored word plus the growth of the states."""
+        growth = torch.log2(self.x / self.lower).sum().item()
+        return WORD_BITS * self.word_count() + growth
 
     def stored_bytes(self) -> int:
-        return 4 * sum(w.numel() for w in self.words.values()) + 8 * self.size
+        """Bytes held: 2 per word and 8 per element state."""
+        return 2 * self.word_count() + 8 * self.size
 
     def is_empty(self) -> bool:
         return not self.words and bool((self.x == self.lower).all())
@@ -113,21 +150,110 @@ def effective_gamma(gamma: float, k: int = 16) -> float:
     return gamma_ratio(gamma, k) / (1 << k)
 
 
-class FixedPoint:
-    """Conversion between floats and int64 fixed point with ``radix`` fractional bits."""
+class FixedPointArithmetic:
+    """The arithmetic of exact reversal, for :meth:`~hpostudy.dynamics.Dynamics.update` and
+    :meth:`~hpostudy.dynamics.Dynamics.inverse`: weights in int64 and velocities in float64
+    integers, both with ``radix`` fractional bits (module docstring); the momentum
+    multiplication goes through an :class:`InfoBuffer`, so :meth:`div_momentum` undoes
+    :meth:`mul_momentum` bit for bit. ``dtype``: the floating type gradients are taken in.
+    """
 
-    def __init__(self, radix: int):
-        if not 8 <= radix <= 60:
-            raise ValueError(f"radix must be in [8, 60], got {radix}")
-        self.radix = radix
-        self.scale = float(2 ** radix)
-        self.limit = 2 ** 62  # every intermediate stays below 2^62
+    exact = True
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.round(x.double() * self.scale).to(torch.int64)
+    def __init__(self, size: int, radix: int = 48, k: int = 16, dtype=torch.float32,
+                 device=None):
+        if isinstance(radix, bool) or not isinstance(radix, int) or not 8 <= radix <= 60:
+            raise ValueError(f"radix must be an integer in [8, 60], got {radix!r}")
+        self.buffer = InfoBuffer(size, k, device=device)
+        if radix - k < 20:
+            raise ValueError(f"radix - k = {radix - k} leaves too little precision (the "
+                             f"hypergradient is exact to about 2^(k - radix)); use >= 28")
+        self.radix, self.k, self.dtype = radix, k, dtype
+        self.one = float(2 ** radix)
+        self.unit = 2.0 ** -radix
+        self.float = FloatArithmetic(momentum_bits=k)
 
-    def decode(self, X: torch.Tensor, dtype=torch.float64) -> torch.Tensor:
-        return (X.double() / self.scale).to(dtype)
+    def momentum(self, gamma: float) -> float:
+        return gamma_ratio(gamma, self.k) / (1 << self.k)
 
-    def max_abs(self) -> float:
-        return self.limit / self.scale / 4
+    def mul_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        return self.buffer.multiply(V, round(gamma * (1 << self.k)), t)
+
+    def div_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        return self.buffer.divide(V, round(gamma * (1 << self.k)), t)
+
+    def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
+        """``factor * x`` rounded to the velocity's fixed point (float64 integers)."""
+        return x.to(torch.float64, copy=True).mul_(factor * self.one).round_()
+
+    def scale(self, V: torch.Tensor, factor) -> torch.Tensor:
+        """``factor * v`` rounded to the weights' fixed point (int64)."""
+        if isinstance(factor, torch.Tensor):
+            factor = factor.detach().to(torch.float64)
+        return (V * factor).round_().to(torch.int64)
+
+    def to_float(self, X: torch.Tensor) -> torch.Tensor:
+        """A fixed-point tensor (weights or velocity) as floats of ``dtype``: one rounding."""
+        return X.to(self.dtype, copy=True).mul_(self.unit)
+
+    def encode_weights(self, w: torch.Tensor) -> torch.Tensor:
+        limit = W_LIMIT * self.unit
+        if float(w.abs().max()) >= limit:
+            raise OverflowError(f"the initial weights reach {float(w.abs().max()):.3g}, beyond the "
+                                f"fixed-point range |w| < {limit:.3g} of radix {self.radix}; "
+                                "lower the radix")
+        return torch.round(w.to(torch.float64) * self.one).to(torch.int64)
+
+    def zeros_velocity(self, like: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(like.shape, dtype=torch.float64, device=like.device)
+
+    def information_bound(self, gammas: list[float]) -> float:
+        """:math:`\\log_2(1/\\gamma)` averaged over the steps: bits per element per step."""
+        return sum(-math.log2(g) for g in gammas) / len(gammas)
+
+
+class RangeWatch:
+    """Checks, after every forward step of exact reversal, that the weights and velocity stay
+    inside the fixed-point range and finite; per-step maxima stay on the device and are
+    inspected every ``every`` steps. The error names the first step that left the range."""
+
+    def __init__(self, arith: FixedPointArithmetic, device, every: int = 64):
+        self.arith, self.every = arith, every
+        self.v_max = torch.empty(every, dtype=torch.float64, device=device)
+        self.w_max = torch.empty(every, dtype=torch.int64, device=device)
+        self.steps: list[int] = []
+
+    def __call__(self, t: int, W: torch.Tensor, V: torch.Tensor) -> None:
+        i = len(self.steps)
+        lo, hi = torch.aminmax(V)  # NaN propagates
+        self.v_max[i] = torch.maximum(hi, -lo)
+        lo, hi = torch.aminmax(W)
+        self.w_max[i] = torch.maximum(hi, -lo)
+        self.steps.append(t)
+        if len(self.steps) == self.every:
+            self.flush()
+
+    def flush(self) -> None:
+        n = len(self.steps)
+        if not n:
+            return
+        v, w = self.v_max[:n], self.w_max[:n]
+        bad = ~(v < V_LIMIT) | (w >= W_LIMIT)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0])
+            t, R = self.steps[i], self.arith.radix
+            if not math.isfinite(float(v[i])):
+                raise FloatingPointError(
+                    f"the training gradient became NaN or infinite at step {t} of exact "
+                    "reversal's forward pass (the weights were finite and in range before it)")
+            if float(v[i]) >= V_LIMIT:
+                raise OverflowError(
+                    f"the velocity reached |v| = {float(v[i]) * self.arith.unit:.3g} at step {t}, "
+                    f"beyond the fixed-point range |v| < {V_LIMIT * self.arith.unit:.3g} of radix "
+                    f"{R}: lower the radix (each bit less doubles the range and halves the "
+                    "precision), or check whether training diverges")
+            raise OverflowError(
+                f"the weights reached |w| = {float(w[i]) * self.arith.unit:.3g} at step {t}, beyond "
+                f"the fixed-point range |w| < {W_LIMIT * self.arith.unit:.3g} of radix {R}: lower "
+                "the radix, or check whether training diverges")
+        self.steps.clear()

@@ -6,7 +6,9 @@ The tangent :math:`Z_t = ds_t/d\\theta` (one state-sized column per hyperparamet
 
 computed with Jacobian-vector products of the step :math:`\\Phi_t` (``torch.func.jvp``, vectorized
 over the :math:`m` hyperparameters with ``vmap``): each step costs about :math:`m` JVPs and the
-memory, :math:`m` copies of the state, does not grow with :math:`T`. The *partial* hypergradient
+memory, :math:`m` copies of the state, does not grow with :math:`T`. Random operations (dropout)
+draw one mask for all :math:`m` tangents (``vmap(randomness="same")``), the same mask as the
+other methods draw at that step; batch norm runs on batch statistics. The *partial* hypergradient
 (7) is available at every step; RT-HO uses it to update :math:`\\theta` every ``every`` steps
 without restarting training.
 """
@@ -17,19 +19,22 @@ from typing import Callable
 import torch
 from torch.func import jvp, vmap
 
-from ..dynamics import Problem
-from .result import HypergradResult
+from ..dynamics import Problem, check_horizon
+from .result import ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate
 
 
 def _tangent_step(problem: Problem, dynamics, state, Z, theta, eye, t: int):
     """One step of the state and of :math:`Z_t = A_t Z_{t-1} + B_t`."""
     def phi(s, th):
-        return dynamics.step(s, th, t, problem.grad)
+        return dynamics.step(s, th, t, problem.func_grad)
 
     def push(z, e):
         return jvp(phi, (state, theta), (z, e))
 
-    new_state, Z = vmap(push, in_dims=((0, 0), 0), out_dims=(None, 0))(Z, eye)
+    new_state, Z = vmap(push, in_dims=((0, 0), 0), out_dims=(None, 0),
+                        randomness="same")(Z, eye)
+    if not bool(torch.isfinite(new_state[0]).all()):
+        raise FloatingPointError(f"the weights became NaN or infinite at step {t}")
     return tuple(x.detach() for x in new_state), tuple(z.detach() for z in Z)
 
 
@@ -38,16 +43,19 @@ def _partial(problem: Problem, state, Z, theta) -> tuple[float, torch.Tensor]:
     return float(f), Z[0].to(dw.dtype) @ dw + dtheta_direct
 
 
-def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int,
+def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
             record_partial_every: int | None = None, progress=None) -> HypergradResult:
     """Exact hypergradient by FORWARD-HO over ``T`` steps.
 
     ``record_partial_every=k`` stores the partial hypergradient :math:`\\nabla f_t` (eq. 7)
-    after every k-th step in diagnostics["partial"] as ``(t, hypergrad)`` pairs, t = steps done.
-    diagnostics["m"] is the number of hyperparameters (JVPs per step).
+    after every k-th step in ``diagnostics.partial`` as ``(t, hypergrad)`` pairs, t = steps
+    done; ``diagnostics.m`` is the number of hyperparameters (JVPs per step)
+    (:class:`~.result.ForwardDiagnostics`).
     """
-    if T <= 0:
-        raise ValueError(f"horizon T must be positive, got {T}")
+    check_horizon(T)
+    problem.check_theta(theta)
+    if record_partial_every is not None:
+        check_horizon(record_partial_every, "record_partial_every")
     theta = theta.detach()
     m = theta.numel()
     state = dynamics.init(problem.w0)
@@ -61,21 +69,24 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int,
         if progress is not None:
             progress.update(1)
     f, hypergrad = _partial(problem, state, Z, theta)
-    diagnostics = {"m": m, "tangent_floats": sum(z.numel() for z in Z)}
-    if record_partial_every:
-        diagnostics["partial"] = partial
+    diagnostics = ForwardDiagnostics(m, sum(z.numel() for z in Z),
+                                     partial if record_partial_every else None)
     return HypergradResult("forward", hypergrad, None, state[0], f, diagnostics)
 
 
-def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, every: int,
+def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int,
           update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], progress=None):
     """RT-HO: FORWARD-HO during a single training run, updating ``theta = update(theta,
     partial_hypergrad)`` every ``every`` steps (the tangent :math:`Z` is carried on, not reset).
 
-    Returns ``(theta, state, history)``; history rows: step, validation loss, hypergradient norm.
+    Returns an :class:`~.result.OnlineResult`: the final hyperparameters and state and one
+    :class:`~.result.OnlineUpdate` per update (the partial hypergradient it used).
     """
-    if every <= 0:
-        raise ValueError(f"every must be positive, got {every}")
+    check_horizon(T)
+    problem.check_theta(theta)
+    check_horizon(every, "every")
+    if every > T:
+        raise ValueError(f"every ({every}) exceeds the horizon T ({T}): no update would happen")
     theta = theta.detach().clone()
     m = theta.numel()
     state = dynamics.init(problem.w0)
@@ -86,9 +97,8 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, every: int,
         state, Z = _tangent_step(problem, dynamics, state, Z, theta, eye, t)
         if (t + 1) % every == 0:
             f, h = _partial(problem, state, Z, theta)
-            history.append({"step": t + 1, "val_loss": f, "hypergrad_norm": float(h.norm()),
-                            "hypergrad": h.clone()})
+            history.append(OnlineUpdate(t + 1, f, float(h.norm()), h.detach().clone()))
             theta = update(theta, h).detach()
         if progress is not None:
             progress.update(1)
-    return theta, state, history
+    return OnlineResult("rt_ho", theta, state, history)

@@ -14,36 +14,45 @@ from typing import Callable
 
 import torch
 
-from ..dynamics import Problem
-from .reverse import backpropagate
+from ..dynamics import FiniteWatch, Problem, check_horizon
+from .adjoint import backpropagate
+from .result import OnlineResult, OnlineUpdate
 
 
-def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, every: int, window: int,
+def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int, window: int,
            update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
            callback: Callable[[int, tuple, torch.Tensor], None] | None = None,
            state=None, t0: int = 0, progress=None):
     """Train ``T`` steps from ``state`` (default :math:`w_0`) at step ``t0``, updating
-    ``theta = update(theta, hypergrad)`` every ``every`` steps.
+    ``theta = update(theta, hypergrad)`` every ``every`` steps (counted from step 0, so a run
+    may be continued in pieces through ``state`` and ``t0``).
 
     The validation loss is ``problem.val_batch_loss(w, theta, k)`` for the k-th update if the
-    problem defines it, else ``problem.val_loss``. Returns ``(theta, state, history)``; history
-    rows hold the step, the validation loss and the hypergradient norm of each update.
+    problem defines it, else ``problem.val_loss``. Returns an :class:`~.result.OnlineResult`:
+    the final hyperparameters and state, and one :class:`~.result.OnlineUpdate` per update.
+    A NaN or infinite weight raises ``FloatingPointError`` naming the step.
     """
-    if every <= 0 or window <= 0:
-        raise ValueError(f"every and window must be positive, got {every} and {window}")
+    check_horizon(T)
+    check_horizon(every, "every")
+    check_horizon(window, "window")
     if window > every:
         raise ValueError(f"window ({window}) cannot exceed every ({every})")
+    if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
+        raise ValueError(f"t0 must be a non-negative integer, got {t0!r}")
+    problem.check_theta(theta)
     theta = theta.detach().clone()
     state = dynamics.init(problem.w0) if state is None else state
     recent: deque = deque(maxlen=window)
     history = []
+    val = problem.val_batch_loss or (lambda w, th, _k: problem.val_loss(w, th))
+    watch = FiniteWatch("the weights", state[0], every=1)
     for t in range(t0, t0 + T):
         recent.append(state)
         with torch.no_grad():
             state = dynamics.step(state, theta, t, problem.grad)
+        watch(t, state[0])
         if (t + 1) % every == 0:
             k = (t + 1) // every
-            val = problem.val_batch_loss or (lambda w, th, _k: problem.val_loss(w, th))
             with torch.enable_grad():
                 w_ = state[0].detach().requires_grad_(True)
                 th_ = theta.detach().requires_grad_(True)
@@ -53,10 +62,14 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, every: int, 
             ds = (dw, torch.zeros_like(state[1]))
             _, h = backpropagate(problem, dynamics, theta, list(recent), t + 1 - len(recent),
                                  ds, dth)
-            history.append({"step": t + 1, "val_loss": float(f.detach()), "hypergrad_norm": float(h.detach().norm())})
+            if not bool(torch.isfinite(h).all()):
+                raise FloatingPointError(f"the hypergradient of the update at step {t + 1} is "
+                                         "NaN or infinite")
+            history.append(OnlineUpdate(t + 1, float(f.detach()), float(h.detach().norm()),
+                                        h.detach().clone()))
             theta = update(theta, h).detach()
         if callback is not None:
             callback(t, state, theta)
         if progress is not None:
             progress.update(1)
-    return theta, state, history
+    return OnlineResult("online", theta, state, history)

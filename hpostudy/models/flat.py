@@ -46,7 +46,12 @@ class FlatModel:
         for n in self.numels:
             self.offsets.append(self.offsets[-1] + n)
         self.size = self.offsets[-1]
+        if self.size == 0:
+            raise ValueError(f"{type(module).__name__} has no parameters to train")
         self.buffers = {n: b for n, b in module.named_buffers()}
+        # tied weights (one tensor under two names) need functional_call's tie handling,
+        # which costs a module walk per call: only pay it when the module has them
+        self.tied = len(list(module.named_parameters(remove_duplicate=False))) > len(params)
 
     def initial(self, dtype=torch.float32, device=None) -> torch.Tensor:
         """The module's current parameters as one flat vector."""
@@ -55,12 +60,16 @@ class FlatModel:
         return flat.to(dtype=dtype, device=device).clone()
 
     def unflatten(self, w: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {name: w[a:b].view(shape) for name, a, b, shape in
-                zip(self.names, self.offsets[:-1], self.offsets[1:], self.shapes)}
+        """The parameters as views into ``w``, by name.
 
-    def slice_of(self, name: str) -> slice:
-        i = self.names.index(name)
-        return slice(self.offsets[i], self.offsets[i + 1])
+        One ``split`` (its backward is a single concatenation), not one slice per parameter:
+        a slice's backward fills a full-size zero tensor and adds into it.
+        """
+        if w.shape != (self.size,):
+            raise ValueError(f"expected a flat parameter vector of shape ({self.size},), "
+                             f"got {tuple(w.shape)}")
+        return {name: part.view(shape) for name, part, shape in
+                zip(self.names, w.split(self.numels), self.shapes)}
 
     def reset_buffers(self) -> None:
         """Reset batch-norm running statistics (once per meta-iteration, for determinism)."""
@@ -102,10 +111,14 @@ class FlatModel:
         return self
 
     def __call__(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.call(self.unflatten(w), x)
+
+    def call(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """The module at the parameters ``params`` (from :meth:`unflatten`) on input ``x``."""
         # Buffers are passed as clones so that batch-norm updates of running statistics never
         # mutate tensors captured by torch.func transforms.
         bufs = {n: b.clone() for n, b in self.buffers.items()}
-        return functional_call(self.module, (self.unflatten(w), bufs), (x,))
+        return functional_call(self.module, (params, bufs), (x,), tie_weights=self.tied)
 
     def __repr__(self) -> str:
         return f"FlatModel({type(self.module).__name__}, {self.size:,} parameters)"

@@ -3,7 +3,7 @@
     hpostudy list
     hpostudy run [NOTEBOOK ...] [--profile smoke|cpu|paper] [--device cpu|cuda] [-p KEY=VALUE ...]
                  [--jobs N] [--force] [--no-notebook]
-    hpostudy book [--profile smoke|cpu|paper]
+    hpostudy book [--profile smoke|cpu|paper] [--chapters CHAPTER ...]
     hpostudy record [--profile cpu|paper] [--only NAME ...]
 
 NOTEBOOK is a name from notebooks/ or a path to any jupytext .py notebook (a copy of one of
@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
                           "tables and figures only)")
     book = sub.add_parser("book", help="build the HTML book from the executed notebooks")
     book.add_argument("--profile", default="smoke", choices=list(PROFILES))
+    book.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                      help="only these chapter pages (default: all), from their notebooks' runs")
     rec = sub.add_parser("record", help="keep a profile's finished results in book/recorded/")
     rec.add_argument("--profile", default="cpu", choices=list(PROFILES))
     rec.add_argument("--only", nargs="+", metavar="NAME")
@@ -86,7 +88,7 @@ def _dispatch(args) -> int:
         print(f"recorded into {runner.record_results(args.profile, args.only)}")
         return 0
     if args.command == "book":
-        html = runner.build_book(args.profile)
+        html = runner.build_book(args.profile, chapters=args.chapters)
         print(f"book written to {html}/index.html")
         return 0
     if args.jobs is not None and args.jobs < 1:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import store
-from . import notebooks as nbs
+from . import notebooks as nbs, provenance
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
 STAMP = ".stamp"
@@ -295,38 +295,43 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
 
 def write_run_times(target: Path) -> Path:
     """Summarize the ``meta.json`` of every notebook recorded in ``target`` as
-    ``run_times.csv`` (notebook, profile, device, threads, torch, wall and CPU time)."""
+    ``run_times.csv`` (notebook, profile, data, seeds, device, threads, torch, wall and CPU
+    time)."""
     import pandas as pd
 
     rows = []
-    for meta_file in sorted(Path(target).glob("*/meta.json")):
-        meta = json.loads(meta_file.read_text())
-        settings = meta.get("settings") or meta.get("config", {})
-        rows.append({"notebook": meta_file.parent.name, "profile": settings.get("profile"),
-                     "seeds": settings.get("seeds", 1), "device": meta["device"],
-                     "threads": meta.get("threads", ""), "torch": meta["torch"],
-                     "wall minutes": round(meta["seconds"] / 60, 1),
-                     "CPU minutes": (round(meta["cpu_seconds"] / 60, 1)
-                                     if "cpu_seconds" in meta else "")})
+    for meta in sorted(Path(target).glob("*/meta.json")):
+        run = provenance.run_summary(meta)
+        seconds, cpu_seconds = run.pop("seconds"), run.pop("cpu_seconds")
+        rows.append({**run, "wall minutes": round(seconds / 60, 1),
+                     "CPU minutes": "" if cpu_seconds is None else round(cpu_seconds / 60, 1)})
     return store.write_table(pd.DataFrame(rows), Path(target), "run_times")
 
 
 # ---------------------------------------------------------------------- the book
-def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True) -> Path:
+def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True,
+               chapters: list[str] | None = None) -> Path:
     """Copy the executed notebooks (each labelled with its profile) and their results into
-    ``book/generated`` and build the HTML book with Jupyter Book (which executes nothing).
-    Returns the HTML folder."""
+    ``book/generated``, write the tables of where each chapter's results come from
+    (:mod:`.provenance`) and build the HTML book with Jupyter Book (which executes nothing).
+    ``chapters`` (chapter page names) builds the book of those chapters only, with the
+    introduction and the reference pages, from their notebooks' runs. Returns the HTML folder."""
     import nbformat
 
     root = project_root()
     build = Path(build or root / "build") / profile
-    found = nbs.discover(root)
+    every = nbs.discover(root)
+    found = every
+    toc = root / "_toc.yml"
+    generated = root / "book" / "generated"
+    if chapters:
+        toc_text = _toc_of_chapters(toc, chapters)
+        found = {n: nb for n, nb in every.items() if nb.chapter in chapters}
     missing = [n for n in found if not (build / "results" / n / STAMP).exists()
                or not (build / "executed" / f"{n}.ipynb").exists()]
     if missing:
         raise FileNotFoundError(f"no finished run of {missing} in {build}: run "
                                 f"`hpostudy run --profile {profile}` first")
-    generated = root / "book" / "generated"
     if generated.exists():
         shutil.rmtree(generated)
     for name, nb in found.items():
@@ -341,12 +346,40 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
                         ignore=shutil.ignore_patterns(STAMP, store.MARKER, "checkpoints",
                                                       "*.pt", "*.tmp"))
     (generated / "profile.txt").write_text(profile)
+    by_chapter: dict[str, list[str]] = {}
+    for name, nb in every.items():
+        if nb.chapter:
+            by_chapter.setdefault(nb.chapter, []).append(name)
+    provenance.write_tables(root / "book", by_chapter)
+    if chapters:
+        toc = generated / "_toc.yml"
+        toc.write_text(toc_text)
     exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe), "build", str(root), "--path-output", str(root)]
+    cmd = [str(exe), "build", str(root), "--path-output", str(root), "--toc", str(toc)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     subprocess.run(cmd, check=True, cwd=root)
     return root / "_build" / "html"
+
+
+def _toc_of_chapters(toc: Path, chapters: list[str]) -> str:
+    """The table of contents ``toc`` without the chapter pages (``book/chapters/<name>``) not
+    named in ``chapters`` (YAML text)."""
+    import yaml
+
+    content = yaml.safe_load(Path(toc).read_text())
+    pages = {p["file"].removeprefix("book/chapters/") for part in content["parts"]
+             for p in part["chapters"] if p["file"].startswith("book/chapters/")}
+    unknown = sorted(set(chapters) - pages)
+    if unknown:
+        raise ValueError(f"no chapter page {unknown} in {toc}: choose from {sorted(pages)}")
+    parts = []
+    for part in content["parts"]:
+        kept = [p for p in part["chapters"] if not p["file"].startswith("book/chapters/")
+                or p["file"].removeprefix("book/chapters/") in chapters]
+        if kept:
+            parts.append({**part, "chapters": kept})
+    return yaml.safe_dump({**content, "parts": parts}, sort_keys=False)
 
 
 def _profile_banner(results: Path, profile: str) -> str:

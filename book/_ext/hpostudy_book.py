@@ -1,0 +1,95 @@
+"""How the book renders, for every page at once (a local Sphinx extension, see _config.yml).
+
+* Every ``{csv-table}`` is readable without editing its page or its data file: numbers are shown
+  to three significant digits by :func:`hpostudy.verdicts.fmt` (the CSV files keep full
+  precision), header names read as words with their unit in parentheses (``best_s`` ->
+  ``best (s)``).
+* ``static/hpostudy.css``: a table wider than the text scrolls inside its own box with a
+  scrollbar that stays visible, and its caption stays whole above it; figures never exceed the
+  text width.
+* A script that two extensions both add to every page (sphinx-thebe's configuration, which
+  then fails as a redeclaration in the browser) is written once.
+* ``extra/favicon.ico`` lies at the site's root too, where browsers look for it on pages that
+  name none (the redirecting ``index.html``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from docutils.parsers.rst.directives.tables import CSVTable
+from docutils.statemachine import StringList
+
+from hpostudy.verdicts import fmt
+
+STATIC = Path(__file__).parent / "static"
+EXTRA = Path(__file__).parent / "extra"
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+INTEGER = re.compile(r"[-+]?\d+")
+# a float written with all its binary noise inside a text cell, e.g. "mean 1.5950000000000002"
+NOISY_FLOAT = re.compile(r"(?<![\w.])-?\d+\.\d{8,}(?:[eE][-+]?\d+)?(?![\w.])")
+UNITS = ("s", "ms", "min", "h", "MB", "GB", "KB", "bits")
+
+
+def number_cell(text: str) -> str:
+    """A data cell as shown: a number to three significant digits (``2.0`` -> ``2``,
+    ``1.5950000000000002`` -> ``1.6``), counts exact, noisy floats inside text shortened, any
+    other text unchanged."""
+    stripped = text.strip()
+    if INTEGER.fullmatch(stripped):
+        return fmt(int(stripped))
+    if NUMBER.fullmatch(stripped):
+        return fmt(float(stripped))
+    return NOISY_FLOAT.sub(lambda m: fmt(float(m.group())), text)
+
+
+def header_cell(text: str) -> str:
+    """A column name as shown: words instead of underscores, a trailing unit in parentheses
+    (``peak_MB`` -> ``peak (MB)``, ``rel_err_vs_reverse`` -> ``rel err vs reverse``)."""
+    words = text.strip().split("_")
+    if len(words) > 1 and words[-1] in UNITS and words[-2]:
+        return f"{' '.join(words[:-1])} ({words[-1]})"
+    return " ".join(words)
+
+
+class ReadableCSVTable(CSVTable):
+    """``csv-table`` with :func:`header_cell` on header rows and :func:`number_cell` on data."""
+
+    def parse_csv_data_into_rows(self, csv_data, dialect, source):
+        rows, max_cols = super().parse_csv_data_into_rows(csv_data, dialect, source)
+        header_option = self.options.get("header")  # a header given apart from the data
+        header_rows = (len(rows) if header_option and list(csv_data) == header_option.split("\n")
+                       else self.options.get("header-rows", 0))
+        for i, row in enumerate(rows):
+            show = header_cell if i < header_rows else number_cell
+            for j, (*spans, lines) in enumerate(row):
+                text = show("\n".join(lines))
+                row[j] = (*spans, StringList(text.splitlines(), source=source))
+        return rows, max_cols
+
+
+def _add_files(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+    app.config.html_extra_path.append(str(EXTRA))
+
+
+def _scripts_once(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (str(getattr(script, "filename", script) or ""),  # inline: None or ""
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app):
+    app.add_directive("csv-table", ReadableCSVTable, override=True)
+    app.connect("builder-inited", _add_files)
+    app.add_css_file("hpostudy.css")
+    app.connect("html-page-context", _scripts_once)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

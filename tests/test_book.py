@@ -1,0 +1,165 @@
+"""How the book presents results, checked without building it: tables (numbers and headers of
+every csv-table), figures (text readable at the size the page shows them), where each
+chapter's results come from (profile, data, device), and books of a few chapters."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+import yaml
+from docutils.core import publish_parts
+from PIL import Image
+from docutils.parsers.rst import directives
+
+from hpostudy import figures
+from hpostudy.study import provenance, runner
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import hpostudy_book  # noqa: E402  (the book's local Sphinx extension)
+
+
+# ------------------------------------------------------------------ tables
+@pytest.mark.parametrize("cell, shown", [
+    ("1.5950000000000002", "1.6"), ("2.0", "2"), ("0.06195321507644007", "0.062"),
+    ("-0.03929420631", "-0.0393"), ("1.3892821263588615e-06", "1.39e-06"),
+    ("0.99999", "0.99999"),  # not whole: never shown as 1
+    ("5535.83", "5536"), ("1010664", "1,010,664"), ("26", "26"), ("7", "7"),
+    ("mean 1.5950000000000002 over seeds", "mean 1.6 over seeds"),
+    ("0.9 (paper)", "0.9 (paper)"), ("NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3"),
+    ("2.14.1+cu130", "2.14.1+cu130"), ("", ""), ("True", "True"),
+])
+def test_data_cells_show_sensible_significant_digits(cell, shown):
+    assert hpostudy_book.number_cell(cell) == shown
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("best_s", "best (s)"), ("peak_MB", "peak (MB)"), ("information_bound_bits",
+                                                      "information bound (bits)"),
+    ("rel_err_vs_reverse", "rel err vs reverse"), ("MB_per_step", "MB per step"),
+    ("wall minutes", "wall minutes"), ("T", "T"), ("x_train", "x train"),
+])
+def test_header_cells_read_as_words_with_their_unit(name, shown):
+    assert hpostudy_book.header_cell(name) == shown
+
+
+def test_csv_tables_are_formatted_when_rendered(monkeypatch):
+    monkeypatch.setitem(directives._directives, "csv-table", hpostudy_book.ReadableCSVTable)
+    source = (".. csv-table:: Times\n   :header-rows: 1\n\n   method,best_s,repeats\n"
+              "   reverse,1.5950000000000002,2.0\n")
+    html = publish_parts(source, writer_name="html5")["body"]
+    assert "best (s)" in html and "best_s" not in html
+    assert "<td><p>1.6</p></td>" in html and "<td><p>2</p></td>" in html
+    assert "1.595000" not in html and "2.0" not in html
+    header_option = (".. csv-table:: Times\n   :header: method, best_s\n\n   reverse,0.5\n")
+    assert "best (s)" in publish_parts(header_option, writer_name="html5")["body"]
+
+
+def test_the_book_uses_the_extension_and_its_style():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["sphinx"]["local_extensions"] == {"hpostudy_book": "book/_ext"}
+    css = (hpostudy_book.STATIC / "hpostudy.css").read_text()
+    assert "max-width: 100cqw" in css  # captions as wide as the visible box
+
+
+# ------------------------------------------------------------------ figures
+def _legend_figure(width: float, size: float):
+    fig, axes = plt.subplots(1, 3, figsize=(width, 3))
+    for ax in axes:
+        ax.plot([0, 1, 2], [1, 0, 1], label="a curve")
+        ax.legend(fontsize=size)
+        ax.tick_params(labelsize=size)
+        ax.set_title("panel", fontsize=size)
+        figures.epoch_axis(ax)
+    fig.tight_layout()
+    return fig, axes
+
+
+def test_wide_figures_get_text_readable_where_the_page_shrinks_them(tmp_path):
+    fig, axes = _legend_figure(15, 7)
+    least = figures.min_font_points(fig)
+    assert least * figures.SHOWN_WIDTH_PX / (72 * 15) == pytest.approx(figures.MIN_TEXT_PX)
+    assert least > 7  # 7-point text on a 15-inch figure would be about 5 px on the page
+    margins = fig.subplotpars.left, fig.subplotpars.bottom
+    figures.save(fig, tmp_path, "wide")
+    # laid out again for the larger text (the drawing function's tight_layout came before)
+    assert fig.subplotpars.left > margins[0] and fig.subplotpars.bottom > margins[1]
+    for ax in axes:
+        texts = [*ax.get_legend().get_texts(), ax.title, *ax.get_xticklabels(),
+                 *ax.get_yticklabels()]
+        assert min(t.get_fontsize() for t in texts) >= least - 1e-9
+    recorded = float(Image.open(tmp_path / "wide.png").text[figures.SMALLEST_TEXT_KEY])
+    assert recorded == pytest.approx(least * figures.DPI / 72, abs=0.1)  # for the browser test
+    plt.close(fig)
+
+
+def test_figures_readable_already_are_left_as_drawn(tmp_path):
+    fig, axes = _legend_figure(4.5, 9)
+    assert figures.min_font_points(fig) < 9
+    assert not figures.make_readable(fig)
+    assert axes[0].get_legend().get_texts()[0].get_fontsize() == 9
+    assert axes[0].xaxis.label.get_text() == "epoch"
+    assert axes[0].xaxis.get_major_locator()._integer  # integer ticks for counted axes
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ where results come from
+def _meta(folder: Path, **fields) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "meta.json").write_text(json.dumps(fields))
+
+
+def test_provenance_tables_name_profile_data_seeds_device_and_torch(tmp_path):
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    (book / "chapters" / "quality.md").write_text("# How good is it?\n\ntext\n")
+    _meta(book / "recorded" / "cpu" / "nb", seconds=5536.0, device="CPU (1 threads)",
+          torch="2.14.1", config={"profile": "cpu", "dataset": "mnist", "n_train": 15000})
+    _meta(book / "recorded" / "h100" / "nb", seconds=22.0, device="NVIDIA H100 80GB HBM3",
+          torch="2.11.0+cu130", settings={"profile": "paper", "dataset": "cifar10",
+                                          "seeds": 3})
+    _meta(book / "generated" / "nb", seconds=5.7, cpu_seconds=2.5, threads=1,
+          device="CPU (x86_64, 1 threads)", torch="2.14.1",
+          settings={"profile": "smoke", "dataset": "digits", "seeds": 1})
+    folder = provenance.write_tables(book, {"quality": ["nb", "not_run"]})
+    rows = pd.read_csv(folder / "quality.csv")
+    assert rows.source.tolist() == ["recorded (cpu)", "recorded (h100)", "this build"]
+    assert rows.data.tolist() == ["MNIST (15,000 training examples)", "CIFAR-10",
+                                  "embedded 8x8 digits"]
+    assert rows["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
+        "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
+    assert rows["run time"].str.replace("\u00a0", " ").tolist() == ["1.5 h", "22 s", "5.7 s"]
+    assert rows.torch.tolist() == ["2.14.1", "2.11.0 (cu130)", "2.14.1"]
+    summary = pd.read_csv(folder / "all.csv")
+    assert summary.chapter.unique().tolist() == ["How good is it?"]
+    assert summary.columns.tolist() == provenance.SUMMARY_COLUMNS
+    assert summary["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
+        "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
+
+
+@pytest.mark.parametrize("seeds, shown", [([3, 1, 3], "1-3 seeds"), ([1], "1 seed"),
+                                          ([5, 5], "5 seeds")])
+def test_seeds_of_runs_read_as_a_count_or_a_range(seeds, shown):
+    assert provenance.seeds_label(seeds) == shown.replace(" ", "\u00a0")
+
+
+@pytest.mark.parametrize("seconds, shown", [(5.74, "5.7 s"), (89, "89 s"), (600, "10 min"),
+                                            (5400, "1.5 h"), (4471.93, "75 min")])
+def test_run_times_read_in_the_unit_that_fits(seconds, shown):
+    assert provenance.duration(seconds) == shown.replace(" ", "\u00a0")
+
+
+# ------------------------------------------------------------------ a book of a few chapters
+def test_a_book_of_some_chapters_keeps_the_other_pages_and_refuses_unknown_chapters():
+    content = yaml.safe_load(runner._toc_of_chapters(ROOT / "_toc.yml", ["parameter_paths"]))
+    files = [c["file"] for part in content["parts"] for c in part["chapters"]]
+    assert "book/chapters/parameter_paths" in files and "book/engine" in files
+    assert not [f for f in files if f.startswith("book/chapters/")
+                and f != "book/chapters/parameter_paths"]
+    assert content["root"] == "book/intro"
+    with pytest.raises(ValueError, match="no chapter page"):
+        runner._toc_of_chapters(ROOT / "_toc.yml", ["parameter_path"])
