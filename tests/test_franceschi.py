@@ -154,3 +154,31 @@ def test_softmax_regression_losses():
     assert float(problem.val_loss(torch.zeros(16, dtype=torch.float64), theta)) == pytest.approx(
         np.log(4))
     assert model.accuracy(w, x, y) == float(((x @ W + b).argmax(1) == y).double().mean())
+
+
+# ---------------------------------------------------------------------- projected Adam on a convex set
+def test_projected_adam_on_the_budget_set_resumes_exactly():
+    from hpostudy.metaopt import ProjectedAdam
+
+    relations = TaskRelations(4, radius=0.2, rho_bounds=(0.0, 5.0))
+    gen = torch.Generator().manual_seed(4)
+    grads = [torch.randn(relations.size, generator=gen, dtype=torch.float64) for _ in range(6)]
+    lr = torch.cat([torch.full((relations.pairs,), 0.05), torch.full((1,), 0.5)]).double()
+
+    def run(optimizer, theta, steps):
+        for g in steps:
+            theta = optimizer(theta, g)
+            A = relations.matrix(theta)
+            assert A.min() >= 0 and float(A.sum()) <= 0.2 + 1e-12
+            assert 0 <= float(theta[-1]) <= 5
+        return theta
+
+    first = ProjectedAdam(lr=lr, project=relations.project)
+    theta = run(first, relations.init(a=0.0, rho=1.0), grads[:3])
+    saved = first.state_dict()
+    straight = run(first, theta, grads[3:])
+    resumed = ProjectedAdam(lr=lr, project=relations.project)
+    resumed.load_state_dict(saved)
+    assert torch.equal(run(resumed, theta, grads[3:]), straight)
+    with pytest.raises(ValueError, match="either bounds"):
+        ProjectedAdam(lower=0.0, project=relations.project)
