@@ -4,6 +4,7 @@ substitute and the HMTL splits, the RT-HO substitute task, and the experiments o
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.optimize import minimize
@@ -182,3 +183,94 @@ def test_projected_adam_on_the_budget_set_resumes_exactly():
     assert torch.equal(run(resumed, theta, grads[3:]), straight)
     with pytest.raises(ValueError, match="either bounds"):
         ProjectedAdam(lower=0.0, project=relations.project)
+
+
+# ---------------------------------------------------------------------- features and splits
+from hpostudy.settings import franceschi as fs  # noqa: E402
+
+
+def test_the_feature_network_never_sees_the_pool_and_splits_are_disjoint(tmp_path):
+    from hpostudy.experiments.hmtl import Config
+
+    cfg = Config.for_profile("smoke", output_dir=str(tmp_path))
+    images = fs.images(cfg)
+    seen = {tuple(x.reshape(-1).tolist()) for x in images.x_train}
+    pool = [tuple(x.reshape(-1).tolist()) for x in images.x_test]
+    assert len(images.y_train) == cfg.feature_images and len(pool) == 1797 - cfg.feature_images
+    assert not seen & set(pool)
+    gen = torch.Generator().manual_seed(0)
+    fake = {"x": torch.randn(200, 5, generator=gen, dtype=torch.float64),
+            "y": torch.arange(200) % 10}
+    a, b = fs.split(fake, 50, 50, seed=1), fs.split(fake, 50, 50, seed=2)
+    assert (len(a.y_train), len(a.y_val), len(a.y_test)) == (50, 50, 100)
+    rows = [tuple(x.tolist()) for x in torch.cat([a.x_train, a.x_val, a.x_test])]
+    assert len(set(rows)) == 200  # every example in exactly one part
+    assert not torch.equal(a.x_train, b.x_train)  # another seed, another split
+    with pytest.raises(ValueError, match="leaves none for the test set"):
+        fs.split(fake, 100, 100, seed=0)
+
+
+def test_features_are_standardized_with_the_network_images_only():
+    net = torch.nn.Module()
+    gen = torch.Generator().manual_seed(0)
+    net.features = torch.nn.Flatten()
+    net.classifier = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(4, 3))
+    own, other = torch.randn(30, 4, generator=gen), 5 + torch.randn(10, 4, generator=gen)
+    z = fs.standardized_embedding(net, own, own)
+    assert torch.allclose(z.mean(0), torch.zeros(3), atol=1e-5)
+    shifted = fs.standardized_embedding(net, own, other)
+    assert shifted.mean(0).abs().min() > 1  # the other images keep their offset: no peeking
+
+
+def test_cached_computes_once_per_setting(tmp_path):
+    calls = []
+    compute = lambda: calls.append(1) or {"value": len(calls)}  # noqa: E731
+    assert fs.cached(tmp_path, {"a": 1}, compute) == {"value": 1}
+    assert fs.cached(tmp_path, {"a": 1}, compute) == {"value": 1} and len(calls) == 1
+    assert fs.cached(tmp_path, {"a": 2}, compute) == {"value": 2}
+
+
+# ---------------------------------------------------------------------- the HMTL experiment
+from hpostudy.experiments import hmtl  # noqa: E402
+
+
+@pytest.fixture
+def tiny_pool(monkeypatch):
+    """A pool of 3 separable classes in 4 dimensions instead of CNN features."""
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(300) % 3
+    x = torch.randn(300, 4, generator=gen, dtype=torch.float64) + 2.0 * torch.nn.functional.one_hot(
+        y, 4).double()
+    pool = {"x": x, "y": y, "network_accuracy": 1.0, "network_images": 0}
+    monkeypatch.setattr(fs, "features", lambda cfg: pool)
+    return pool
+
+
+def test_every_method_chooses_within_its_set_and_budget(tmp_path, tiny_pool):
+    cfg = hmtl.Config.for_profile("smoke", output_dir=str(tmp_path), T=10, grid=3,
+                                  hyper_iterations=4, radius=0.5, a_max=1.0, rho_max=4.0,
+                                  rho_start=1.0)
+    rows = {m: hmtl.one_method((cfg, 0, m)) for m in hmtl.METHODS}
+    assert rows["STL"]["trainings"] == 3 + 3 * 2 and rows["NMTL"]["trainings"] == 9
+    assert rows["STL"]["sum_A"] == 0
+    nmtl_A = rows["NMTL"]["A"][~np.eye(3, dtype=bool)]
+    assert np.allclose(nmtl_A, nmtl_A[0]) and nmtl_A[0] in hmtl.grid_values(1.0, 3)
+    assert rows["HMTL"]["A"].max() <= 1.0 + 1e-12 and rows["HMTL"]["A"].min() >= 0
+    assert rows["HMTL-S"]["sum_A"] <= 0.5 + 1e-9 and rows["HMTL-S"]["A"].min() >= 0
+    path = rows["HMTL"]["path"]
+    assert [p["meta_iteration"] for p in path] == [0, 1, 2, 3]
+    assert rows["HMTL"]["val_loss"] == min(p["val_loss"] for p in path)
+    # the start (A = 0, rho = rho_start) is STL's model with one shared rho
+    split = hmtl.Split(cfg, 0)
+    start = split.evaluate(hmtl.TaskRelations(3), hmtl.TaskRelations(3).init(rho=1.0))
+    assert path[0]["val_loss"] == pytest.approx(start["val_loss"], rel=1e-10)
+
+
+def test_grid_values_and_related_ratio():
+    assert hmtl.grid_values(100.0, 4) == pytest.approx([0.0, 10.0, 100 / 10 ** 0.5, 100.0])
+    pairs = [("cat", "dog"), ("cat", "ship"), ("dog", "ship")]
+    rows = [{"seed": s, "method": "HMTL-S", "task_a": a, "task_b": b,
+             "weight": (3.0 if (a, b) == ("cat", "dog") else 0.0) + s}
+            for s in (0, 1) for a, b in pairs]
+    ratio = hmtl.related_ratio(pd.DataFrame(rows), "cifar10")
+    assert ratio[0] == pytest.approx(3.0) and ratio[1] == pytest.approx(4 / 2)

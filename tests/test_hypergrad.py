@@ -369,3 +369,12 @@ def test_reversing_methods_refuse_a_tuned_momentum_and_adam_with_the_reason(meth
         hg.hypergradient(method, problem, Adam(), space.init(), 5)
     with pytest.raises(TypeError, match="straight line does not determine Adam"):
         hg.drmad(problem, Adam(), space.init(), 5)
+
+
+def test_rt_ho_stops_when_its_callback_says_so(mlp):
+    problem, dynamics, theta, _ = mlp
+    seen = []
+    result = hg.rt_ho(problem, dynamics, theta, 40, every=5, update=lambda th, h: th,
+                      callback=lambda t, state, th: seen.append(t) or t == 11)
+    assert seen == list(range(12)) and [u.step for u in result.history] == [5, 10]
+    assert rel(result.state[0], train(problem, dynamics, theta, 12)[0]) < 1e-12

@@ -17,11 +17,14 @@ ImageNet weights cannot be had offline, so the study substitutes a network of it
 The features are the pre-activations of the network's hidden layer (before its ReLU, as the
 paper's), standardized with the mean and deviation over the network's own training images, so
 that nothing about the split's images enters them. They are computed once per setting and kept
-under a key of the setting and the library code.
+under a key of the setting and the library code. The real-time experiment uses the same kind of
+network as a source of regression targets (:func:`train_network`, :func:`standardized_embedding`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -93,20 +96,22 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.pad(x, (4, 4, 4, 4))[:, :, dy:dy + h, dx:dx + w]
 
 
-def train_network(cfg: FeatureSetting, splits: data.Splits, batch_size: int = 64) -> SmallCNN:
-    """The feature network trained by Adam (learning rate 1e-3) on the training split."""
+def train_network(x: torch.Tensor, y: torch.Tensor, channels: tuple[int, ...], width: int,
+                  epochs: int, augment: bool, batch_size: int = 64) -> SmallCNN:
+    """A :class:`~hpostudy.models.SmallCNN` with a hidden layer of ``width`` units trained by
+    Adam (learning rate 1e-3) on the images ``x`` (with :func:`_augment` if ``augment``)."""
     gen = torch.Generator().manual_seed(FEATURE_SEED)
-    net = SmallCNN(splits.input_shape, channels=cfg.feature_channels, hidden=cfg.features,
-                   num_classes=splits.num_classes, seed=FEATURE_SEED)
+    torch.manual_seed(FEATURE_SEED)  # dropout masks
+    net = SmallCNN(tuple(x.shape[1:]), channels=channels, hidden=width,
+                   num_classes=int(y.max()) + 1, seed=FEATURE_SEED)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    x, y = splits.x_train, splits.y_train
     batch_size = min(batch_size, len(y))
     net.train()
-    for _ in range(cfg.feature_epochs):
+    for _ in range(epochs):
         order = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y) - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
-            batch = _augment(x[idx], gen) if cfg.dataset == "cifar10" else x[idx]
+            batch = _augment(x[idx], gen) if augment else x[idx]
             loss = F.cross_entropy(net(batch), y[idx])
             optimizer.zero_grad()
             loss.backward()
@@ -122,32 +127,42 @@ def embed(net: SmallCNN, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
                       for i in range(0, len(x), batch)])
 
 
+def standardized_embedding(net: SmallCNN, own: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """:func:`embed` of ``x``, standardized per dimension with the mean and deviation over the
+    network's own training images ``own`` (nothing about ``x`` enters the scale)."""
+    reference = embed(net, own)
+    return (embed(net, x) - reference.mean(0)) / reference.std(0).clamp_min(1e-6)
+
+
 def compute_features(cfg: FeatureSetting) -> dict:
-    """Features and labels of the experiment's pool, standardized with the statistics of the
-    network's training images; also the network's own accuracy on the pool (how good the
-    features are: a softmax regression trained on 50 examples cannot do much better)."""
+    """Standardized features and labels of the experiment's pool; also the network's own
+    accuracy on the pool (how good the features are: a softmax regression trained on 50
+    examples cannot do much better)."""
     splits = images(cfg)
-    torch.manual_seed(FEATURE_SEED)
-    net = train_network(cfg, splits)
-    own = embed(net, splits.x_train)
-    mean, std = own.mean(0), own.std(0).clamp_min(1e-6)
-    pool = embed(net, splits.x_test)
+    net = train_network(splits.x_train, splits.y_train, cfg.feature_channels, cfg.features,
+                        cfg.feature_epochs, augment=cfg.dataset == "cifar10")
     with torch.no_grad():
         accuracy = float((net(splits.x_test).argmax(1) == splits.y_test).float().mean())
-    return {"x": ((pool - mean) / std).double(), "y": splits.y_test.clone(),
-            "network_accuracy": accuracy, "network_images": len(splits.y_train)}
+    return {"x": standardized_embedding(net, splits.x_train, splits.x_test).double(),
+            "y": splits.y_test.clone(), "network_accuracy": accuracy,
+            "network_images": len(splits.y_train)}
+
+
+def cached(folder: Path, settings: dict, compute: Callable[[], dict]) -> dict:
+    """``compute()``, kept in ``folder`` under a key of ``settings`` and the library code (a
+    killed or repeated run, or another experiment with the same settings, reuses it)."""
+    checkpoint = store.Checkpoint(Path(folder) / f"{store.settings_key(settings)}.pt")
+    saved = checkpoint.load()
+    if saved is None:
+        saved = compute()
+        checkpoint.save(saved)
+    return saved
 
 
 def features(cfg: FeatureSetting) -> dict:
-    """:func:`compute_features`, computed once per feature setting and library code and kept in
-    ``<output_dir>/features/`` (a killed or repeated run reuses it)."""
-    key = store.settings_key(cfg.feature_settings())
-    cache = store.Checkpoint(cfg.out / "features" / f"{key}.pt")
-    saved = cache.load()
-    if saved is None:
-        saved = compute_features(cfg)
-        cache.save(saved)
-    return saved
+    """:func:`compute_features`, computed once per feature setting (:func:`cached` in
+    ``<output_dir>/features/``)."""
+    return cached(cfg.out / "features", cfg.feature_settings(), lambda: compute_features(cfg))
 
 
 @dataclass
