@@ -215,6 +215,9 @@ def test_features_are_standardized_with_the_network_images_only():
     gen = torch.Generator().manual_seed(0)
     net.features = torch.nn.Flatten()
     net.classifier = torch.nn.Sequential(torch.nn.Identity(), torch.nn.Linear(4, 3))
+    with torch.no_grad():  # the "hidden layer" keeps the first three inputs
+        net.classifier[1].weight.copy_(torch.eye(3, 4))
+        net.classifier[1].bias.zero_()
     own, other = torch.randn(30, 4, generator=gen), 5 + torch.randn(10, 4, generator=gen)
     z = fs.standardized_embedding(net, own, own)
     assert torch.allclose(z.mean(0), torch.zeros(3), atol=1e-5)
@@ -274,3 +277,79 @@ def test_grid_values_and_related_ratio():
             for s in (0, 1) for a, b in pairs]
     ratio = hmtl.related_ratio(pd.DataFrame(rows), "cifar10")
     assert ratio[0] == pytest.approx(3.0) and ratio[1] == pytest.approx(4 / 2)
+
+
+# ---------------------------------------------------------------------- the RT-HO experiment
+from hpostudy.experiments import rt_ho  # noqa: E402
+
+
+@pytest.fixture
+def two_tasks(tmp_path, monkeypatch):
+    """The smoke task with random secondary targets instead of the teacher CNN's."""
+    cfg = rt_ho.Config.for_profile("smoke", output_dir=str(tmp_path), embedding=6, T=60,
+                                   eval_every=10, patience=2, rho_grid=(0.0, 1.0))
+    targets = torch.randn(cfg.n_train, 6, generator=torch.Generator().manual_seed(0))
+    monkeypatch.setattr(rt_ho, "teacher_targets", lambda c: {"targets": targets,
+                                                           "teacher_accuracy": 0.5})
+    return cfg, rt_ho.TwoTasks(cfg, 0), targets
+
+
+def test_joint_objective_is_primary_plus_rho_times_secondary(two_tasks):
+    cfg, task, targets = two_tasks
+    problem = task.problem()
+    w = problem.w0
+    idx = task.stream.indices(3)
+    logits, regression = task.model(w, task.splits.x_train[idx])
+    primary = torch.nn.functional.cross_entropy(logits, task.splits.y_train[idx])
+    secondary = ((regression - targets[idx]) ** 2).mean()
+    for rho in (0.0, 2.5):
+        theta = torch.tensor([rho, 0.1, 0.5], dtype=torch.float64)
+        assert float(task.train_loss(w, theta, 3)) == pytest.approx(float(primary + rho * secondary),
+                                                                  rel=1e-6)
+    assert logits.shape[1] == 10 and regression.shape[1] == 6
+
+
+def test_early_stopping_keeps_the_best_weights_and_waits_patience(two_tasks):
+    cfg, task, _ = two_tasks
+    stopper = rt_ho.EarlyStopping(task, eval_every=10, patience=2)
+    errors = iter([0.5, 0.3, 0.4, 0.35, 0.2])
+    task.error = lambda w, split: next(errors) if split == "val" else 0.1
+    theta = torch.tensor([1.0, 0.1, 0.5], dtype=torch.float64)
+    states = [(torch.full((3,), float(k)), None) for k in range(5)]
+    stops = [stopper(10 * k + 9, states[k], theta) for k in range(4)]
+    assert stops == [False, False, False, True]
+    assert stopper.best_error == 0.3 and stopper.best_step == 20
+    assert torch.equal(stopper.best_w, states[1][0])
+    assert stopper(3, states[0], theta) is False  # no measurement between intervals
+
+
+def test_both_methods_run_and_the_baseline_takes_the_best_grid_value(two_tasks):
+    cfg, task, _ = two_tasks
+    grid = [rt_ho.grid_point((cfg, 0, rho)) for rho in cfg.rho_grid]
+    assert all(g["steps"] <= cfg.T and 0 < g["test_accuracy"] <= 1 for g in grid)
+    table = pd.DataFrame(grid)
+    row = rt_ho.baseline_row(table)
+    assert row["val_error"] == table.val_error.min()
+    assert row["steps"] == table.steps.sum() and row["cpu_seconds"] == table.cpu_seconds.sum()
+    rt = rt_ho.real_time((cfg, 0))
+    assert rt["history"] and rt["history"][0]["step"] == cfg.eval_every
+    assert rt["rho"] >= 0 and rt["eta"] >= 0 and 0 <= rt["mu"] <= 1
+
+
+# ---------------------------------------------------------------------- the cost experiment
+from hpostudy.experiments import ho_complexity  # noqa: E402
+
+
+def test_block_penalty_and_the_bytes_each_mode_holds(tmp_path):
+    cfg = ho_complexity.Config.for_profile("smoke", output_dir=str(tmp_path))
+    task = ho_complexity.BlockL2(cfg, 5, seed=0)
+    sizes = torch.bincount(task.block)
+    assert len(sizes) == 5 and int(sizes.max() - sizes.min()) <= 1
+    P = task.model.size
+    reverse = ho_complexity.measure(cfg, "reverse", 5, 7, seed=0)
+    forward = ho_complexity.measure(cfg, "forward", 5, 7, seed=0)
+    assert reverse["bytes"] == 7 * P * 8  # the weights before each step (float64)
+    assert forward["bytes"] == 5 * 2 * P * 8  # one tangent of (w, v) per hyperparameter
+    table = pd.DataFrame([{"seed": 0, "sweep": "T", "method": "reverse", "T": t, "bytes": b}
+                          for t, b in ((10, 100.0), (40, 400.0))])
+    assert ho_complexity.growth(table, "T", "reverse", "T", "bytes")[0] == 4.0

@@ -165,20 +165,7 @@ def features(cfg: FeatureSetting) -> dict:
     return cached(cfg.out / "features", cfg.feature_settings(), lambda: compute_features(cfg))
 
 
-@dataclass
-class TaskSplit:
-    """One random split of the pool: ``n_train`` training, ``n_val`` validation examples, the
-    rest for test."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-def split(pool: dict, n_train: int, n_val: int, seed: int) -> TaskSplit:
+def split(pool: dict, n_train: int, n_val: int, seed: int) -> data.Splits:
     """A seeded random ``n_train``/``n_val``/rest split of the pool (the paper: 50/50/rest)."""
     n = len(pool["y"])
     if n_train + n_val >= n:
@@ -187,4 +174,4 @@ def split(pool: dict, n_train: int, n_val: int, seed: int) -> TaskSplit:
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     x, y = pool["x"][order], pool["y"][order]
     a, b = n_train, n_train + n_val
-    return TaskSplit(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:])
+    return data.Splits(x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:], int(y.max()) + 1, "features")
