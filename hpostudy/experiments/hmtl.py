@@ -102,7 +102,7 @@ class Split:
     def __init__(self, cfg: Config, seed: int):
         self.cfg, self.seed = cfg, seed
         pool = fs.features(cfg)
-        self.data = fs.split(pool, cfg.n_train, cfg.n_val, seed)
+        self.data = fs.split(pool, cfg.n_train, cfg.n_val, seed).to(cfg.device)
         self.tasks = int(pool["y"].max()) + 1
         self.dynamics = Adam(lr=cfg.lr)
         self.trainings = 0
@@ -127,7 +127,7 @@ def stl(split: Split) -> dict:
     cfg = split.cfg
     relations = TaskRelations(split.tasks, per_task_rho=True)
     rhos = grid_values(cfg.rho_max, cfg.grid)
-    tried = [split.evaluate(relations, relations.init(rho=r)) for r in rhos]
+    tried = [split.evaluate(relations, relations.init(rho=r, device=cfg.device)) for r in rhos]
     best = min(tried, key=lambda r: r["val_loss"])
     for k in range(split.tasks):
         for r in rhos:
@@ -145,7 +145,7 @@ def nmtl(split: Split) -> dict:
     """A_jk = a for every pair: the grid over (a, rho)."""
     cfg = split.cfg
     relations = TaskRelations(split.tasks)
-    tried = [split.evaluate(relations, relations.init(a=a, rho=r))
+    tried = [split.evaluate(relations, relations.init(a=a, rho=r, device=cfg.device))
              for a in grid_values(cfg.a_max, cfg.grid) for r in grid_values(cfg.rho_max, cfg.grid)]
     return min(tried, key=lambda r: r["val_loss"])
 
@@ -160,7 +160,7 @@ def hmtl(split: Split, checkpoint=None, radius: float | None = None) -> dict:
     problem = model.problem()
     a_range = radius / 2 if radius else cfg.a_max  # the largest value an entry can take
     rates = torch.cat([torch.full((relations.pairs,), cfg.hyper_step * a_range),
-                       torch.full((1,), cfg.hyper_step * cfg.rho_max)]).double()
+                       torch.full((1,), cfg.hyper_step * cfg.rho_max)]).double().to(cfg.device)
     optimizer = ProjectedAdam(lr=rates, project=relations.project)
 
     def step(i, theta):
@@ -169,7 +169,7 @@ def hmtl(split: Split, checkpoint=None, radius: float | None = None) -> dict:
         return result.hypergrad, {"val_loss": result.val_loss, "test_accuracy": accuracy,
                                   "theta": theta.clone()}
 
-    start = relations.init(a=0.0, rho=cfg.rho_start)
+    start = relations.init(a=0.0, rho=cfg.rho_start, device=cfg.device)
     _, records = meta_iterations(step, start, optimizer, cfg.hyper_iterations,
                                  checkpoint=checkpoint.path if checkpoint else None)
     best = min(records, key=lambda r: r["val_loss"])
@@ -192,7 +192,7 @@ def one_method(item: tuple[Config, int, str], checkpoint=None) -> dict:
         best = hmtl(split, checkpoint, radius=radius)
     per_task_rho = name == "STL"
     relations = TaskRelations(split.tasks, per_task_rho=per_task_rho)
-    theta = best["theta"]
+    theta = best["theta"].cpu()
     A = relations.matrix(theta)
     return {"seed": seed, "method": name, "val_loss": best["val_loss"],
             "test_accuracy": best["test_accuracy"],

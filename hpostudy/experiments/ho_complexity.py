@@ -8,8 +8,9 @@ its time does not grow with :math:`m` (:math:`O(T g)`), its memory grows with :m
 (:math:`O(T h)`). Both are measured here on one problem: an MLP on digits whose weights are
 cut into :math:`m` contiguous blocks, each with its own L2 coefficient
 :math:`10^{\\lambda_j}`, trained by SGD with momentum. Time is process CPU time (the threads are
-in ``meta.json``), the median of ``repeats`` interleaved repetitions; memory is the bytes the
-method's own buffers hold (the stored trajectory, or the tangent).
+in ``meta.json``; on a GPU the wall time after synchronizing), the median of ``repeats``
+interleaved repetitions; memory is the bytes the method's own buffers hold (the stored
+trajectory, or the tangent).
 """
 from __future__ import annotations
 
@@ -52,18 +53,19 @@ class BlockL2:
     contiguous blocks :math:`B_j` of its flat weights."""
 
     def __init__(self, cfg: Config, m: int, seed: int):
-        self.splits = data.load_digits(seed=seed).to(dtype=torch.float64)
+        self.splits = data.load_digits(seed=seed).to(cfg.device, torch.float64)
         module = MLP(64, (cfg.hidden,), 10, seed=seed).double()
-        self.model = FlatModel(module)
+        self.model = FlatModel(module.to(cfg.device))
         size = self.model.size
         if m > size:
             raise ValueError(f"m = {m} blocks of a model with {size} weights")
-        self.block = torch.div(torch.arange(size) * m, size, rounding_mode="floor")
+        self.block = torch.div(torch.arange(size, device=cfg.device) * m, size,
+                               rounding_mode="floor")
         self.stream = data.BatchStream(len(self.splits.y_train), cfg.batch_size, seed)
         self.m = m
 
     def train_loss(self, w, theta, t):
-        idx = self.stream.indices(t)
+        idx = self.stream.indices(t).to(self.block.device)
         logits = self.model(w, self.splits.x_train[idx])
         penalty = (torch.pow(10.0, theta)[self.block] * w * w).sum()
         return F.cross_entropy(logits, self.splits.y_train[idx]) + penalty
@@ -72,24 +74,34 @@ class BlockL2:
         return F.cross_entropy(self.model(w, self.splits.x_val), self.splits.y_val)
 
     def problem(self) -> Problem:
-        return Problem(self.train_loss, self.val_loss, self.model.initial(torch.float64))
+        return Problem(self.train_loss, self.val_loss,
+                       self.model.initial(torch.float64, self.block.device))
 
 
 DYNAMICS = SGDMomentum(lr=0.3, momentum=0.9)
 
 
+def clock(device: str) -> float:
+    """Process CPU seconds on the CPU; on a GPU, wall seconds after its work is done."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+        return time.perf_counter()
+    return time.process_time()
+
+
 def measure(cfg: Config, method: str, m: int, T: int, seed: int) -> dict:
-    """One run of ``method`` (forward or reverse): process CPU seconds and bytes held."""
+    """One run of ``method`` (forward or reverse): seconds (:func:`clock`) and bytes held."""
     task = BlockL2(cfg, m, seed)
     problem = task.problem()
-    theta = torch.full((m,), -3.0, dtype=torch.float64)
-    cpu = time.process_time()
+    theta = torch.full((m,), -3.0, dtype=torch.float64, device=cfg.device)
+    start = clock(cfg.device)
     result = hg.hypergradient(method, problem, DYNAMICS, theta, T)
-    seconds = time.process_time() - cpu
+    seconds = clock(cfg.device) - start
     held = (result.diagnostics.stored_bytes if method == "reverse"
             else result.diagnostics.tangent_floats * problem.w0.element_size())
-    return {"seed": seed, "method": method, "m": m, "T": T, "cpu_seconds": seconds,
-            "bytes": held, "parameters": task.model.size}
+    return {"seed": seed, "method": method, "m": m, "T": T, "seconds": seconds,
+            "clock": "GPU wall" if cfg.device == "cuda" else "process CPU", "bytes": held,
+            "parameters": task.model.size}
 
 
 def one_seed(item: tuple[Config, int], checkpoint=None) -> list[dict]:
@@ -104,20 +116,20 @@ def one_seed(item: tuple[Config, int], checkpoint=None) -> list[dict]:
     rows = []
     for sweep, method, m, T in plan:
         mine = [r for r in runs if tuple(r[k] for k in keys) == (sweep, method, m, T)]
-        rows.append({**mine[0], "cpu_seconds": statistics.median(r["cpu_seconds"] for r in mine),
+        rows.append({**mine[0], "seconds": statistics.median(r["seconds"] for r in mine),
                      "repeats": len(mine)})
     return rows
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """Both sweeps per seed. Returns (and writes as CSV) ``measurements`` (one row per seed,
-    sweep, method, m and T, with the median CPU seconds, seconds per step and bytes held) and
-    ``comparison``."""
+    sweep, method, m and T, with the median seconds of :func:`clock`, seconds per step and
+    bytes held) and ``comparison``."""
     with prepare(cfg) as run:
         results = run.map(one_seed, [(cfg, s) for s in cfg.seed_list], desc="seeds",
                           names=[f"seed{s}" for s in cfg.seed_list])
         measurements = pd.DataFrame([r for rows in results for r in rows])
-        measurements["seconds_per_step"] = measurements.cpu_seconds / measurements["T"]
+        measurements["seconds_per_step"] = measurements.seconds / measurements["T"]
         comparison = compare(measurements, cfg)
         run.save_tables(measurements=measurements, comparison=comparison)
     return {"measurements": measurements, "comparison": comparison}

@@ -163,12 +163,13 @@ def hyperparameter_paths(trajectory: pd.DataFrame):
 
 # ---------------------------------------------------------------------- forward vs reverse cost
 def cost(measurements: pd.DataFrame):
-    """Process CPU seconds per step against m, and bytes held against T, for FORWARD-HO and
-    REVERSE-HO (the median of the repetitions per seed; lines through the means)."""
+    """Seconds per step (process CPU, or GPU wall) against m, and bytes held against T, for
+    FORWARD-HO and REVERSE-HO (the median of the repetitions per seed; lines through the
+    means)."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9))
     colors = {"forward": "#dd8452", "reverse": "#4c72b0"}
     for ax, (sweep, x, y, ylabel) in zip(axes, (
-            ("m", "m", "seconds_per_step", "CPU seconds per step"),
+            ("m", "m", "seconds_per_step", f"{measurements.clock.iloc[0]} s per step"),
             ("T", "T", "bytes", "bytes held by the method"))):
         mine = measurements[measurements.sweep == sweep]
         for method, group in mine.groupby("method"):

@@ -89,7 +89,7 @@ def images(cfg: FeatureSetting) -> data.Splits:
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random horizontal flips per image and one random shift of up to 4 pixels (zero padded)
     per batch, for CIFAR-10."""
-    flip = torch.rand(len(x), generator=gen) < 0.5
+    flip = (torch.rand(len(x), generator=gen) < 0.5).to(x.device)
     x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
     dy, dx = torch.randint(0, 9, (2,), generator=gen).tolist()
     h, w = x.shape[2:]
@@ -99,16 +99,17 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
 def train_network(x: torch.Tensor, y: torch.Tensor, channels: tuple[int, ...], width: int,
                   epochs: int, augment: bool, batch_size: int = 64) -> SmallCNN:
     """A :class:`~hpostudy.models.SmallCNN` with a hidden layer of ``width`` units trained by
-    Adam (learning rate 1e-3) on the images ``x`` (with :func:`_augment` if ``augment``)."""
+    Adam (learning rate 1e-3) on the images ``x`` (with :func:`_augment` if ``augment``), on
+    the device of ``x``."""
     gen = torch.Generator().manual_seed(FEATURE_SEED)
     torch.manual_seed(FEATURE_SEED)  # dropout masks
     net = SmallCNN(tuple(x.shape[1:]), channels=channels, hidden=width,
-                   num_classes=int(y.max()) + 1, seed=FEATURE_SEED)
+                   num_classes=int(y.max()) + 1, seed=FEATURE_SEED).to(x.device)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     batch_size = min(batch_size, len(y))
     net.train()
     for _ in range(epochs):
-        order = torch.randperm(len(y), generator=gen)
+        order = torch.randperm(len(y), generator=gen).to(x.device)
         for i in range(0, len(y) - batch_size + 1, batch_size):
             idx = order[i:i + batch_size]
             batch = _augment(x[idx], gen) if augment else x[idx]
@@ -138,13 +139,13 @@ def compute_features(cfg: FeatureSetting) -> dict:
     """Standardized features and labels of the experiment's pool; also the network's own
     accuracy on the pool (how good the features are: a softmax regression trained on 50
     examples cannot do much better)."""
-    splits = images(cfg)
+    splits = images(cfg).to(cfg.device)
     net = train_network(splits.x_train, splits.y_train, cfg.feature_channels, cfg.features,
                         cfg.feature_epochs, augment=cfg.dataset == "cifar10")
     with torch.no_grad():
         accuracy = float((net(splits.x_test).argmax(1) == splits.y_test).float().mean())
-    return {"x": standardized_embedding(net, splits.x_train, splits.x_test).double(),
-            "y": splits.y_test.clone(), "network_accuracy": accuracy,
+    return {"x": standardized_embedding(net, splits.x_train, splits.x_test).double().cpu(),
+            "y": splits.y_test.cpu(), "network_accuracy": accuracy,
             "network_images": len(splits.y_train)}
 
 
