@@ -50,7 +50,7 @@ a_max = None  # range of each A_jk for every method: [0, a_max]
 grid = None  # grid values per hyperparameter (STL, NMTL)
 hyper_iterations = None  # hypergradients of HMTL and HMTL-S
 hyper_step = None  # projected Adam step, as a fraction of each entry's range
-rho_start = None  # HMTL and HMTL-S start at A = 0 and this rho
+rho_start = None  # HMTL and HMTL-S start from this rho, with no relations (A zero)
 radius = None  # HMTL-S budget R on the sum of A (paper: 0.001 for its features)
 edge_fraction = None  # task graph: edges of at least this fraction of the largest weight
 
