@@ -1,16 +1,20 @@
 """Training dynamics: the step :math:`s_{t+1} = \\Phi_t(s_t, \\theta)` as a pure function, and its
 reversal.
 
-A state is the tuple ``(w, v)`` of flat weights and velocity. A :class:`Problem` gives the
-training loss :math:`L(w, \\theta, t)` on mini-batch ``t`` (penalty included) and the validation
-loss :math:`f(w, \\theta)`. The optimizers:
+A state is the tuple ``(w, v)`` of flat weights and velocity (for Adam, ``v`` holds both
+moments). A :class:`Problem` gives the training loss :math:`L(w, \\theta, t)` on mini-batch ``t``
+(penalty included) and the validation loss :math:`f(w, \\theta)`. The optimizers:
 
 * :class:`SGDMomentum` -- thesis Algorithm 1 (Maclaurin et al.'s form):
   :math:`v_t = \\gamma_t v_{t-1} - (1-\\gamma_t) g_t,\\; w_{t+1} = w_t + \\alpha_t v_t`;
 * :class:`SGD` -- plain SGD, the same with :math:`\\gamma_t = 0`;
 * :class:`Nesterov` -- the reformulation of Bengio et al. (2013) cited in thesis section 1.2.1:
   :math:`v_{t+1} = \\gamma_t v_t - \\alpha_t \\nabla L(w_t)`,
-  :math:`w_{t+1} = w_t - \\gamma_t v_t + (1 + \\gamma_{t+1}) v_{t+1}`.
+  :math:`w_{t+1} = w_t - \\gamma_t v_t + (1 + \\gamma_{t+1}) v_{t+1}`;
+* :class:`TunedSGDMomentum` -- SGD with momentum in the form of Franceschi et al. (2017),
+  :math:`v_t = \\mu v_{t-1} - \\eta g_t,\\; w_t = w_{t-1} + v_t`, with :math:`\\eta` and :math:`\\mu`
+  hyperparameters (entries of :math:`\\theta`);
+* :class:`Adam` -- Adam (Kingma & Ba 2015), state ``(w, (m, v))``.
 
 Learning rates and momenta are per-step schedules (a number or a function of ``t``); learning
 rates may also depend on the hyperparameters through ``lr_hyper(theta)`` (per-layer rates).
@@ -214,6 +218,7 @@ class Dynamics:
 
     name = "dynamics"
     clip: float | None = None
+    irreversible_reason = "its step loses the state before it"  # said when a reversal is asked
 
     @property
     def reversible(self) -> bool:
@@ -247,8 +252,8 @@ class Dynamics:
     def inverse(self, state: State, theta: torch.Tensor, t: int, grad: Grad,
                 arith: FloatArithmetic) -> State:
         """:math:`\\Phi_t^{-1}`: the state before step ``t`` from the state after it."""
-        raise TypeError(f"{type(self).__name__} cannot be reversed: its step loses the state "
-                        "before it. Methods 'exact', 'float_reversal' and 'drmad2' reverse SGD "
+        raise TypeError(f"{type(self).__name__} cannot be reversed: {self.irreversible_reason}. "
+                        "Methods 'exact', 'float_reversal' and 'drmad2' reverse SGD "
                         "with momentum in the thesis' form (dynamics.SGDMomentum); use "
                         "'reverse', 'forward' or 'drmad' for other dynamics.")
 
@@ -442,6 +447,108 @@ class Nesterov(SGDMomentum):
 
     def inverse(self, state, theta, t, grad, arith):
         return Dynamics.inverse(self, state, theta, t, grad, arith)
+
+
+class TunedSGDMomentum(Dynamics):
+    """SGD with momentum whose learning rate and momentum are hyperparameters, in the form of
+    Franceschi et al. (2017, section 1): :math:`v_t = \\mu v_{t-1} - \\eta\\nabla J_t(w_{t-1})`,
+    :math:`w_t = w_{t-1} + v_t`, with :math:`\\eta` = ``theta[lr_entry]`` and :math:`\\mu` =
+    ``theta[momentum_entry]`` (one global value each; RT-HO tunes them with the other
+    hyperparameters).
+
+    The constraints :math:`\\eta \\ge 0`, :math:`0 \\le \\mu \\le 1` belong to the outer optimizer
+    (e.g. :class:`~hpostudy.metaopt.ProjectedAdam` with a box). ``reverse``, ``forward``,
+    ``rt_ho`` and ``drmad`` differentiate with respect to both; exact and floating-point
+    reversal (and DrMAD2) refuse it: they represent a momentum fixed before training.
+    """
+
+    name = "tuned_sgd_momentum"
+    irreversible_reason = ("its momentum is a hyperparameter, and exact reversal multiplies and "
+                           "divides by a momentum n/2^k fixed before training")
+
+    def __init__(self, lr_entry: int, momentum_entry: int):
+        for label, value in (("lr_entry", lr_entry), ("momentum_entry", momentum_entry)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{label} must be the index of an entry of theta, got {value!r}")
+        if lr_entry == momentum_entry:
+            raise ValueError("the learning rate and the momentum need entries of their own, got "
+                             f"both at {lr_entry}")
+        self.lr_entry, self.momentum_entry = lr_entry, momentum_entry
+
+    def hyperparameters(self, theta: torch.Tensor, like: torch.Tensor):
+        """:math:`(\\eta, \\mu)` from ``theta`` in the weights' dtype (differentiable)."""
+        return theta[self.lr_entry].to(like.dtype), theta[self.momentum_entry].to(like.dtype)
+
+    def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
+               arith: FloatArithmetic = FLOAT) -> State:
+        if arith.exact:
+            raise TypeError(f"{type(self).__name__} cannot be reversed: {self.irreversible_reason}")
+        w, v = state
+        lr, momentum = self.hyperparameters(theta, w)
+        v = momentum * v - lr * g
+        return (w + v, v)
+
+    def velocity_before(self, g: torch.Tensor, increment: torch.Tensor, theta: torch.Tensor,
+                        t: int) -> torch.Tensor:
+        """:math:`v_{t-1} = (\\Delta w + \\eta g_t)/\\mu` for the step that moves the weights by
+        ``increment`` :math:`= \\Delta w` (DrMAD's line); any velocity when :math:`\\mu = 0`."""
+        lr, momentum = (x.detach() for x in self.hyperparameters(theta, g))
+        if float(momentum) == 0:
+            return torch.zeros_like(g)
+        return (increment + lr * g) / momentum
+
+
+class Adam(Dynamics):
+    """Adam (Kingma & Ba 2015, Algorithm 1) as training dynamics, the inner optimizer of the
+    multi-task experiment of Franceschi et al. (2017, section 4). The state is ``(w, u)`` with
+    the moments stacked, :math:`u = (m, v)` of shape ``(2, P)``; step ``t`` (from 0) is
+
+    .. math:: m_{t+1} = \\beta_1 m_t + (1-\\beta_1) g_t,\\quad v_{t+1} = \\beta_2 v_t + (1-\\beta_2) g_t^2,\\quad
+              w_{t+1} = w_t - \\alpha_t \\frac{m_{t+1}/(1-\\beta_1^{t+1})}
+              {\\sqrt{v_{t+1}/(1-\\beta_2^{t+1}) + \\epsilon_\\text{root}} + \\epsilon}.
+
+    ``lr``: :math:`\\alpha_t`, a number or a schedule. ``eps_root`` (torchopt's name) sits inside
+    the square root so that the step stays differentiable where a gradient entry is exactly zero
+    (:math:`d\\sqrt{v}/dv` is infinite at 0); at its default it changes no step by more than
+    rounding unless :math:`|g| < 10^{-8}`. ``reverse``, ``forward`` and ``rt_ho`` differentiate
+    it; the reversing methods and DrMAD's line do not apply.
+    """
+
+    name = "adam"
+    irreversible_reason = ("its reversal is not implemented (undoing a step divides the moments "
+                           "by the betas and loses bits, as undoing momentum does)")
+
+    def __init__(self, lr: Schedule = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, eps_root: float = 1e-16):
+        if not callable(lr) and (not isinstance(lr, (int, float)) or not lr >= 0):
+            raise ValueError(f"the learning rate must be a non-negative number or a schedule, "
+                             f"got {lr!r}")
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
+        if not eps >= 0 or not eps_root >= 0 or eps + eps_root == 0:
+            raise ValueError(f"eps and eps_root must be non-negative and not both 0, got {eps}, "
+                             f"{eps_root}")
+        self.lr, self.betas, self.eps, self.eps_root = lr, tuple(betas), eps, eps_root
+
+    def init(self, w0: torch.Tensor) -> State:
+        return (w0, torch.zeros((2, *w0.shape), dtype=w0.dtype, device=w0.device))
+
+    def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
+               arith: FloatArithmetic = FLOAT) -> State:
+        if arith.exact:
+            raise TypeError(f"Adam cannot be reversed: {self.irreversible_reason}")
+        w, u = state
+        b1, b2 = self.betas
+        m = b1 * u[0] + (1.0 - b1) * g
+        v = b2 * u[1] + (1.0 - b2) * g * g
+        m_hat = m / (1.0 - b1 ** (t + 1))
+        v_hat = v / (1.0 - b2 ** (t + 1))
+        w = w - at(self.lr, t) * m_hat / (torch.sqrt(v_hat + self.eps_root) + self.eps)
+        return (w, torch.stack([m, v]))
+
+    def velocity_before(self, g, increment, theta, t):
+        raise TypeError("DrMAD's straight line does not determine Adam's moments; use "
+                        "'reverse' or 'forward' for Adam")
 
 
 # --------------------------------------------------------------------------- checks and loops

@@ -2,7 +2,8 @@
 
 * :class:`SignSGD` -- steps along the sign of the hypergradient with a constant rate and
   optional momentum (thesis section 2.4; 0.7 in its DrMAD GPU runs), following Balles & Hennig;
-* :class:`ProjectedAdam` -- Adam projected onto box constraints (Franceschi et al. 2017);
+* :class:`ProjectedAdam` -- Adam projected onto box constraints or any convex set
+  (Franceschi et al. 2017);
 * :func:`meta_iterations` -- re-run training from the same initialization and batch order,
   compute a hypergradient, update the hyperparameters, record, repeat;
 * :func:`black_box_search` -- the black-box baselines (grid search, random search, Bayesian
@@ -88,20 +89,28 @@ class GradientStep:
 
 
 class ProjectedAdam:
-    """Adam (Kingma & Ba 2015, Algorithm 1) followed by projection onto ``[lower, upper]``
-    (Franceschi et al. 2017):
+    """Adam (Kingma & Ba 2015, Algorithm 1) followed by projection onto ``[lower, upper]``, or
+    with ``project`` onto any convex set (Franceschi et al. 2017, section 4; e.g.
+    :meth:`hpostudy.multitask.TaskRelations.project` or a function of
+    :mod:`hpostudy.projections`):
 
     .. math:: m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t,\\quad v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2,
               \\quad \\theta_t = \\Pi\\big(\\theta_{t-1} - \\eta\\,\\hat m_t/(\\sqrt{\\hat v_t} + \\epsilon)\\big)
 
-    with :math:`\\hat m_t = m_t/(1-\\beta_1^t)`, :math:`\\hat v_t = v_t/(1-\\beta_2^t)`. State: ``m``, ``v``
-    and the step count ``t`` (:meth:`state_dict`, :meth:`load_state_dict`).
+    with :math:`\\hat m_t = m_t/(1-\\beta_1^t)`, :math:`\\hat v_t = v_t/(1-\\beta_2^t)`; ``lr`` may be a
+    tensor of per-entry rates. State: ``m``, ``v`` and the step count ``t`` (:meth:`state_dict`,
+    :meth:`load_state_dict`); ``project`` is a pure function and keeps none.
     """
 
-    def __init__(self, lr: float = 0.01, betas=(0.9, 0.999), eps: float = 1e-8,
+    def __init__(self, lr: float | torch.Tensor = 0.01, betas=(0.9, 0.999), eps: float = 1e-8,
                  lower: float | torch.Tensor = -float("inf"),
-                 upper: float | torch.Tensor = float("inf")):
+                 upper: float | torch.Tensor = float("inf"), project: Projection | None = None):
         _check_rate(lr)
+        if project is not None and (torch.as_tensor(lower).isfinite().any()
+                                    or torch.as_tensor(upper).isfinite().any()):
+            raise ValueError("give either bounds (lower, upper) or a projection, not both: put "
+                             "the box into the projection")
+        self.project = project
         if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
         if not eps > 0:
@@ -123,6 +132,8 @@ class ProjectedAdam:
         m_hat = self.m / (1 - b1 ** self.t)
         v_hat = self.v / (1 - b2 ** self.t)
         out = theta - self.lr * m_hat / (v_hat.sqrt() + self.eps)
+        if self.project is not None:
+            return self.project(out)
         return torch.maximum(torch.minimum(out, torch.as_tensor(self.upper, dtype=out.dtype)),
                              torch.as_tensor(self.lower, dtype=out.dtype))
 

@@ -158,6 +158,45 @@ def mean_below(lower: Sequence[float], higher: Sequence[float], *, what_lower: s
     return Judgement(verdict, rule, reproduced)
 
 
+def paired_mean_below(lower: Sequence[float], higher: Sequence[float], *, what_lower: str,
+                      what_higher: str, margin: float = 0.0, digits: int = 3, z: float = 2.0,
+                      min_seeds: int = MIN_SEEDS) -> Judgement:
+    """Paired by seed (the same split, data or initialization in both): with the differences
+    :math:`d_i = \\text{higher}_i - \\text{lower}_i`, agree if their mean exceeds ``-margin`` by
+    more than ``z`` standard errors of the mean difference, disagree if it falls short of
+    ``-margin`` by as much, else inconclusive.
+
+    ``margin = 0`` tests that ``lower`` is below ``higher``; ``margin > 0`` tests that ``lower``
+    is not above ``higher`` by more than ``margin`` ("at least as high, up to ``margin``").
+    Pairing removes what the seeds share (a hard split is hard for both), so a difference
+    smaller than either spread can still be judged.
+    """
+    a, b = _values(lower), _values(higher)
+    if len(a) != len(b):
+        raise ValueError(f"paired values need one pair per seed, got {len(a)} and {len(b)}")
+    if not margin >= 0:
+        raise ValueError(f"the margin must be non-negative, got {margin}")
+    claim = (f"{what_lower} is below {what_higher}" if margin == 0 else
+             f"{what_lower} is not above {what_higher} by more than {fmt(margin)}")
+    rule = (f"agree if, paired by seed, {claim} by more than {z:g} standard errors of the mean "
+            "difference, disagree if the opposite holds by as much")
+    d = [y - x for x, y in zip(a, b)]
+    mean, sd = mean_sd(d)
+    reproduced = (f"{spread(a, digits)} vs {spread(b, digits)}; difference "
+                  f"{fmt(mean, digits)} ± {fmt(sd / math.sqrt(len(d)), 2)} (standard error)")
+    early = _too_few(len(d), rule, reproduced, min_seeds)
+    if early:
+        return early
+    se = sd / math.sqrt(len(d))
+    if mean + margin > z * se:
+        verdict = AGREE
+    elif mean + margin < -z * se:
+        verdict = DISAGREE
+    else:
+        verdict = INCONCLUSIVE
+    return Judgement(verdict, rule, reproduced)
+
+
 def not_comparable(reason: str, reproduced: str = "-") -> Judgement:
     """The setting cannot test the claim (``reason`` says why)."""
     return Judgement(NOT_COMPARABLE, f"not comparable: {reason}", reproduced)

@@ -266,3 +266,115 @@ def test_bad_arguments_give_clear_errors(mlp):
         hg.reverse(problem, dynamics, theta, 0)
     with pytest.raises(ValueError, match="positive"):
         hg.drmad(problem, dynamics, theta, 5, reverse_steps=-1)
+
+
+# ---------------------------------------------------------------------- Adam, tuned eta and mu
+def central_differences(objective, theta, directions, h=1e-5):
+    return [(objective(theta + h * u) - objective(theta - h * u)) / (2 * h) for u in directions]
+
+
+def probe_directions(theta, hypergrad, seed=3):
+    """Two random directions and the three largest coordinates of the hypergradient."""
+    gen = torch.Generator().manual_seed(seed)
+    out = [torch.randn(theta.shape, generator=gen, dtype=theta.dtype) for _ in range(2)]
+    for i in torch.topk(hypergrad.abs(), min(3, len(theta))).indices.tolist():
+        out.append(torch.zeros_like(theta).index_fill_(0, torch.tensor([i]), 1.0))
+    return out
+
+
+def test_adam_reverse_forward_and_finite_differences_agree():
+    from hpostudy.dynamics import Adam
+
+    task, problem, space = mlp_task(lr_hyper=False)
+    dynamics = Adam(lr=0.01)
+    theta = space.init() + 0.3 * torch.randn(space.size, generator=torch.Generator().manual_seed(2),
+                                             dtype=torch.float64)
+    T = 25
+    reverse = hg.reverse(problem, dynamics, theta, T)
+    forward = hg.forward(problem, dynamics, theta, T)
+    assert reverse.hypergrad.abs().max() > 0
+    assert rel(forward.hypergrad, reverse.hypergrad) < 1e-9
+    assert rel(hg.reverse(problem, dynamics, theta, T, checkpoint_every=4).hypergrad,
+               reverse.hypergrad) < 1e-12
+    assert reverse.diagnostics.stored_bytes == T * 3 * problem.w0.numel() * 8  # w, m and v
+
+    def objective(th):
+        return float(problem.val_loss(train(problem, dynamics, th, T)[0], th))
+
+    directions = probe_directions(theta, reverse.hypergrad)
+    for fd, u in zip(central_differences(objective, theta, directions), directions):
+        assert abs(fd - float(u @ reverse.hypergrad)) <= 1e-6 * abs(fd) + 1e-10
+
+
+def tuned_problem():
+    """The MLP's per-unit L2 followed by two entries for the learning rate and the momentum."""
+    task, base, space = mlp_task(lr_hyper=False)
+    problem = Problem(lambda w, th, t: task.train_loss(w, th[:-2], t),
+                      lambda w, th: task.val_loss(w, th[:-2]), base.w0)
+    theta = torch.cat([space.init(), torch.tensor([0.05, 0.8], dtype=torch.float64)])
+    return problem, theta
+
+
+def test_tuned_learning_rate_and_momentum_reverse_forward_and_finite_differences_agree():
+    from hpostudy.dynamics import TunedSGDMomentum
+
+    problem, theta = tuned_problem()
+    dynamics = TunedSGDMomentum(lr_entry=len(theta) - 2, momentum_entry=len(theta) - 1)
+    T = 20
+    reverse = hg.reverse(problem, dynamics, theta, T)
+    forward = hg.forward(problem, dynamics, theta, T)
+    assert rel(forward.hypergrad, reverse.hypergrad) < 1e-9
+    assert reverse.hypergrad[-2:].abs().min() > 0  # d f / d eta and d f / d mu
+
+    def objective(th):
+        return float(problem.val_loss(train(problem, dynamics, th, T)[0], th))
+
+    eta_mu = [torch.zeros_like(theta).index_fill_(0, torch.tensor([i]), 1.0) for i in (-2, -1)]
+    directions = probe_directions(theta, reverse.hypergrad) + eta_mu
+    for fd, u in zip(central_differences(objective, theta, directions), directions):
+        assert abs(fd - float(u @ reverse.hypergrad)) <= 1e-6 * abs(fd) + 1e-10
+    # DrMAD's line gives them too (an approximation: only checked to be finite and non-zero)
+    drmad = hg.drmad(problem, dynamics, theta, T, reverse_steps=T)
+    assert bool(torch.isfinite(drmad.hypergrad).all()) and drmad.hypergrad[-2:].abs().min() > 0
+
+
+def test_rt_ho_tunes_learning_rate_and_momentum_within_their_box():
+    from hpostudy.dynamics import TunedSGDMomentum
+    from hpostudy.metaopt import ProjectedAdam
+
+    problem, theta = tuned_problem()
+    dynamics = TunedSGDMomentum(lr_entry=len(theta) - 2, momentum_entry=len(theta) - 1)
+    full = hg.forward(problem, dynamics, theta, 10, record_partial_every=5)
+    lower = torch.full_like(theta, -float("inf"))
+    lower[-2:] = 0.0
+    upper = torch.full_like(theta, float("inf"))
+    upper[-1] = 1.0
+    result = hg.rt_ho(problem, dynamics, theta, 30, every=5,
+                      update=ProjectedAdam(lr=0.5, lower=lower, upper=upper))
+    assert rel(result.history[0].hypergrad, full.diagnostics.partial[0][1]) < 1e-12
+    assert float(result.theta[-2]) >= 0 and 0 <= float(result.theta[-1]) <= 1
+    assert not torch.equal(result.theta[-2:], theta[-2:])
+
+
+@pytest.mark.parametrize("method", ["exact", "float_reversal", "drmad2"])
+def test_reversing_methods_refuse_a_tuned_momentum_and_adam_with_the_reason(method):
+    from hpostudy.dynamics import Adam, TunedSGDMomentum
+
+    problem, theta = tuned_problem()
+    tuned = TunedSGDMomentum(lr_entry=len(theta) - 2, momentum_entry=len(theta) - 1)
+    with pytest.raises(TypeError, match="momentum is a hyperparameter"):
+        hg.hypergradient(method, problem, tuned, theta, 5)
+    task, problem, space = mlp_task(lr_hyper=False)
+    with pytest.raises(TypeError, match="Adam cannot be reversed"):
+        hg.hypergradient(method, problem, Adam(), space.init(), 5)
+    with pytest.raises(TypeError, match="straight line does not determine Adam"):
+        hg.drmad(problem, Adam(), space.init(), 5)
+
+
+def test_rt_ho_stops_when_its_callback_says_so(mlp):
+    problem, dynamics, theta, _ = mlp
+    seen = []
+    result = hg.rt_ho(problem, dynamics, theta, 40, every=5, update=lambda th, h: th,
+                      callback=lambda t, state, th: seen.append(t) or t == 11)
+    assert seen == list(range(12)) and [u.step for u in result.history] == [5, 10]
+    assert rel(result.state[0], train(problem, dynamics, theta, 12)[0]) < 1e-12

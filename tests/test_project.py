@@ -98,7 +98,7 @@ def test_readme_layout_matches_the_tree():
 # Layers of the package, bottom first: a module may import its own layer and those below.
 LAYERS = [
     ("store", "verdicts", "importing", "data", "models", "hyper", "dynamics", "problems",
-     "hypergrad"),
+     "hypergrad", "projections", "multitask"),
     ("metaopt", "stn"),
     ("study.profiles", "study.config", "study.executors", "study.run"),
     ("settings",),

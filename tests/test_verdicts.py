@@ -48,6 +48,28 @@ def test_mean_below_judges_the_difference_against_the_spread():
     assert v.mean_below(a, b, what_lower="a", what_higher="b", z=3.5).verdict == v.INCONCLUSIVE
 
 
+def test_paired_mean_below_judges_the_paired_difference_on_both_sides():
+    # the seeds' spread (1) is far larger than the difference (0.1), but every pair agrees
+    low, high = [1.0, 2.0, 3.0, 4.0], [1.1, 2.12, 3.09, 4.1]
+    kw = dict(what_lower="STL", what_higher="NMTL")
+    assert v.mean_below(low, high, **kw).verdict == v.INCONCLUSIVE
+    assert v.paired_mean_below(low, high, **kw).verdict == v.AGREE
+    assert v.paired_mean_below(high, low, **kw).verdict == v.DISAGREE
+    # differences 0, 1, 2: mean 1, standard error 0.577 -> agree up to z = 1.73
+    a, b = [0.0, 0.0, 0.0], [0.0, 1.0, 2.0]
+    assert v.paired_mean_below(a, b, z=1.7, **kw).verdict == v.AGREE
+    assert v.paired_mean_below(a, b, z=1.8, **kw).verdict == v.INCONCLUSIVE
+    # a margin: "not above by more than 0.5" -- the mean difference -0.2 with standard error 0.04
+    x, y = [1.0, 1.0, 1.0, 1.0], [0.8, 0.7, 0.9, 0.8]
+    j = v.paired_mean_below(x, y, margin=0.5, **kw)
+    assert j.verdict == v.AGREE and "by more than 0.5" in j.rule
+    assert v.paired_mean_below(x, y, margin=0.15, **kw).verdict == v.INCONCLUSIVE
+    assert v.paired_mean_below(x, y, margin=0.0, **kw).verdict == v.DISAGREE
+    assert v.paired_mean_below([1.0], [2.0], **kw).verdict == v.INCONCLUSIVE
+    with pytest.raises(ValueError, match="one pair per seed"):
+        v.paired_mean_below([1.0, 2.0], [1.0], **kw)
+
+
 def test_rows_spread_and_numbers():
     j = v.each_seed_within([1.0, 2.0, 3.0], low=0.5, what="x")
     assert j.reproduced == "2 ± 1 (3 seeds)"

@@ -60,7 +60,8 @@ def require_reversible(dynamics: Dynamics, method: str, steps: range) -> None:
         if dynamics.clip is not None and type(dynamics).__name__ == "SGDMomentum":
             raise ValueError(f"method '{method}' cannot reverse clipped weights; set clip=None")
         raise TypeError(f"method '{method}' reverses SGD with momentum in the thesis' form "
-                        f"(dynamics.SGDMomentum); {type(dynamics).__name__} cannot be reversed. "
+                        f"(dynamics.SGDMomentum); {type(dynamics).__name__} cannot be reversed: "
+                        f"{dynamics.irreversible_reason}. "
                         "Use method 'reverse', 'forward' or 'drmad' for other dynamics.")
     for t in steps:
         gamma = dynamics.gamma(t)

@@ -83,10 +83,14 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
 
 
 def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int,
-          update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], progress=None):
+          update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+          callback: Callable[[int, tuple, torch.Tensor], bool | None] | None = None,
+          progress=None):
     """RT-HO: FORWARD-HO during a single training run, updating ``theta = update(theta,
     partial_hypergrad)`` every ``every`` steps (the tangent :math:`Z` is carried on, not reset).
 
+    ``callback(t, state, theta)`` sees every step (after the update of that step, if any); if
+    it returns True, training stops there (early stopping, as in the paper's RT-HO runs).
     Returns an :class:`~.result.OnlineResult`: the final hyperparameters and state and one
     :class:`~.result.OnlineUpdate` per update (the partial hypergradient it used).
     """
@@ -109,4 +113,6 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
             theta = checked_update(update, theta, h, t + 1)
         if progress is not None:
             progress.update(1)
+        if callback is not None and callback(t, state, theta):
+            break
     return OnlineResult("rt_ho", theta, state, history)

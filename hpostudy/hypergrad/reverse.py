@@ -10,12 +10,12 @@ each step one vector-Jacobian product of :math:`\\Phi_t` (:meth:`~hpostudy.dynam
 a Hessian-vector product of the training loss by double backward), never ``create_graph``
 through the whole loop. Works for any dynamics of :mod:`hpostudy.dynamics`.
 
-Storage: one preallocated ``(T, P)`` buffer of the weights before each step. The velocities are
-stored too only where the adjoint depends on them (learning-rate hyperparameters or clipping,
-see :attr:`~hpostudy.dynamics.Dynamics.vjp_needs_velocity`): SGD with momentum is linear in the
-velocity. With ``checkpoint_every=k`` only every k-th state is kept and each segment is
-recomputed during the reverse pass: :math:`O(T/k + k)` memory (``k ~ sqrt(T)`` gives
-:math:`O(\\sqrt{T})`) for one extra forward pass of time.
+Storage: one preallocated ``(T, P)`` buffer of the weights before each step. The velocities
+(Adam: both moments) are stored too only where the adjoint depends on them (learning-rate
+hyperparameters, clipping, Adam; see :attr:`~hpostudy.dynamics.Dynamics.vjp_needs_velocity`):
+SGD with momentum is linear in the velocity. With ``checkpoint_every=k`` only every k-th state
+is kept and each segment is recomputed during the reverse pass: :math:`O(T/k + k)` memory
+(``k ~ sqrt(T)`` gives :math:`O(\\sqrt{T})`) for one extra forward pass of time.
 """
 from __future__ import annotations
 
@@ -45,14 +45,16 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     w0 = problem.w0
     keep_v = dynamics.vjp_needs_velocity
     rows = T if k == 1 else k
-    require_memory(rows * w0.numel() * w0.element_size() * (2 if keep_v else 1), w0.device,
+    state = dynamics.init(w0)
+    per_state = w0.numel() + (state[1].numel() if keep_v else 0)
+    require_memory(rows * per_state * w0.element_size(), w0.device,
                    f"the stored trajectory ({rows} states)",
                    "use checkpoint_every='sqrt', or method 'exact' or 'drmad'")
     weights = torch.empty((rows, w0.numel()), dtype=w0.dtype, device=w0.device)
-    velocities = torch.empty_like(weights) if keep_v else None
+    velocities = (torch.empty((rows, *state[1].shape), dtype=w0.dtype, device=w0.device)
+                  if keep_v else None)  # Adam's second part holds two moments
     checkpoints: dict[int, tuple] = {}
     watch = FiniteWatch("the weights", w0)
-    state = dynamics.init(w0)
     with torch.no_grad():
         for t in range(T):
             if k == 1:
@@ -85,9 +87,10 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
         ds, dtheta = backpropagate(problem, dynamics, theta, weights[:n], start, ds, dtheta,
                                    norms, velocities[:n] if keep_v else None)
     n_states = T if k == 1 else len(range(0, T, k))
-    stored_bytes = weights.numel() * weights.element_size() * (2 if keep_v else 1)
+    stored_bytes = sum(x.numel() * x.element_size() for x in (weights, velocities)
+                       if x is not None)
     if k > 1:  # the checkpoints hold whole states
-        stored_bytes += n_states * 2 * w0.numel() * w0.element_size()
+        stored_bytes += n_states * sum(x.numel() * x.element_size() for x in state)
     diagnostics = ReverseDiagnostics(n_states, k, stored_bytes, norms)
     return HypergradResult("reverse", dtheta_direct + dtheta, ds[0], state[0], float(f),
                            diagnostics)

@@ -30,3 +30,36 @@ class MLP(nn.Sequential):
 
     def forward(self, x):
         return super().forward(x.flatten(1))
+
+
+class SharedTrunkMLP(nn.Module):
+    """Two feed-forward networks that share their first layers (Franceschi et al. 2017, section
+    4: a primary classifier and a secondary regressor with partially shared parameters).
+
+    ``shared`` hidden layers of ``hidden`` units are common; each network then has ``own``
+    hidden layers of its own and its output layer, so each network has ``shared + own + 1``
+    layers of weights (5 with the defaults, as the paper's). ``forward`` returns the primary
+    logits and the secondary prediction.
+    """
+
+    def __init__(self, in_features: int, classes: int, targets: int, hidden: int = 100,
+                 shared: int = 3, own: int = 1, activation: str = "tanh", seed: int = 0):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation '{activation}': choose one of {sorted(_ACTIVATIONS)}")
+        super().__init__()
+        act = _ACTIVATIONS[activation]
+
+        def stack(n_in: int, depth: int) -> list[nn.Module]:
+            layers: list[nn.Module] = []
+            for i in range(depth):
+                layers += [nn.Linear(n_in if i == 0 else hidden, hidden), act()]
+            return layers
+
+        self.trunk = nn.Sequential(*stack(in_features, shared))
+        self.primary = nn.Sequential(*stack(hidden, own), nn.Linear(hidden, classes))
+        self.secondary = nn.Sequential(*stack(hidden, own), nn.Linear(hidden, targets))
+        init_like_glorot(self, torch.Generator().manual_seed(seed))
+
+    def forward(self, x):
+        z = self.trunk(x.flatten(1))
+        return self.primary(z), self.secondary(z)

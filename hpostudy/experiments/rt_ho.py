@@ -1,0 +1,361 @@
+"""Real-time hyperparameter optimization against a grid search (Franceschi et al. 2017,
+section 4 and Figure 1 right).
+
+Two 5-layer feed-forward networks share their first three layers
+(:class:`~hpostudy.models.SharedTrunkMLP`): a primary classifier and a secondary regressor,
+trained jointly on :math:`E_P + \\rho E_S` by SGD with momentum,
+:math:`v_t = \\mu v_{t-1} - \\eta g_t`, :math:`w_t = w_{t-1} + v_t`
+(:class:`~hpostudy.dynamics.TunedSGDMomentum`). Both methods stop early: every ``eval_every``
+steps the validation error is measured, the best weights are kept, and training ends after
+``patience`` measurements without improvement (or after ``T`` steps).
+
+* **Baseline** -- grid search on :math:`\\rho` (``rho_grid``) at fixed :math:`\\eta, \\mu`; the
+  value with the lowest validation error wins.
+* **RT-HO** -- one training run from :math:`(\\rho, \\eta, \\mu)` = (``rho_start``, ``lr``,
+  ``momentum``) during which FORWARD-HO's partial hypergradient of the validation cross-entropy
+  updates all three every ``every`` steps by projected Adam on :math:`\\{0 \\le \\rho \\le \\max
+  \\text{grid},\\ \\eta \\ge 0,\\ 0 \\le \\mu \\le 1\\}`.
+
+**The substitute for TIMIT.** The paper's primary task maps filter-bank frames to 183 phone
+states; its secondary task regresses 300-dimensional context-dependent phonetic embeddings,
+dense vectors that another model learned for the training data and that encode the phone and
+its context, so that the classifier and the regressor can share an intermediate representation.
+TIMIT is licensed. Here the primary task classifies CIFAR-10 images from their pixels (an MLP
+reaches about the paper's accuracy level), and the secondary target of a training image is a
+dense embedding that another model learned from the training data: the standardized hidden
+pre-activations of a small CNN trained on the training images (:func:`teacher_targets`, the
+network of :mod:`hpostudy.settings.franceschi`). The embedding carries the class structure the
+CNN learned and what it saw in the image, so fitting it asks the shared layers for features the
+classifier needs too; it is used for training images only, never at test time. The training and
+validation images are one fixed split of CIFAR-10's training images (the 4,000 of the subset,
+or all), the test images CIFAR-10's test set; the seeds change the networks' initialization and
+the batch order.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .. import data
+from .. import hypergrad as hg
+from .. import verdicts as v
+from ..dynamics import Problem, TunedSGDMomentum, train
+from ..metaopt import ProjectedAdam
+from ..models import FlatModel, SharedTrunkMLP
+from ..settings import franceschi as fs
+from ..study.config import ExperimentConfig
+from ..study.run import prepare
+
+PAPER = {"Baseline": {"accuracy": 0.4567, "cpu_seconds": 712},
+         "RT-HO": {"accuracy": 0.4616, "cpu_seconds": 412}}
+PAPER_SETTING = ("TIMIT (a twelfth), 123 -> 183 phone states, 300-d phonetic embeddings, "
+                 "updates every 20 SGDM steps")
+
+
+# CIFAR-10 settings shared by the cpu and paper profiles; the rho grid spans half-decades up to
+# the edge of stability at this learning rate, and RT-HO starts in its middle
+CIFAR = {"dataset": "cifar10", "embedding": 256, "teacher_epochs": 30,
+         "teacher_channels": (32, 64), "hidden": 100, "batch_size": 100, "patience": 8,
+         "lr": 0.002, "rho_grid": (0.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0),
+         "rho_start": 30.0, "hyper_steps": (10.0, 0.0001, 0.002)}
+
+
+@dataclass(frozen=True)
+class Config(ExperimentConfig):
+    dataset: str = "digits"  # digits (embedded) | cifar10
+    n_train: int = 1077  # training images (a fixed split; the teacher CNN trains on them too)
+    n_val: int = 360  # validation images (never trained on by either network)
+    embedding: int = 32  # dimension of the secondary target: the teacher CNN's hidden layer
+    teacher_epochs: int = 10  # epochs of the teacher CNN
+    teacher_channels: tuple[int, ...] = (8, 16)  # feature maps of its two convolutions
+    hidden: int = 32  # units of every hidden layer of the two networks
+    batch_size: int = 50  # mini-batch size
+    T: int = 2000  # most training steps (early stopping usually ends a run before)
+    eval_every: int = 50  # steps between measurements of the validation error
+    patience: int = 6  # measurements without improvement before training stops
+    lr: float = 0.02  # eta: fixed for the grid, RT-HO's start
+    momentum: float = 0.9  # mu: fixed for the grid, RT-HO's start
+    rho_grid: tuple[float, ...] = (0.0, 0.3, 1.0, 3.0, 10.0, 30.0)  # the baseline's rho values
+    rho_start: float = 1.0  # RT-HO's initial rho
+    every: int = 20  # RT-HO: steps between hyperparameter updates (paper: 20)
+    hyper_steps: tuple[float, ...] = (0.1, 0.0005, 0.002)  # projected Adam steps of rho, eta, mu
+
+    CHOICES = {"dataset": ("digits", "cifar10")}
+    PRESETS = {
+        "smoke": {"T": 400, "rho_grid": (0.0, 1.0, 10.0)},
+        "cpu": {**CIFAR, "n_train": 3000, "n_val": 1000, "T": 6000, "eval_every": 100,
+                "seeds": 5},
+        "paper": {**CIFAR, "n_train": 45000, "n_val": 5000, "T": 20000, "eval_every": 200,
+                  "seeds": 5},
+    }
+
+    def validate(self):
+        super().validate()
+        if not 0 <= self.momentum <= 1:
+            raise ValueError(f"momentum must be in [0, 1], got {self.momentum}")
+        if len(self.hyper_steps) != 3:
+            raise ValueError(f"hyper_steps needs 3 values (rho, eta, mu), got {self.hyper_steps}")
+        if not self.rho_start <= max(self.rho_grid):
+            raise ValueError(f"rho_start ({self.rho_start}) must lie in the grid's range "
+                             f"[0, {max(self.rho_grid)}]")
+        if self.every > self.T or self.eval_every > self.T:
+            raise ValueError("every and eval_every must not exceed T")
+
+
+# ---------------------------------------------------------------------- the task
+SPLIT_SEED = 0  # one fixed training/validation split, as TIMIT's
+
+
+def load(cfg: Config) -> data.Splits:
+    if cfg.dataset == "cifar10":
+        return data.load_cifar10(n_train=cfg.n_train, n_val=cfg.n_val, seed=SPLIT_SEED)
+    splits = data.load_digits(n_val=cfg.n_val, seed=SPLIT_SEED, image=True)
+    splits.x_train, splits.y_train = splits.x_train[:cfg.n_train], splits.y_train[:cfg.n_train]
+    return splits
+
+
+def teacher_targets(cfg: Config) -> dict:
+    """The secondary targets of the training images: the standardized hidden pre-activations
+    of a small CNN trained on them (computed once per setting, see
+    :func:`hpostudy.settings.franceschi.cached`), and the CNN's own test accuracy."""
+    def compute():
+        s = load(cfg).to(cfg.device)
+        net = fs.train_network(s.x_train, s.y_train, cfg.teacher_channels, cfg.embedding,
+                               cfg.teacher_epochs, augment=cfg.dataset == "cifar10")
+        with torch.no_grad():
+            accuracy = float((net(s.x_test).argmax(1) == s.y_test).float().mean())
+        return {"targets": fs.standardized_embedding(net, s.x_train, s.x_train).cpu(),
+                "teacher_accuracy": accuracy}
+
+    settings = {k: getattr(cfg, k) for k in ("dataset", "n_train", "n_val", "embedding",
+                                            "teacher_epochs", "teacher_channels")}
+    return fs.cached(cfg.out / "teacher", settings, compute)
+
+
+class TwoTasks:
+    """The joint objective :math:`E_P + \\rho E_S` on mini-batches, with :math:`\\rho` =
+    ``theta[0]`` and the learning rate and momentum in ``theta[1:]``: :math:`E_P` the
+    cross-entropy of the classifier, :math:`E_S` the mean squared error of the regressor (over
+    the batch and the target's dimensions, as the paper's). The validation loss is :math:`E_P` on the
+    whole validation set."""
+
+    def __init__(self, cfg: Config, seed: int):
+        self.splits = load(cfg).to(cfg.device)
+        s = self.splits
+        self.targets = teacher_targets(cfg)["targets"].to(cfg.device)
+        module = SharedTrunkMLP(s.x_train[0].numel(), s.num_classes, cfg.embedding,
+                                hidden=cfg.hidden, seed=seed)
+        self.model = FlatModel(module.to(cfg.device))
+        self.stream = data.BatchStream(len(s.y_train), cfg.batch_size, seed)
+
+    def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        idx = self.stream.indices(t).to(self.targets.device)
+        x, y = self.splits.x_train[idx], self.splits.y_train[idx]
+        logits, regression = self.model(w, x)
+        # written out: F.mse_loss's backward fails under forward-mode (jvp over grad in vmap)
+        secondary = ((regression - self.targets[idx]) ** 2).mean()
+        return F.cross_entropy(logits, y) + theta[0].to(w.dtype) * secondary
+
+    def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self.model(w, self.splits.x_val)[0], self.splits.y_val)
+
+    def problem(self) -> Problem:
+        return Problem(self.train_loss, self.val_loss, self.model.initial())
+
+    @torch.no_grad()
+    def error(self, w: torch.Tensor, split: str) -> float:
+        x, y = getattr(self.splits, f"x_{split}"), getattr(self.splits, f"y_{split}")
+        return float((self.model(w, x)[0].argmax(1) != y).float().mean())
+
+
+DYNAMICS = TunedSGDMomentum(lr_entry=1, momentum_entry=2)
+
+
+class EarlyStopping:
+    """Measures the validation error every ``eval_every`` steps, keeps the best weights and
+    says when ``patience`` measurements in a row brought no improvement."""
+
+    def __init__(self, task: TwoTasks, eval_every: int, patience: int):
+        self.task, self.eval_every, self.patience = task, eval_every, patience
+        self.best_error, self.best_w, self.best_step, self.waited = float("inf"), None, 0, 0
+        self.history: list[dict] = []
+
+    def __call__(self, t: int, state, theta: torch.Tensor) -> bool:
+        if (t + 1) % self.eval_every:
+            return False
+        error = self.task.error(state[0], "val")
+        self.history.append({"step": t + 1, "val_error": error, "rho": float(theta[0]),
+                             "eta": float(theta[1]), "mu": float(theta[2])})
+        if error < self.best_error:
+            self.best_error, self.best_w, self.best_step = error, state[0].clone(), t + 1
+            self.best_theta, self.waited = theta.clone(), 0
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+    def outcome(self, steps: int, diverged: bool, start: torch.Tensor) -> dict:
+        """The best measurement's validation error, test accuracy and hyperparameters (the
+        starting ones, and chance accuracy, if training diverged before any measurement)."""
+        found = self.best_w is not None
+        accuracy = 1.0 - self.task.error(self.best_w, "test") if found else 0.0
+        theta = self.best_theta if found else start
+        return {"val_error": self.best_error, "test_accuracy": accuracy, "steps": steps,
+                "best_step": self.best_step, "diverged": diverged, "rho": float(theta[0]),
+                "eta": float(theta[1]), "mu": float(theta[2]), "history": self.history}
+
+
+# ---------------------------------------------------------------------- the two methods
+def grid_point(item: tuple[Config, int, float], checkpoint=None) -> dict:
+    """One training of the baseline at ``rho`` (fixed eta and mu), stopped early."""
+    cfg, seed, rho = item
+    cpu = time.process_time()
+    task = TwoTasks(cfg, seed)
+    problem = task.problem()
+    theta = torch.tensor([rho, cfg.lr, cfg.momentum], dtype=torch.float64, device=cfg.device)
+    stopper = EarlyStopping(task, cfg.eval_every, cfg.patience)
+    state, t, diverged = None, 0, False
+    try:
+        while t < cfg.T:
+            state = train(problem, DYNAMICS, theta, cfg.eval_every, state=state, t0=t)
+            t += cfg.eval_every
+            if stopper(t - 1, state, theta):
+                break
+    except FloatingPointError:
+        diverged = True
+    return {"seed": seed, "method": "Baseline", **stopper.outcome(t, diverged, theta),
+            "cpu_seconds": time.process_time() - cpu}
+
+
+def real_time(item: tuple[Config, int], checkpoint=None) -> dict:
+    """One training with RT-HO tuning (rho, eta, mu), stopped early."""
+    cfg, seed = item
+    cpu = time.process_time()
+    task = TwoTasks(cfg, seed)
+    problem = task.problem()
+    as_tensor = (lambda values: torch.tensor(values, dtype=torch.float64, device=cfg.device))
+    theta = as_tensor([cfg.rho_start, cfg.lr, cfg.momentum])
+    optimizer = ProjectedAdam(lr=as_tensor(cfg.hyper_steps), lower=as_tensor([0.0, 0.0, 0.0]),
+                              upper=as_tensor([max(cfg.rho_grid), float("inf"), 1.0]))
+    stopper = EarlyStopping(task, cfg.eval_every, cfg.patience)
+    steps = [0]
+
+    def watch(t, state, th):
+        steps[0] = t + 1
+        return stopper(t, state, th)
+
+    def update(th, hypergrad):
+        if not bool(torch.isfinite(hypergrad).all()):
+            raise FloatingPointError(f"the hypergradient is not finite at step {steps[0]}")
+        return optimizer(th, hypergrad)
+
+    diverged = False
+    try:
+        hg.rt_ho(problem, DYNAMICS, theta, cfg.T, every=cfg.every, update=update,
+                 callback=watch)
+    except FloatingPointError:
+        diverged = True
+    return {"seed": seed, "method": "RT-HO", **stopper.outcome(steps[0], diverged, theta),
+            "cpu_seconds": time.process_time() - cpu}
+
+
+# ---------------------------------------------------------------------- the run
+def run(cfg: Config) -> dict[str, pd.DataFrame]:
+    """The grid and RT-HO on every seed. Returns (and writes as CSV) ``grid`` (one row per
+    seed and rho), ``methods`` (one row per seed and method: the chosen rho's run for the
+    baseline, with the grid's total CPU time and steps), ``trajectory`` (RT-HO's validation
+    error and hyperparameters per measurement), ``summary`` and ``comparison``."""
+    with prepare(cfg) as run:
+        teacher = run.map(teacher_unit, [cfg], desc="teacher CNN", names=["teacher"])[0]
+        points = [(cfg, s, r) for s in cfg.seed_list for r in cfg.rho_grid]
+        grid_runs = run.map(grid_point, points, desc="grid",
+                            names=[f"grid-seed{s}-rho{r:g}" for _, s, r in points])
+        rt_runs = run.map(real_time, [(cfg, s) for s in cfg.seed_list], desc="RT-HO",
+                          names=[f"rtho-seed{s}" for s in cfg.seed_list])
+        columns = ["seed", "method", "rho", "eta", "mu", "val_error", "test_accuracy", "steps",
+                   "best_step", "diverged", "cpu_seconds"]
+        grid = pd.DataFrame([{k: r[k] for k in columns} for r in grid_runs])
+        methods = pd.DataFrame([baseline_row(grid[grid.seed == s]) for s in cfg.seed_list]
+                               + [{k: r[k] for k in columns} for r in rt_runs])
+        trajectory = pd.DataFrame([{"seed": r["seed"], **h} for r in rt_runs
+                                   for h in r["history"]])
+        summary = summarize(methods)
+        summary["teacher_accuracy"] = teacher
+        comparison = compare(grid, methods, cfg)
+        run.save_tables(grid=grid, methods=methods, trajectory=trajectory, summary=summary,
+                        comparison=comparison)
+    return {"grid": grid, "methods": methods, "trajectory": trajectory, "summary": summary,
+            "comparison": comparison}
+
+
+def teacher_unit(cfg: Config, checkpoint=None) -> float:
+    """Train the teacher CNN once (its targets are kept by :func:`teacher_targets`); its test
+    accuracy."""
+    return teacher_targets(cfg)["teacher_accuracy"]
+
+
+def baseline_row(grid: pd.DataFrame) -> dict:
+    """The grid search's outcome on one seed: the run with the lowest validation error, with
+    the CPU time and steps of all the grid's runs."""
+    best = grid.loc[grid.val_error.idxmin()].to_dict()
+    return {**best, "steps": int(grid.steps.sum()), "cpu_seconds": float(grid.cpu_seconds.sum())}
+
+
+def summarize(methods: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for name in ("Baseline", "RT-HO"):
+        mine = methods[methods.method == name]
+        spread = (lambda col: mine[col].std(ddof=1) if len(mine) > 1 else 0.0)
+        rows.append({"method": name, "paper_accuracy": PAPER[name]["accuracy"],
+                     "test_accuracy": mine.test_accuracy.mean(), "sd": spread("test_accuracy"),
+                     "paper_cpu_seconds": PAPER[name]["cpu_seconds"],
+                     "cpu_seconds": mine.cpu_seconds.mean(), "cpu_sd": spread("cpu_seconds"),
+                     "steps": mine.steps.mean(), "threads": torch.get_num_threads(),
+                     "seeds": len(mine)})
+    return pd.DataFrame(rows)
+
+
+def setting(cfg: Config) -> str:
+    data_text = ("embedded 8x8 digits" if cfg.dataset == "digits" else
+                 f"CIFAR-10 pixels ({cfg.n_train:,} training, {cfg.n_val:,} validation images, "
+                 "the test images of the data root)")
+    return (f"{cfg.profile}: {data_text}, secondary target the {cfg.embedding}-d embedding of "
+            f"a CNN trained on the training images (not TIMIT's phonetic embeddings); "
+            f"{cfg.hidden} units per layer; grid over "
+            f"{len(cfg.rho_grid)} rho values at eta = {cfg.lr:g}, mu = {cfg.momentum:g} "
+            f"(paper: {PAPER_SETTING})")
+
+
+def compare(grid: pd.DataFrame, methods: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    where = setting(cfg)
+    wide = methods.pivot(index="seed", columns="method", values="test_accuracy")
+    steps = methods.pivot(index="seed", columns="method", values="steps")
+    cpu = methods.pivot(index="seed", columns="method", values="cpu_seconds")
+    by_rho = grid.groupby("rho").val_error.mean()
+    best, worst = by_rho.idxmin(), by_rho.idxmax()
+    errors = grid.pivot(index="seed", columns="rho", values="val_error")
+    return v.table([
+        v.row("rho matters: the grid's best and worst rho differ in validation error",
+              "rho tuned by grid search (Baseline)",
+              v.paired_mean_below(errors[best], errors[worst],
+                                  what_lower=f"the error at rho = {best:g}",
+                                  what_higher=f"at rho = {worst:g}"), where),
+        v.row("RT-HO generalizes better than the grid search on rho (Fig 1 right)",
+              f"{PAPER['RT-HO']['accuracy']} vs {PAPER['Baseline']['accuracy']} test accuracy",
+              v.paired_mean_below(wide["Baseline"], wide["RT-HO"],
+                                  what_lower="the grid's test accuracy",
+                                  what_higher="RT-HO's"), where),
+        v.row("RT-HO needs fewer training steps than the grid search (each of its steps also "
+              "pushes 3 tangents)", "one run instead of one per grid value",
+              v.paired_mean_below(steps["RT-HO"], steps["Baseline"],
+                                  what_lower="RT-HO's steps", what_higher="the grid's"), where),
+        v.row("RT-HO takes less CPU time than the grid search (Fig 1 right)",
+              f"{PAPER['RT-HO']['cpu_seconds']} s vs {PAPER['Baseline']['cpu_seconds']} s",
+              v.not_comparable("a timing: the process CPU times are in the table above with "
+                               "their threads; no verdict rests on time",
+                               f"{v.spread(cpu['RT-HO'], unit='s')} vs "
+                               f"{v.spread(cpu['Baseline'], unit='s')}"), where),
+    ])
