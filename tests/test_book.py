@@ -163,3 +163,17 @@ def test_a_book_of_some_chapters_keeps_the_other_pages_and_refuses_unknown_chapt
     assert content["root"] == "book/intro"
     with pytest.raises(ValueError, match="no chapter page"):
         runner._toc_of_chapters(ROOT / "_toc.yml", ["parameter_path"])
+
+
+def test_every_chapter_page_shows_where_its_results_come_from():
+    """Issue 14: each chapter says visibly which profile, data and device its results come
+    from: the provenance table of its runs."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [p["file"] for part in toc["parts"] for p in part["chapters"]
+             if p["file"].startswith("book/chapters/")]
+    assert pages
+    for page in pages:
+        name = page.removeprefix("book/chapters/")
+        text = (ROOT / f"{page}.md").read_text()
+        include = f":file: ../generated/provenance/{name}.csv"
+        assert include in text, f"{page}.md does not show its provenance table ({include})"

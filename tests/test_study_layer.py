@@ -326,6 +326,9 @@ def test_record_copies_finished_results_only_and_summarizes_run_times(tmp_path):
     target = runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
     assert sorted(p.name for p in target.iterdir()) == ["run_times.csv", "tiny"]
     assert sorted(p.name for p in (target / "tiny").iterdir()) == ["meta.json", "sums.csv"]
+    (target / "tiny" / "stale.csv").write_text("from an earlier recording\n")
+    runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
+    assert not (target / "tiny" / "stale.csv").exists()  # a new recording replaces the old
     times = pd.read_csv(target / "run_times.csv")
     assert times.notebook.tolist() == ["tiny"] and times.seeds.tolist() == [3]
     with pytest.raises(FileNotFoundError, match="hpostudy run --profile paper"):

@@ -110,15 +110,20 @@ class InfoBuffer:
             self._check_count(self._read_steps[i], -1, 0)
         self._read_steps.clear()
 
-    @staticmethod
-    def _check_count(step: int, n_read: int, n_written: int) -> None:
+    def _check_count(self, step: int, n_read: int, n_written: int) -> None:
         if n_read != n_written:
             wanted = "some elements want a word" if n_read < 0 else f"{n_read} elements want a word"
+            hint = ("pin the thread count (torch.set_num_threads) and use deterministic kernels "
+                    "(torch.use_deterministic_algorithms(True))")
+            if self.x.is_cuda:
+                hint = ("on CUDA this is a known open problem: on an H100 (torch 2.11) exact "
+                        "reversal recovered the path over 20 steps but lost it over 100 or more, "
+                        "with deterministic kernels too; run it on the CPU (device cpu), where "
+                        "it is bit-exact")
             raise RuntimeError(
-                f"exact reversal lost sync at step {step}: {wanted}, "
-                f"{n_written} were written. The gradient of this step was not bitwise identical "
-                "in the forward and reverse passes: pin the thread count (torch.set_num_threads) "
-                "and use deterministic kernels (torch.use_deterministic_algorithms(True)).")
+                f"exact reversal lost sync at step {step}: {wanted}, {n_written} were written "
+                "(the reverse pass did not retrace the forward pass bit for bit, at this step "
+                f"or one reversed before it). {hint[0].upper()}{hint[1:]}.")
 
     # ------------------------------------------------------------------ accounting
     def word_count(self) -> int:

@@ -357,7 +357,9 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
         if store.folder_state(source) != "complete":
             continue
         dest = target / source.name
-        dest.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            shutil.rmtree(dest)  # no file of an earlier recording survives next to the new ones
+        dest.mkdir(parents=True)
         for pattern in RECORDED:
             for file in source.glob(pattern):
                 shutil.copy2(file, dest / file.name)
@@ -421,7 +423,6 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
         shutil.copytree(build / "results" / name, generated / name,
                         ignore=shutil.ignore_patterns(STAMP, store.MARKER, "checkpoints",
                                                       "*.pt", "*.tmp"))
-    (generated / "profile.txt").write_text(profile)
     by_chapter: dict[str, list[str]] = {}
     for name, nb in every.items():
         if nb.chapter:
@@ -434,8 +435,21 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
     cmd = [str(exe), "build", str(root), "--path-output", str(root), "--toc", str(toc)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    subprocess.run(cmd, check=True, cwd=root)
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    if done.returncode:
+        problems = [line for line in (done.stdout + done.stderr).splitlines()
+                    if "WARNING" in line or "ERROR" in line]
+        raise BookBuildError(
+            "the book did not build (jupyter-book exit status "
+            f"{done.returncode}{'; warnings are errors' if strict else ''}):\n"
+            + "\n".join(problems[:30] or done.stderr.splitlines()[-30:]))
     return root / "_build" / "html"
+
+
+class BookBuildError(RuntimeError):
+    """Jupyter Book failed; the message lists its warnings and errors."""
 
 
 def _toc_of_chapters(toc: Path, chapters: list[str]) -> str:
