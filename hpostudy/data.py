@@ -3,7 +3,11 @@
 Every dataset comes back as a :class:`Splits` of tensors (train / validation / test). The embedded
 default, scikit-learn's handwritten ``digits``, needs no download. Real datasets (``mnist``,
 ``cifar10``, ``ptb``) are read from a *data root*: ``$HPOSTUDY_DATA`` if set, else ``./data``.
-A missing dataset raises :class:`DatasetMissing`, whose message says where to put the files.
+A missing dataset raises :class:`DatasetMissing`, whose message says where to put the files; a
+file that is there but truncated, unreadable or of the wrong shape raises :class:`DatasetCorrupt`
+(a subclass), whose message names the file, what is wrong with it and where to re-copy it.
+Nothing is downloaded unless a Python caller passes ``download=True`` to :func:`load_mnist` or
+:func:`load_cifar10` (torchvision, on a machine with internet); the CLI and study runs never do.
 
 Mini-batches are a pure function of ``(seed, step)`` (:class:`BatchStream`), so a training run,
 its reverse pass and the next meta-iteration all see exactly the same batches.
@@ -13,6 +17,8 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +26,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "DatasetMissing", "Splits", "BatchStream", "data_root", "DATASETS", "SKLEARN",
+    "DatasetMissing", "DatasetCorrupt", "Splits", "BatchStream", "data_root", "DATASETS", "SKLEARN",
     "load_digits", "load_mnist", "load_cifar10", "load_ptb", "load_table", "require",
 ]
 
@@ -29,6 +35,13 @@ DATASETS = ("digits", "generated", "mnist", "cifar10", "ptb")
 
 class DatasetMissing(FileNotFoundError):
     """A real dataset is not on disk (and was not, or could not be, downloaded)."""
+
+
+class DatasetCorrupt(DatasetMissing):
+    """A file of a real dataset is on disk but unreadable, truncated or of the wrong format.
+
+    A subclass of :class:`DatasetMissing`, so code that handles a missing dataset (skip, fall
+    back to ``digits``) handles an unusable one the same way."""
 
 
 @dataclass
@@ -67,13 +80,59 @@ def data_root() -> Path:
     return Path(env) if env else Path.cwd() / "data"
 
 
-def _missing(name: str, folder: Path, files: list[str], hint: str = "") -> DatasetMissing:
-    listing = ", ".join(files)
+_LAYOUT = {
+    "mnist": "{root}/mnist/train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+             "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (or the same four files in "
+             "{root}/MNIST/raw/, as torchvision writes them; gunzipped copies without .gz "
+             "work too)",
+    "cifar10": "{root}/cifar10/train_*.bin and test_*.bin (CIFAR-10 binary records of 1 label "
+               "byte + 3,072 pixel bytes), or the official binary release unpacked as "
+               "{root}/cifar-10-batches-bin/data_batch_1.bin ... data_batch_5.bin and "
+               "test_batch.bin, "
+               "or the official python release as {root}/cifar-10-batches-py/data_batch_1 ... "
+               "data_batch_5 and test_batch",
+    "ptb": "{root}/ptb/ptb.train.txt, ptb.valid.txt, ptb.test.txt (the data/ folder of Mikolov's "
+           "simple-examples release)",
+}
+_SOURCE = {
+    "mnist": "the official MNIST release (LeCun's four *-ubyte.gz files)",
+    "cifar10": "the official CIFAR-10 release (https://www.cs.toronto.edu/~kriz/cifar.html)",
+    "ptb": "Mikolov's Penn Treebank release (simple-examples.tgz, data/ptb.*.txt)",
+}
+_DOWNLOAD = {
+    "mnist": " Nothing is downloaded here: the CLI and study runs never fetch data. On a machine "
+             "with internet, hpostudy.data.load_mnist(root=FOLDER, download=True) in Python "
+             "fetches MNIST with torchvision into FOLDER/MNIST/raw/; copy that folder into the "
+             "data root.",
+    "cifar10": " Nothing is downloaded here: the CLI and study runs never fetch data. On a machine "
+               "with internet, hpostudy.data.load_cifar10(root=FOLDER, download=True) in Python "
+               "fetches CIFAR-10 with torchvision into FOLDER/cifar-10-batches-py/; copy that "
+               "folder into the data root.",
+    "ptb": " Nothing is downloaded: copy the three files by hand.",
+}
+
+
+def _layout(name: str, root: Path) -> str:
+    return _LAYOUT[name].format(root=root)
+
+
+def _missing(name: str, root: Path, detail: str, hint: str = "") -> DatasetMissing:
+    """The error for a dataset that is not on disk: what is missing, the data root searched and
+    the exact layout expected there."""
     return DatasetMissing(
-        f"dataset '{name}' not found: expected {listing} in {folder}. "
-        f"Put the files there (or point $HPOSTUDY_DATA at a folder holding '{name}/'), "
-        f"or pass download=True where the network allows it.{hint} "
-        "The embedded 'digits' dataset needs no files."
+        f"dataset '{name}' not found: {detail}. The data root searched is {root} (the "
+        f"root= argument if given, else $HPOSTUDY_DATA, else ./data). Put the files of "
+        f"{_SOURCE[name]} there in this layout: {_layout(name, root)}.{hint}"
+        f"{_DOWNLOAD[name]} The embedded 'digits' dataset needs no files."
+    )
+
+
+def _corrupt(name: str, path: Path, problem: str, root: Path) -> DatasetCorrupt:
+    """The error for a dataset file that is there but unusable: which file, what is wrong,
+    what to do."""
+    return DatasetCorrupt(
+        f"dataset '{name}': file {path} is unusable: {problem}. Re-copy it from "
+        f"{_SOURCE[name]} into the data root {root} in this layout: {_layout(name, root)}."
     )
 
 
@@ -118,14 +177,73 @@ _MNIST_FILES = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                 "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+# file name (without .gz) -> (IDX magic, shape of one item, item count of the official file)
+_IDX_EXPECTED = {
+    "train-images-idx3-ubyte": (2051, (28, 28), 60000),
+    "train-labels-idx1-ubyte": (2049, (), 60000),
+    "t10k-images-idx3-ubyte": (2051, (28, 28), 10000),
+    "t10k-labels-idx1-ubyte": (2049, (), 10000),
+}
+
+
+def _read_idx(path: Path, root: Path | None = None) -> np.ndarray:
+    """An IDX file of unsigned bytes (gzip-compressed if it ends in .gz), checked against its
+    header and, for the four MNIST files, against the official release: any problem raises
+    :class:`DatasetCorrupt` naming the file."""
+    root = Path(root) if root else path.parent
+
+    def bad(problem):
+        return _corrupt("mnist", path, problem, root)
+
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                raw = fh.read()
+        else:
+            raw = path.read_bytes()
+    except EOFError as err:
+        raise bad(f"the gzip stream ends early, the file is truncated ({err})") from err
+    except (OSError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise bad(f"it cannot be read or decompressed ({type(err).__name__}: {err})") from err
+    stem = path.name[:-3] if path.suffix == ".gz" else path.name
+    expected = _IDX_EXPECTED.get(stem)
+    if len(raw) < 4:
+        raise bad(f"it holds {len(raw)} bytes, fewer than the 4-byte IDX magic number")
     magic = int.from_bytes(raw[:4], "big")
-    ndim = magic & 0xFF
+    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or raw[3] == 0:
+        raise bad(f"it does not start with the magic number of an IDX file of unsigned bytes "
+                  f"(first 4 bytes: {raw[:4].hex()}), so it is not an IDX file")
+    if expected is not None and magic != expected[0]:
+        raise bad(f"its IDX magic number is {magic}, an MNIST "
+                  f"{'image' if expected[1] else 'label'} file has {expected[0]}")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise bad(f"it holds {len(raw)} bytes, fewer than its {header}-byte IDX header: "
+                  "the file is truncated")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    kind = "items"
+    if expected is not None:
+        kind = "images" if expected[1] else "labels"
+        if tuple(dims[1:]) != expected[1]:
+            raise bad(f"its header gives shape {tuple(dims)}, MNIST {kind} have shape "
+                      f"(n{''.join(', %d' % d for d in expected[1])})")
+    need, have = int(np.prod(dims, dtype=np.int64)), len(raw) - header
+    if have < need:
+        raise bad(f"the header announces {dims[0]:,} {kind} ({need:,} data bytes) but only "
+                  f"{have:,} bytes follow: the file is truncated")
+    if have > need:
+        extra = have - need
+        verb = "bytes follow" if extra > 1 else "byte follows"
+        raise bad(f"{extra:,} unexpected {verb} the {dims[0]:,} "
+                  f"{kind} ({need:,} data bytes) that the header announces")
+    if expected is not None and dims[0] != expected[2]:
+        raise bad(f"it holds {dims[0]:,} {kind}, the official {stem} holds {expected[2]:,}")
+    arr = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    if kind == "labels" and arr.size and int(arr.max()) > 9:
+        raise bad(f"it holds label {int(arr.max())} at position {int(arr.argmax())}; MNIST "
+                  "labels are 0-9")
+    return arr
 
 
 def _mnist_folder(root: Path) -> Path | None:
@@ -133,6 +251,22 @@ def _mnist_folder(root: Path) -> Path | None:
         if all((folder / f).exists() or (folder / f[:-3]).exists() for f in _MNIST_FILES):
             return folder
     return None
+
+
+def _mnist_arrays(folder: Path, root: Path) -> list[np.ndarray]:
+    """The four MNIST arrays (train images, labels, test images, labels), each file checked."""
+    def read(name):
+        path = folder / name
+        return _read_idx(path if path.exists() else folder / name[:-3], root)
+
+    return [read(name) for name in _MNIST_FILES]
+
+
+def _mnist_missing(root: Path, hint: str = "") -> DatasetMissing:
+    folder = root / "mnist"
+    absent = [f for f in _MNIST_FILES
+              if not (folder / f).exists() and not (folder / f[:-3]).exists()]
+    return _missing("mnist", root, f"{folder} lacks {', '.join(absent)}", hint)
 
 
 def load_mnist(n_train: int = 15000, n_val: int = 5000, n_test: int = 5000, seed: int = 0,
@@ -148,18 +282,12 @@ def load_mnist(n_train: int = 15000, n_val: int = 5000, n_test: int = 5000, seed
             torchvision.datasets.MNIST(str(root), train=True, download=True)
             torchvision.datasets.MNIST(str(root), train=False, download=True)
         except Exception as err:  # network errors come in many types
-            raise _missing("mnist", root / "mnist", _MNIST_FILES,
-                           f" (download failed: {err})") from err
+            raise _mnist_missing(root, f" (download=True failed: {err})") from err
         folder = _mnist_folder(root)
     if folder is None:
-        raise _missing("mnist", root / "mnist", _MNIST_FILES)
+        raise _mnist_missing(root)
 
-    def read(name):
-        path = folder / name
-        return _read_idx(path if path.exists() else folder / name[:-3])
-
-    xtr, ytr = read(_MNIST_FILES[0]), read(_MNIST_FILES[1])
-    xte, yte = read(_MNIST_FILES[2]), read(_MNIST_FILES[3])
+    xtr, ytr, xte, yte = _mnist_arrays(folder, root)
     _check_sizes(len(ytr), n_train + n_val, "train+validation", "mnist")
     _check_sizes(len(yte), n_test, "test", "mnist")
     ptr = _permutation(len(ytr), seed)[: n_train + n_val].numpy()
@@ -181,29 +309,113 @@ CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 
-def _cifar_arrays(root: Path):
-    """(train_x, train_y, test_x, test_y) uint8 CHW arrays from any of the supported layouts."""
-    folder = root / "cifar10"
-    bins_train = sorted(folder.glob("train_*.bin")) or sorted(
-        (root / "cifar-10-batches-bin").glob("data_batch_*.bin"))
-    bins_test = sorted(folder.glob("test_*.bin")) or sorted(
-        (root / "cifar-10-batches-bin").glob("test_batch.bin"))
-    if bins_train and bins_test:
-        def read(files):
-            rec = np.concatenate([np.fromfile(f, np.uint8).reshape(-1, 3073) for f in files])
-            return rec[:, 1:].reshape(-1, 3, 32, 32), rec[:, 0].astype(np.int64)
-        return (*read(bins_train), *read(bins_test))
-    py = root / "cifar-10-batches-py"
-    if (py / "test_batch").exists():
-        def unpickle(f):
-            with open(f, "rb") as fh:
-                d = pickle.load(fh, encoding="bytes")
-            return d[b"data"].reshape(-1, 3, 32, 32), np.array(d[b"labels"], np.int64)
-        parts = [unpickle(f) for f in sorted(py.glob("data_batch_*"))]
-        xte, yte = unpickle(py / "test_batch")
-        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                xte, yte)
+_CIFAR_OFFICIAL = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+_CIFAR_RECORD = 1 + 3 * 32 * 32  # one label byte, then 1,024 red, green and blue pixel bytes
+
+
+def _cifar_expected_count(name: str) -> tuple[int, str] | None:
+    """Images a CIFAR-10 file must hold, from its name: the official batches hold 10,000; a
+    subset file ``train_00000-03999.bin`` holds the 4,000 its name spans."""
+    span = re.fullmatch(r"(?:train|test)_(\d+)-(\d+)\.bin", name)
+    if span and int(span[2]) >= int(span[1]):
+        return int(span[2]) - int(span[1]) + 1, "its name spans"
+    if name in _CIFAR_OFFICIAL or name in [f + ".bin" for f in _CIFAR_OFFICIAL]:
+        return 10000, "the official batch holds"
     return None
+
+
+def _check_cifar(path: Path, root: Path, x: np.ndarray, y: np.ndarray):
+    expected = _cifar_expected_count(path.name)
+    if expected is not None and len(y) != expected[0]:
+        raise _corrupt("cifar10", path, f"it holds {len(y):,} images, {expected[1]} "
+                       f"{expected[0]:,}: the file is truncated or not the one its name says", root)
+    if y.size and (int(y.min()) < 0 or int(y.max()) > 9):
+        at = int(np.argmax((y < 0) | (y > 9)))
+        raise _corrupt("cifar10", path, f"image {at} has label {int(y[at])}; CIFAR-10 labels "
+                       "are 0-9, so the file is not CIFAR-10 data", root)
+    return x, y
+
+
+def _read_cifar_bin(path: Path, root: Path):
+    """Images and labels of one CIFAR-10 binary file, checked; :class:`DatasetCorrupt` if not."""
+    try:
+        raw = np.fromfile(path, np.uint8)
+    except OSError as err:
+        raise _corrupt("cifar10", path, f"it cannot be read ({err})", root) from err
+    if raw.size == 0:
+        raise _corrupt("cifar10", path, "it is empty", root)
+    if raw.size % _CIFAR_RECORD:
+        raise _corrupt("cifar10", path, f"its {raw.size:,} bytes are not a whole number of "
+                       f"{_CIFAR_RECORD:,}-byte CIFAR-10 records (1 label byte + 3,072 pixel "
+                       "bytes): the file is truncated or not CIFAR-10 binary data", root)
+    rec = raw.reshape(-1, _CIFAR_RECORD)
+    return _check_cifar(path, root, rec[:, 1:].reshape(-1, 3, 32, 32), rec[:, 0].astype(np.int64))
+
+
+def _read_cifar_py(path: Path, root: Path):
+    """Images and labels of one CIFAR-10 python batch (a pickled dict), checked."""
+    try:
+        with open(path, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+    except Exception as err:  # truncated or foreign pickles fail with many error types
+        raise _corrupt("cifar10", path, f"it does not unpickle ({type(err).__name__}: {err}): "
+                       "the file is truncated or not a CIFAR-10 python batch", root) from err
+    if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+        found = sorted(map(repr, d)) if isinstance(d, dict) else type(d).__name__
+        raise _corrupt("cifar10", path, "it is not a CIFAR-10 batch: a dict with keys b'data' "
+                       f"and b'labels' (found {found})", root)
+    x, labels = d[b"data"], d[b"labels"]
+    if not (isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 2
+            and x.shape[1] == 3072):
+        what = (f"a {x.dtype} array of shape {x.shape}" if isinstance(x, np.ndarray)
+                else type(x).__name__)
+        raise _corrupt("cifar10", path, f"its b'data' is {what}, not an N x 3072 uint8 array",
+                       root)
+    try:
+        y = np.asarray(labels, dtype=np.int64)
+    except (TypeError, ValueError) as err:
+        raise _corrupt("cifar10", path, f"its b'labels' are not integers ({err})", root) from err
+    if y.shape != (len(x),):
+        raise _corrupt("cifar10", path, f"it has labels of shape {y.shape} for {len(x):,} "
+                       "images", root)
+    return _check_cifar(path, root, x.reshape(-1, 3, 32, 32), y)
+
+
+def _cifar_arrays(root: Path):
+    """(train_x, train_y, test_x, test_y) uint8 CHW arrays from any of the supported layouts;
+    None if no layout is there; :class:`DatasetMissing` for an official layout that lacks some
+    of its batches, :class:`DatasetCorrupt` for a file that is there but unusable."""
+    folder, binf, py = root / "cifar10", root / "cifar-10-batches-bin", root / "cifar-10-batches-py"
+
+    def incomplete(where, names):
+        absent = [n for n in names if not (where / n).exists()]
+        if absent:
+            raise _missing("cifar10", root, f"{where} lacks {', '.join(absent)} of the official "
+                           "release")
+
+    def merge(reader, train, test):
+        parts = [reader(f, root) for f in train]
+        xte, yte = zip(*[reader(f, root) for f in test])
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                np.concatenate(xte), np.concatenate(yte))
+
+    subset_train = sorted(folder.glob("train_*.bin"))
+    subset_test = sorted(folder.glob("test_*.bin"))
+    if subset_train and subset_test:
+        return merge(_read_cifar_bin, subset_train, subset_test)
+    if (binf / "test_batch.bin").exists() or sorted(binf.glob("data_batch_*.bin")):
+        incomplete(binf, [n + ".bin" for n in _CIFAR_OFFICIAL])
+        return merge(_read_cifar_bin, [binf / f"{n}.bin" for n in _CIFAR_OFFICIAL[:5]],
+                     [binf / "test_batch.bin"])
+    if (py / "test_batch").exists() or sorted(py.glob("data_batch_*")):
+        incomplete(py, _CIFAR_OFFICIAL)
+        return merge(_read_cifar_py, [py / n for n in _CIFAR_OFFICIAL[:5]], [py / "test_batch"])
+    return None
+
+
+_CIFAR_ABSENT = ("neither {root}/cifar10/ holds train_*.bin and test_*.bin, nor "
+                 "{root}/cifar-10-batches-bin/ or {root}/cifar-10-batches-py/ holds the official "
+                 "batches")
 
 
 def load_cifar10(n_train: int | None = None, n_val: int = 1000, n_test: int | None = None,
@@ -219,12 +431,11 @@ def load_cifar10(n_train: int | None = None, n_val: int = 1000, n_test: int | No
         try:
             torchvision.datasets.CIFAR10(str(root), train=True, download=True)
         except Exception as err:
-            raise _missing("cifar10", root, ["cifar-10-batches-py/"],
-                           f" (download failed: {err})") from err
+            raise _missing("cifar10", root, _CIFAR_ABSENT.format(root=root),
+                           f" (download=True failed: {err})") from err
         arrays = _cifar_arrays(root)
     if arrays is None:
-        raise _missing("cifar10", root / "cifar10",
-                       ["train_*.bin and test_*.bin (or cifar-10-batches-bin/, cifar-10-batches-py/)"])
+        raise _missing("cifar10", root, _CIFAR_ABSENT.format(root=root))
     xtr, ytr, xte, yte = arrays
     if n_val > len(ytr):
         raise ValueError(f"cifar10: asked for {n_val} validation images but the training files "
@@ -266,16 +477,50 @@ def _tokenize(lines, index):
     return torch.tensor(ids, dtype=torch.int64)
 
 
+_PTB_LINES = {"ptb.train.txt": 42068, "ptb.valid.txt": 3370, "ptb.test.txt": 3761}
+
+
+def _ptb_missing(root: Path) -> DatasetMissing:
+    folder = root / "ptb"
+    absent = [f for f in _PTB_LINES if not (folder / f).exists()]
+    return _missing("ptb", root, f"{folder} lacks {', '.join(absent)}")
+
+
+def _read_ptb(path: Path, root: Path) -> list[str]:
+    """The lines of one PTB split, checked to be the non-empty text of Mikolov's file (its line
+    count, which survives a change of line endings); :class:`DatasetCorrupt` if not."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise _corrupt("ptb", path, f"it cannot be read ({err})", root) from err
+    if not raw.strip():
+        raise _corrupt("ptb", path, "it is empty" if not raw else "it holds only whitespace", root)
+    if b"\0" in raw:
+        raise _corrupt("ptb", path, f"it holds NUL bytes (first at byte {raw.index(0):,}), so it "
+                       "is binary data, not text", root)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _corrupt("ptb", path, f"it is not text ({err})", root) from err
+    lines = text.splitlines()
+    official = _PTB_LINES.get(path.name)
+    if official is not None and len(lines) != official:
+        cut = "" if raw.endswith(b"\n") else ", and its last line stops without a line break"
+        raise _corrupt("ptb", path, f"it has {len(lines):,} lines{cut}; Mikolov's {path.name} "
+                       f"has {official:,}: the file is truncated or not the official one", root)
+    return lines
+
+
 def load_ptb(root: Path | None = None) -> Corpus:
     """Penn Treebank (Mikolov's version) from ``ptb.{train,valid,test}.txt``; ``<eos>`` ends
     every line; the vocabulary is built from the training split (10,000 types)."""
     root = Path(root) if root else data_root()
     folder = root / "ptb"
-    files = [folder / f"ptb.{s}.txt" for s in ("train", "valid", "test")]
+    files = [folder / name for name in _PTB_LINES]
     if not all(f.exists() for f in files):
-        raise _missing("ptb", folder, [f.name for f in files])
+        raise _ptb_missing(root)
     index: dict[str, int] = {}
-    splits = [_tokenize(f.read_text().splitlines(), index) for f in files]
+    splits = [_tokenize(_read_ptb(f, root), index) for f in files]
     return Corpus(*splits, vocab=list(index), name="ptb")
 
 
@@ -345,19 +590,24 @@ def load_table(spec: str, n_val: float = 0.25, n_test: float = 0.25, seed: int =
 
 
 def require(name: str, root: Path | None = None) -> None:
-    """Raise :class:`DatasetMissing` now (before any work) if dataset ``name`` is not on disk."""
+    """Raise :class:`DatasetMissing` now (before any work) if dataset ``name`` is not on disk,
+    :class:`DatasetCorrupt` if one of its files is there but unusable (every file is read and
+    checked, as the loader would)."""
     root = Path(root) if root else data_root()
     if name in ("digits", "generated") or name in SKLEARN or ":" in name:
         return
-    if name == "mnist" and _mnist_folder(root) is None:
-        raise _missing("mnist", root / "mnist", _MNIST_FILES)
+    if name == "mnist":
+        folder = _mnist_folder(root)
+        if folder is None:
+            raise _mnist_missing(root)
+        _mnist_arrays(folder, root)
     if name == "cifar10" and _cifar_arrays(root) is None:
-        raise _missing("cifar10", root / "cifar10", ["train_*.bin", "test_*.bin"])
+        raise _missing("cifar10", root, _CIFAR_ABSENT.format(root=root))
     if name == "ptb":
-        folder = root / "ptb"
-        files = [f"ptb.{s}.txt" for s in ("train", "valid", "test")]
-        if not all((folder / f).exists() for f in files):
-            raise _missing("ptb", folder, files)
+        if not all((root / "ptb" / f).exists() for f in _PTB_LINES):
+            raise _ptb_missing(root)
+        for f in _PTB_LINES:
+            _read_ptb(root / "ptb" / f, root)
     if name not in DATASETS:
         raise ValueError(f"unknown dataset '{name}': choose one of {list(DATASETS)}")
 
