@@ -243,27 +243,35 @@ def test_killed_while_a_checkpoint_temporary_file_is_half_written(tmp_path, whol
     assert_same_tables(folder, whole["drmad_quality"])
 
 
-def test_killed_during_a_baseline_search_trial(tmp_path, whole):
-    """stn_cnn: killed inside the second random-search trial (after the STN and the grid's two
-    trials); the study keeps a running trial of a dead process, retried on resume."""
+@pytest.mark.parametrize("method, point", [
+    ("random", "call:hpostudy.settings.stn:train_fixed:4"),  # STN, grid's 2, random's 2nd
+    ("bayes", "call:hpostudy.settings.stn:train_fixed:6"),  # ... random's 2, the GP's draw
+])
+def test_killed_during_a_baseline_search_trial(tmp_path, whole, method, point):
+    """stn_cnn: killed inside a search's second trial (random search; Bayesian optimization,
+    whose second draw comes from its Gaussian process); the study keeps a running trial of a
+    dead process, failed and retried with the same draw on resume."""
     def left(folder):
-        study = next(folder.rglob("random-seed0.db"))
+        study = next(folder.rglob(f"{method}-seed0.db"))
         trials = optuna.load_study(study_name=f"{study.parent.name}-{study.stem}",
                                    storage=f"sqlite:///{study}").trials
         assert [t.state.name for t in trials] == ["COMPLETE", "RUNNING"]
 
-    folder = killed_then_resumed("stn_cnn", tmp_path / "run", STN,
-                                 "call:hpostudy.settings.stn:train_fixed:4", left)
+    folder = killed_then_resumed("stn_cnn", tmp_path / "run", STN, point, left)
     assert_same_tables(folder, whole["stn_cnn"])
 
 
-def test_killed_during_stn_training(tmp_path, whole):
-    """stn_cnn: killed at training step 15 of the STN (its step-10 checkpoint on disk)."""
+@pytest.mark.parametrize("point", [
+    "call:hpostudy.stn.tasks:ImageTask.train_batch:16",  # training step 15 of 20
+    "rename:2",  # the step-20 checkpoint written, not renamed
+])
+def test_killed_during_stn_training(tmp_path, whole, point):
+    """stn_cnn: killed during the STN's training, after its step-10 checkpoint: at a training
+    step, or as its next checkpoint is about to replace that one."""
     def left(folder):
         saved = list(folder.rglob("STN-seed0.pt"))
         assert len(saved) == 1 and store.Checkpoint(saved[0]).load()["state"]["step"] == 10
 
-    folder = killed_then_resumed("stn_cnn", tmp_path / "run", STN,
-                                 "call:hpostudy.stn.tasks:ImageTask.train_batch:16", left)
+    folder = killed_then_resumed("stn_cnn", tmp_path / "run", STN, point, left)
     assert list(folder.rglob("STN-seed0.pt")) == []  # the STN unit finished and was cleared
     assert_same_tables(folder, whole["stn_cnn"])
