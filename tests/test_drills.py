@@ -112,11 +112,13 @@ for line in sys.stdin:
 TIMING = ("second", "time", "wall", "cpu")
 TIMED_RULE = r"(?i)\b(?:cpu|wall|wall-clock|seconds?|time)\b"
 
-# The smallest sizes that reach each point (tests/test_experiments.py, tests/test_stn.py).
+# The smallest sizes that reach each point (tests/test_experiments.py, tests/test_stn.py). The
+# STN runs 30 steps: after 20 its validation loss (2.277) sits just under the convergence check's
+# 99% of chance (2.280), one kernel's rounding away from failing every run for another reason.
 QUALITY = {"horizons": [12], "reverse_steps": [3], "meta_iterations": [2],
            "seeds_per_horizon": [1], "drmad2_exact_steps": 2, "n_train": 96, "n_val": 64,
            "n_test": 64, "hidden": [8], "batch_size": 16}
-STN = {"steps": 20, "eval_every": 10, "trials": 2, "channels": [8], "hidden": [16]}
+STN = {"steps": 30, "eval_every": 10, "trials": 2, "channels": [8], "hidden": [16]}
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +264,7 @@ def test_killed_during_a_baseline_search_trial(tmp_path, whole, method, point):
 
 
 @pytest.mark.parametrize("point", [
-    "call:hpostudy.stn.tasks:ImageTask.train_batch:16",  # training step 15 of 20
+    "call:hpostudy.stn.tasks:ImageTask.train_batch:16",  # training step 15 of 30
     "rename:2",  # the step-20 checkpoint written, not renamed
 ])
 def test_killed_during_stn_training(tmp_path, whole, point):
