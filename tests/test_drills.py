@@ -6,7 +6,10 @@ and the resumed run's tables must equal an uninterrupted run's byte for byte (ti
 excepted). Smoke profile, the smallest sizes that still reach each point.
 
 A point is hit deterministically: the child's driver wraps the function at that point so that
-its Nth call kills the process (``os.kill(os.getpid(), SIGKILL)``: no handler, no cleanup)."""
+its Nth call kills the process (``os.kill(os.getpid(), SIGKILL)``: no handler, no cleanup).
+Every run, uninterrupted ones included, is a process forked from one child Python that imported
+the library once (``SERVER``), single-threaded; the module takes about a minute on two loaded
+cores."""
 from __future__ import annotations
 
 import json
@@ -242,6 +245,19 @@ def test_killed_while_a_checkpoint_temporary_file_is_half_written(tmp_path, whol
         assert meta_run_saved(folder) == 2
 
     folder = killed_then_resumed("drmad_quality", tmp_path / "run", QUALITY, "truncate:3", left)
+    assert_same_tables(folder, whole["drmad_quality"])
+
+
+def test_a_resumed_run_killed_again_still_ends_with_the_same_tables(tmp_path, whole):
+    """drmad_quality killed in its first meta-run's second meta-iteration, its resume killed in
+    the second meta-run's (the third DrMAD2 call, counting the redone one), then finished."""
+    folder = tmp_path / "run"
+    for point in ("call:hpostudy.hypergrad:drmad2:2", "call:hpostudy.hypergrad:drmad2:3"):
+        assert child("drmad_quality", folder, QUALITY, point) == -signal.SIGKILL
+        assert store.folder_state(folder) == "incomplete"
+    assert len(list(folder.rglob("*.result.pt"))) == 1 and meta_run_saved(folder) == 1
+    assert child("drmad_quality", folder, QUALITY) == 0
+    assert store.folder_state(folder) == "complete"
     assert_same_tables(folder, whole["drmad_quality"])
 
 
