@@ -39,7 +39,7 @@ def test_environment_yml_matches_pyproject_and_installs_the_pinned_versions():
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "-c constraints.txt" in pip and "-e ." in pip
     assert {p for p in pip if not p.startswith("-")} == _requirements()
-    assert "-c constraints.txt -e '.[book,test]'" in (ROOT / "Makefile").read_text()
+    assert "-c constraints.txt -e '.[book,test,cluster]'" in (ROOT / "Makefile").read_text()
 
 
 def test_constraints_pin_every_requirement_within_its_range():
