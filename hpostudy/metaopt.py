@@ -588,9 +588,12 @@ def check_search_storage(url: str):
             return database
         except ImportError as err:
             missing = getattr(err.__cause__, "name", None) or err.name or "its database driver"
+            fix = ("install the cluster extra (pip install 'hpostudy[cluster]')"
+                   if url.startswith("postgresql") else
+                   f"install it, or use PostgreSQL (postgresql://user:password@host/db), whose "
+                   "driver the cluster extra installs (pip install 'hpostudy[cluster]')")
             raise SearchStorageError(
-                f"the search storage {shown} needs the Python package '{missing}': install "
-                "the cluster extra (pip install 'hpostudy[cluster]')") from err
+                f"the search storage {shown} needs the Python package '{missing}': {fix}") from err
         except sqlalchemy.exc.IntegrityError:
             if attempt == 2:  # two workers creating the same tables at once
                 raise

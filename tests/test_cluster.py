@@ -357,3 +357,11 @@ def test_a_marker_of_another_machine_locks_the_folder_until_it_goes_silent(tmp_p
     assert store.folder_state(tmp_path) == "incomplete"
     assert marker.acquire(profile="paper")["host"] == socket.gethostname()
     marker.release()
+
+
+def test_a_storage_without_its_driver_names_the_package_and_the_supported_database():
+    from hpostudy.metaopt import SearchStorageError, black_box_search
+
+    with pytest.raises(SearchStorageError, match="needs the Python package 'MySQLdb'.*PostgreSQL"):
+        black_box_search(lambda p: p["x"], {"x": (0.0, 1.0)}, "random", 2,
+                         storage="mysql://user@127.0.0.1/db", study="s")
