@@ -142,6 +142,25 @@ def test_exact_reversal_on_cuda():
     assert result.diagnostics.recovered_w0 is True
 
 
+def test_the_buffer_divides_exactly_where_a_reciprocal_would_not():
+    """The information buffer floors quotients by n; the floor of a correctly rounded division
+    is exact, the floor of a product with the reciprocal (what PyTorch computes on CUDA when
+    the divisor is a Python number) is not for every n. The buffer divides by a tensor on its
+    own device, so CUDA takes the exact path too."""
+    from hpostudy.hypergrad.fixedpoint import InfoBuffer
+
+    n = 36454  # a momentum numerator for which 1/n rounds badly
+    k = torch.randint(1, 2**36, (200_000,), generator=torch.Generator().manual_seed(1),
+                      dtype=torch.int64).to(torch.float64)
+    y = k * n
+    assert bool(((y * (1.0 / n)).floor() != k).any())  # the hazard is real
+    buffer = InfoBuffer(4, 16)
+    divisor = buffer._divisor(n)
+    assert isinstance(divisor, torch.Tensor) and divisor.device == buffer.x.device
+    assert torch.equal(torch.div(y, divisor).floor(), k)
+    assert torch.equal(torch.div(y - 1, divisor).floor(), k - 1)
+
+
 def test_exact_precision_needs_radix():
     task, problem, space = mlp_task(hidden=(8,), lr_hyper=False)
     with pytest.raises(ValueError, match="precision"):

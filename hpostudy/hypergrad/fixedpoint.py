@@ -62,6 +62,18 @@ class InfoBuffer:
         self.size = size
         self._lowest = torch.zeros(64, dtype=torch.float64, device=device)
         self._read_steps: list[int] = []
+        self._divisors: dict[int, torch.Tensor] = {}
+
+    def _divisor(self, n: int) -> torch.Tensor:
+        """``n`` as a float64 tensor on the buffer's device. Dividing by it is IEEE division,
+        correctly rounded, so the floor of the quotient is exact (module docstring). Dividing
+        by a Python number is not that on CUDA: PyTorch multiplies by the reciprocal there,
+        which can put an exact multiple of ``n`` one below its quotient."""
+        divisor = self._divisors.get(n)
+        if divisor is None:
+            divisor = self._divisors[n] = torch.tensor(float(n), dtype=torch.float64,
+                                                       device=self.x.device)
+        return divisor
 
     # ------------------------------------------------------------------ forward
     def multiply(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
@@ -76,7 +88,7 @@ class InfoBuffer:
             self.words[step] = (low - _HALF_WORD).to(torch.int16)
             x = torch.where(emit, high, x)
         y.add_(x, alpha=d)  # y = x*d + r
-        x = (y / n).floor_()
+        x = torch.div(y, self._divisor(n)).floor_()
         self.x = x
         return y.sub_(x, alpha=n).add_(q, alpha=n)  # q*n + (y mod n)
 
@@ -84,7 +96,7 @@ class InfoBuffer:
     def divide(self, V: torch.Tensor, n: int, step: int) -> torch.Tensor:
         """Exact inverse of :meth:`multiply` at the same ``step``."""
         d = self.d
-        q = (V / n).floor_()
+        q = torch.div(V, self._divisor(n)).floor_()
         y = torch.sub(V, q, alpha=n).add_(self.x, alpha=n)  # y = x*n + (V mod n)
         x = (y * self.inv_d).floor_()
         r = y.sub_(x, alpha=d)
