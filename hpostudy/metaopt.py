@@ -378,25 +378,30 @@ class DrawSampler(optuna.samplers.BaseSampler):
                 n_startup_trials=max(1, min(10, self.trials // 3)))
         return self._gp_sampler
 
-    def _is_first(self, study, trial) -> bool:
-        return self.first is not None and self._draw(study, trial) == 0
+    def _is_first(self, draw: int) -> bool:
+        """Whether ``draw`` evaluates the given first parameters."""
+        return self.first is not None and draw == 0
 
     def infer_relative_search_space(self, study, trial):
         if self.method != "bayes":
             return {}
         draw = self._draw(study, trial)
-        return {} if draw >= self.trials or self._is_first(study, trial) else self._gp(draw).infer_relative_search_space(
-            study, trial)
+        if draw >= self.trials or self._is_first(draw):
+            return {}
+        return self._gp(draw).infer_relative_search_space(study, trial)
 
     def sample_relative(self, study, trial, search_space):
-        if self.method != "bayes" or not search_space or self._is_first(study, trial):
+        if self.method != "bayes" or not search_space:
             return {}
-        return self._gp(self._draw(study, trial)).sample_relative(study, trial, search_space)
+        draw = self._draw(study, trial)
+        if self._is_first(draw):
+            return {}
+        return self._gp(draw).sample_relative(study, trial, search_space)
 
     def sample_independent(self, study, trial, param_name, param_distribution):
         draw = self._draw(study, trial)
         index = list(self.space).index(param_name)
-        if self.first is not None and draw == 0:
+        if self._is_first(draw):
             return float(self.first[param_name])
         if self.method == "bayes":
             return self._gp(draw).sample_independent(study, trial, param_name,
