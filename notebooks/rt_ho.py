@@ -57,6 +57,7 @@ rho_grid = None  # the baseline's values of rho
 rho_start = None  # RT-HO's initial rho
 every = None  # RT-HO: steps between hyperparameter updates (paper: 20)
 hyper_steps = None  # projected Adam steps of rho, eta and mu
+growth_horizons = None  # T of the exact hypergradient at RT-HO's start (forward and reverse)
 
 # %%
 from hpostudy.experiments import rt_ho
@@ -71,7 +72,9 @@ results = rt_ho.run(cfg)
 # seed (a red cross marks a run that diverged); if the lines are flat, $\rho$ does not matter
 # on this task and the comparison says little. Middle: test accuracy against the process CPU
 # time of the whole search, per seed. Right: RT-HO's validation error along its single run. The
-# second figure shows how RT-HO moved $\rho$, $\eta$ and $\mu$.
+# second figure shows how RT-HO moved $\rho$, $\eta$ and $\mu$; the third, the size of the
+# hypergradients: RT-HO's at each update (a cross where one was not finite and the run stopped),
+# and the exact one at the start's settings against the horizon, by both modes.
 
 # %%
 figures.rt_ho(results, cfg.output_dir)

@@ -3,12 +3,15 @@ quadratic program, the multi-task regularizer against autograd and its definitio
 substitute and the HMTL splits, the RT-HO substitute task, and the experiments on tiny sizes."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from scipy.optimize import minimize
 
+from hpostudy import hypergrad as hg
 from hpostudy import projections as proj
 
 
@@ -334,6 +337,32 @@ def test_both_methods_run_and_the_baseline_takes_the_best_grid_value(two_tasks):
     rt = rt_ho.real_time((cfg, 0))
     assert rt["history"] and rt["history"][0]["step"] == cfg.eval_every
     assert rt["rho"] >= 0 and rt["eta"] >= 0 and 0 <= rt["mu"] <= 1
+    # one recorded norm per update, every `every` steps, and the norm is the update's input's
+    assert [u["step"] for u in rt["updates"]] == list(range(cfg.every, rt["steps"] + 1, cfg.every))
+    assert all(math.isfinite(u["hypergradient_norm"]) and u["hypergradient_norm"] > 0
+               for u in rt["updates"])
+
+
+def test_horizon_growth_gives_the_exact_hypergradient_by_both_modes(two_tasks):
+    cfg, task, _ = two_tasks
+    cfg = cfg.replace(growth_horizons=(3, 6))
+    rows = rt_ho.horizon_growth((cfg, 0))
+    assert [r["T"] for r in rows] == [3, 6]
+    theta = torch.tensor([cfg.rho_start, cfg.lr, cfg.momentum], dtype=torch.float64)
+    for r in rows:  # the same numbers as a direct reverse-mode call, and forward agrees
+        direct = hg.reverse(task.problem(), rt_ho.DYNAMICS, theta, r["T"]).hypergrad.double()
+        assert [r["d_rho"], r["d_eta"], r["d_mu"]] == pytest.approx(direct.tolist(), rel=1e-6)
+        assert r["reverse_norm"] == pytest.approx(float(direct.norm()), rel=1e-6)
+        assert r["relative_difference"] < 1e-4
+    growth = pd.DataFrame([{**r, "seed": s} for s in range(3) for r in rows])
+    methods = pd.DataFrame([{"seed": s, "method": m, "test_accuracy": 0.5, "steps": 10,
+                             "cpu_seconds": 1.0} for s in range(3) for m in ("Baseline", "RT-HO")])
+    grid = pd.DataFrame([{"seed": s, "rho": r, "val_error": 0.5 + 0.1 * r + 0.01 * s}
+                         for s in range(3) for r in (0.0, 1.0)])
+    modes = rt_ho.compare(grid, methods, growth, cfg).iloc[-1]
+    assert modes.verdict == "agree"
+    growth.loc[growth.seed == 1, "relative_difference"] = 0.5  # one seed's modes differ
+    assert rt_ho.compare(grid, methods, growth, cfg).iloc[-1].verdict == "inconclusive"
 
 
 # ---------------------------------------------------------------------- the cost experiment

@@ -214,6 +214,14 @@ def test_profile_values_and_overrides():
         TinyConfig.for_profile("huge")
 
 
+def test_replace_keeps_the_profile_and_validates_the_change():
+    cfg = TinyConfig.for_profile("cpu", scale=3)
+    changed = cfg.replace(steps=7)
+    assert (changed.profile, changed.steps, changed.scale, changed.seeds) == ("cpu", 7, 3.0, 3)
+    with pytest.raises(ParameterError, match="must be one of a, b, c"):
+        cfg.replace(labels=("z",))
+
+
 def test_from_notebook_refuses_a_misspelt_parameter_like_the_cli():
     import math
 

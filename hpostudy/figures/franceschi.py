@@ -142,8 +142,44 @@ def rt_ho(results: dict, folder: str | Path) -> dict[str, Path]:
     axes[2].set_ylabel("validation error")
     axes[2].set_title("RT-HO runs (one line per seed)")
     fig.tight_layout()
-    figs = {"fig1_right_rt_ho": fig, "rt_ho_hyperparameters": hyperparameter_paths(trajectory)}
+    figs = {"fig1_right_rt_ho": fig, "rt_ho_hyperparameters": hyperparameter_paths(trajectory),
+            "hypergradient_growth": hypergradient_growth(results["updates"], results["growth"],
+                                                         methods)}
     return {name: save(f, folder, name) for name, f in figs.items()}
+
+
+def hypergradient_growth(updates: pd.DataFrame, growth: pd.DataFrame, methods: pd.DataFrame):
+    """Left: the norm of RT-HO's hypergradient at every update, one line per seed, a cross at
+    the last update of a run that diverged. Right: the norm of the exact hypergradient after T
+    steps at RT-HO's starting hyperparameters, held fixed, by REVERSE-HO (lines) and FORWARD-HO
+    (markers), one colour per seed (logarithmic axes)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    diverged = set(methods[(methods.method == "RT-HO") & methods.diverged.astype(bool)].seed)
+    for k, (seed, group) in enumerate(updates.groupby("seed")):
+        color = f"C{k % 10}"
+        finite = group[np.isfinite(group.hypergradient_norm)]
+        axes[0].plot(finite.step, finite.hypergradient_norm, color=color, lw=1,
+                     label=f"seed {seed}")
+        if seed in diverged and len(finite):
+            axes[0].scatter(finite.step.iloc[-1:], finite.hypergradient_norm.iloc[-1:],
+                            marker="x", color=color, s=60, zorder=3)
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("norm of RT-HO's hypergradient")
+    axes[0].set_title("RT-HO's updates (x: next one not finite)")
+    axes[0].legend(fontsize=8)
+    for k, (seed, group) in enumerate(growth.groupby("seed")):
+        color = f"C{k % 10}"
+        axes[1].plot(group["T"], group.reverse_norm, color=color, lw=1, label=f"seed {seed}")
+        axes[1].scatter(group["T"], group.forward_norm, color=color, marker="o", s=18,
+                        facecolors="none")
+    axes[1].set_xscale("log")
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("horizon T (steps)")
+    axes[1].set_ylabel("norm of the exact hypergradient")
+    axes[1].set_title("At the start's settings: reverse (lines), forward (circles)")
+    fig.tight_layout()
+    return fig
 
 
 def hyperparameter_paths(trajectory: pd.DataFrame):

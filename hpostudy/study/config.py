@@ -121,7 +121,9 @@ class ExperimentConfig:
         return out
 
     def replace(self, **changes) -> "ExperimentConfig":
-        return type(self).for_profile(self.profile, **{**dataclasses.asdict(self), **changes})
+        """This configuration with ``changes``, validated as a new one."""
+        values = {**dataclasses.asdict(self), **changes}
+        return type(self).for_profile(values.pop("profile"), **values)
 
     @property
     def seed_list(self) -> list[int]:
