@@ -2,9 +2,10 @@
 
 A chapter page writes ``{{ name }}`` (a MyST substitution) where its prose quotes an outcome of
 a recorded run; the book's Sphinx extension (``book/_ext/hpostudy_book.py``) fills in
-:func:`substitutions` when the book is built. Each value is a function of one file under
-``book/`` (its :func:`recorded` decorator names the file; its docstring the columns and what is
-computed), so the prose says what the files say, re-recorded runs included. A value whose file
+:func:`substitutions` when the book is built. Each value is a function of one file the book
+shows (a run recorded under ``book/recorded``, a benchmark table of ``bench/results``): its
+:func:`recorded` decorator names the file, its docstring the columns and what is computed. So
+the prose says what the files say, re-recorded runs included. A value whose file
 is missing reads :data:`NOT_RECORDED` on the page instead of stopping the build.
 """
 from __future__ import annotations
@@ -181,3 +182,60 @@ def hmtl_s_related_ratio(relations: pd.DataFrame) -> float:
     the mean weight of all pairs (:func:`hpostudy.experiments.hmtl.related_ratio`, column
     ``weight``), mean over seeds."""
     return mean_sd(related_ratio(relations, "cifar10"))[0]
+
+
+# ------------------------------------------------------------------ the engine's benchmark (bench/)
+BENCH = "../bench/results"
+
+
+def _bench(table: pd.DataFrame, method: str, column: str, T: int | None = None) -> float:
+    """``column`` of ``method``'s row of a table of ``bench/hypergrad.py`` (at horizon ``T``
+    where the table has several)."""
+    rows = table[table.method == method]
+    if T is not None:
+        rows = rows[rows["T"] == T]
+    if len(rows) != 1:
+        raise ValueError(f"{len(rows)} rows of {method} at T={T} in the benchmark table, not 1")
+    return float(rows[column].iloc[0])
+
+
+@recorded(f"{BENCH}/hypergrad_cpu.csv")
+def bench_cpu_exact_x_plain(table: pd.DataFrame) -> float:
+    """hypergrad_cpu.csv (T = 1,000): exact reversal's CPU time over plain PyTorch's
+    (``x_plain``)."""
+    return _bench(table, "exact", "x_plain")
+
+
+@recorded(f"{BENCH}/hypergrad_cpu_T10000.csv")
+def bench_cpu_exact_x_plain_long(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv (T = 10,000): exact reversal's CPU time over plain PyTorch's
+    (``x_plain``)."""
+    return _bench(table, "exact", "x_plain")
+
+
+@recorded(f"{BENCH}/hypergrad_cpu_T10000.csv")
+def bench_cpu_reverse_stored_gb_long(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv (T = 10,000): what stored-trajectory reverse mode keeps
+    (``stored_MB``), in GB."""
+    return _bench(table, "reverse", "stored_MB") / 1000
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_reverse_x_autograd(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): reverse mode's CPU time over autograd's through
+    the unrolled loop (``x_autograd``)."""
+    return _bench(table, "reverse", "x_autograd", T=1000)
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_reverse_mb_per_step(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): reverse mode's peak memory per step
+    (``MB_per_step``)."""
+    return _bench(table, "reverse", "MB_per_step", T=1000)
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_autograd_mb_per_step(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): autograd's peak memory per step through the
+    unrolled loop (``MB_per_step``)."""
+    return _bench(table, "autograd", "MB_per_step", T=1000)
