@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from hpostudy.study import cli, notebooks as nbs
+from hpostudy.study import book_values, cli, notebooks as nbs
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = nbs.discover(ROOT)
@@ -34,7 +34,7 @@ def test_book_shows_every_figure_and_table_and_builds_offline(smoke_build, book_
                                                               book_chapters):
     build, outcomes = smoke_build
     files = ([ROOT / "book" / "chapters" / f"{c}.md" for c in book_chapters] if book_chapters
-             else (ROOT / "book" / "chapters").glob("*.md"))
+             else list((ROOT / "book" / "chapters").glob("*.md")))
     pages = "\n".join(p.read_text() for p in files)
     shown = set(re.findall(r"generated/(\w+/\w+\.(?:png|csv))", pages))
     for name in outcomes:
@@ -54,6 +54,11 @@ def test_book_shows_every_figure_and_table_and_builds_offline(smoke_build, book_
         assert '<script src="http' not in text and 'src="https://cdn' not in text, file
         assert '<link rel="stylesheet" href="http' not in text, file
     assert (book_html / "_static" / "mathjax").is_dir()
+    values = book_values.substitutions(ROOT / "book")
+    for file in [*files, *(ROOT / "book").glob("*.md")]:  # numbers quoted from recorded runs
+        html = (book_html / file.relative_to(ROOT).with_suffix(".html")).read_text()
+        for name in re.findall(r"\{\{\s*(\w+)\s*\}\}", file.read_text()):
+            assert name not in html and values[name] in html, f"{file.name}: {name} not rendered"
     notebook_page = next((book_html / "book" / "generated" / "notebooks").rglob("parameter_paths.html"))
     assert "executed with profile" in notebook_page.read_text()
 

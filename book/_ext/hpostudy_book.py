@@ -9,6 +9,8 @@
   text width.
 * A script that two extensions both add to every page (sphinx-thebe's configuration, which
   then fails as a redeclaration in the browser) is written once.
+* Numbers that chapter prose quotes from recorded runs are MyST substitutions (``{{ name }}``)
+  computed from the recorded files by :mod:`hpostudy.study.book_values` at every build.
 * ``extra/favicon.ico`` lies at the site's root too, where browsers look for it on pages that
   name none (the redirecting ``index.html``).
 """
@@ -20,8 +22,10 @@ from pathlib import Path
 from docutils.parsers.rst.directives.tables import CSVTable
 from docutils.statemachine import StringList
 
+from hpostudy.study import book_values
 from hpostudy.verdicts import fmt
 
+BOOK = Path(__file__).parents[1]
 STATIC = Path(__file__).parent / "static"
 EXTRA = Path(__file__).parent / "extra"
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -68,6 +72,11 @@ class ReadableCSVTable(CSVTable):
         return rows, max_cols
 
 
+def _book_values(app, config) -> None:
+    config.myst_substitutions = {**config.myst_substitutions,
+                                 **book_values.substitutions(BOOK)}
+
+
 def _add_files(app) -> None:
     app.config.html_static_path.append(str(STATIC))
     app.config.html_extra_path.append(str(EXTRA))
@@ -89,6 +98,7 @@ def _scripts_once(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_directive("csv-table", ReadableCSVTable, override=True)
+    app.connect("config-inited", _book_values)
     app.connect("builder-inited", _add_files)
     app.add_css_file("hpostudy.css")
     app.connect("html-page-context", _scripts_once)

@@ -1,0 +1,241 @@
+"""The numbers chapter prose quotes from recorded runs, computed from the recorded files.
+
+A chapter page writes ``{{ name }}`` (a MyST substitution) where its prose quotes an outcome of
+a recorded run; the book's Sphinx extension (``book/_ext/hpostudy_book.py``) fills in
+:func:`substitutions` when the book is built. Each value is a function of one file the book
+shows (a run recorded under ``book/recorded``, a benchmark table of ``bench/results``): its
+:func:`recorded` decorator names the file, its docstring the columns and what is computed. So
+the prose says what the files say, re-recorded runs included. A value whose file
+is missing reads :data:`NOT_RECORDED` on the page instead of stopping the build.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from ..experiments.drmad_quality import per_seed
+from ..experiments.hmtl import related_ratio
+from ..verdicts import fmt, mean_sd
+
+NOT_RECORDED = "(not recorded)"
+
+
+def number(x: float) -> str:
+    """``x`` for prose: three significant digits (:func:`hpostudy.verdicts.fmt`), thousands
+    separated (``2000.0`` -> ``2,000``)."""
+    text = fmt(x)
+    return f"{int(text):,}" if text.lstrip("-").isdigit() else text
+
+
+def percent(x: float) -> str:
+    """A fraction as a percentage (``0.4186`` -> ``41.9%``)."""
+    return f"{number(100 * x)}%"
+
+
+def signed(x: float) -> str:
+    """``x`` with its sign, also when positive (``0.711`` -> ``+0.711``)."""
+    return f"+{number(x)}" if x > 0 else number(x)
+
+
+@dataclass(frozen=True)
+class BookValue:
+    """A number the prose quotes: ``compute`` reads the table ``file`` (relative to the book's
+    folder) and returns the number, ``show`` writes it for reading."""
+    file: str
+    compute: Callable[[pd.DataFrame], float]
+    show: Callable[[float], str] = number
+
+    def render(self, book_dir: Path) -> str:
+        """The value as the page shows it, or :data:`NOT_RECORDED` without its file."""
+        path = Path(book_dir) / self.file
+        if not path.exists():
+            return NOT_RECORDED
+        return self.show(self.compute(pd.read_csv(path)))
+
+
+VALUES: dict[str, BookValue] = {}
+
+
+def recorded(file: str, show: Callable[[float], str] = number):
+    """Declare the decorated function a book value named like the function, computed from
+    ``file`` (relative to the book's folder)."""
+    def declare(compute):
+        VALUES[compute.__name__] = BookValue(file, compute, show)
+        return compute
+    return declare
+
+
+def substitutions(book_dir: Path) -> dict[str, str]:
+    """Every book value by name, as its page shows it (the MyST substitutions of the book)."""
+    return {name: value.render(book_dir) for name, value in VALUES.items()}
+
+
+# ------------------------------------------------------------------ DrMAD vs exact (thesis 3.1)
+DRMAD_QUALITY = "recorded/cpu/drmad_quality"
+
+
+def _few_steps_ratios(metaruns: pd.DataFrame) -> pd.Series:
+    """Per seed: the median over meta-iterations of the DrMAD/exact norm ratio
+    (``norm_drmad / norm_exact``) with the fewest reverse steps ``S``, following the DrMAD
+    signs at the first horizon ``T``: the thesis' "about 200 reverse steps" row of the
+    comparison (Fig 3.1)."""
+    d = metaruns[(metaruns.follow == "drmad") & (metaruns["T"] == metaruns["T"].min())]
+    d = d[d.S == d.S.min()].assign(ratio=lambda x: x.norm_drmad / x.norm_exact)
+    return per_seed(d, "ratio")
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_norm_ratio_few_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of :func:`_few_steps_ratios`."""
+    return mean_sd(_few_steps_ratios(metaruns))[0]
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_norm_ratio_few_steps_sd(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the standard deviation over seeds of :func:`_few_steps_ratios`."""
+    return mean_sd(_few_steps_ratios(metaruns))[1]
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_beta_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the number of reverse steps the beta estimate with the factor 10 gives
+    (``beta_steps_x10``) at the first meta-iteration and horizon, mean over seeds."""
+    first = metaruns[(metaruns.meta_iteration == 0) & (metaruns["T"] == metaruns["T"].min())]
+    return mean_sd(first.drop_duplicates("seed").beta_steps_x10)[0]
+
+
+def _cost_ratio(cost: pd.DataFrame, method: str, column: str) -> float:
+    """cost.csv: ``column`` of ``method`` over DrMAD's, per seed, mean over seeds (the cost
+    rows of the comparison)."""
+    wide = cost.pivot(index="seed", columns="method", values=column)
+    return mean_sd(wide[method] / wide["drmad"])[0]
+
+
+@recorded(f"{DRMAD_QUALITY}/cost.csv")
+def drmad_exact_time_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: exact reversal's process CPU time (``cpu_seconds``) over DrMAD's."""
+    return _cost_ratio(cost, "exact", "cpu_seconds")
+
+
+@recorded(f"{DRMAD_QUALITY}/cost.csv")
+def drmad_exact_memory_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: the bytes exact reversal keeps for its reverse pass (``stored_bytes``) over
+    DrMAD's."""
+    return _cost_ratio(cost, "exact", "stored_bytes")
+
+
+@recorded(f"{DRMAD_QUALITY}/cost.csv")
+def drmad_reverse_time_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: stored-trajectory reverse mode's process CPU time over DrMAD's."""
+    return _cost_ratio(cost, "reverse", "cpu_seconds")
+
+
+@recorded(f"{DRMAD_QUALITY}/cost.csv")
+def drmad_reverse_memory_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: the bytes of the stored trajectory over the bytes DrMAD keeps."""
+    return _cost_ratio(cost, "reverse", "stored_bytes")
+
+
+# ------------------------------------------------------------------ task relations (Franceschi et al.)
+HMTL = "recorded/cpu/hmtl"
+
+
+@recorded(f"{HMTL}/summary.csv", show=percent)
+def hmtl_accuracy_lowest(summary: pd.DataFrame) -> float:
+    """summary.csv: the lowest mean test accuracy of a method (``test_accuracy``)."""
+    return summary.test_accuracy.min()
+
+
+@recorded(f"{HMTL}/summary.csv", show=percent)
+def hmtl_accuracy_highest(summary: pd.DataFrame) -> float:
+    """summary.csv: the highest mean test accuracy of a method (``test_accuracy``)."""
+    return summary.test_accuracy.max()
+
+
+def _hmtl_lead_over_nmtl(methods: pd.DataFrame) -> tuple[float, float]:
+    """methods.csv: HMTL's test accuracy minus NMTL's, paired by seed (split): mean and
+    standard error, in percentage points (the comparison's "HMTL is more accurate than NMTL")."""
+    wide = methods.pivot(index="seed", columns="method", values="test_accuracy")
+    mean, sd = mean_sd(100 * (wide["HMTL"] - wide["NMTL"]))
+    return mean, sd / len(wide) ** 0.5
+
+
+@recorded(f"{HMTL}/methods.csv", show=signed)
+def hmtl_lead_over_nmtl(methods: pd.DataFrame) -> float:
+    """methods.csv: the mean of :func:`_hmtl_lead_over_nmtl`, in percentage points."""
+    return _hmtl_lead_over_nmtl(methods)[0]
+
+
+@recorded(f"{HMTL}/methods.csv")
+def hmtl_lead_over_nmtl_in_se(methods: pd.DataFrame) -> float:
+    """methods.csv: the mean of :func:`_hmtl_lead_over_nmtl` in its standard errors."""
+    mean, se = _hmtl_lead_over_nmtl(methods)
+    return mean / se
+
+
+@recorded(f"{HMTL}/relations.csv")
+def hmtl_s_related_ratio(relations: pd.DataFrame) -> float:
+    """relations.csv: the mean weight HMTL-S gives the related pairs of CIFAR-10 classes over
+    the mean weight of all pairs (:func:`hpostudy.experiments.hmtl.related_ratio`, column
+    ``weight``), mean over seeds."""
+    return mean_sd(related_ratio(relations, "cifar10"))[0]
+
+
+# ------------------------------------------------------------------ the engine's benchmark (bench/)
+BENCH = "../bench/results"
+
+
+def _bench(table: pd.DataFrame, method: str, column: str, T: int | None = None) -> float:
+    """``column`` of ``method``'s row of a table of ``bench/hypergrad.py`` (at horizon ``T``
+    where the table has several)."""
+    rows = table[table.method == method]
+    if T is not None:
+        rows = rows[rows["T"] == T]
+    if len(rows) != 1:
+        raise ValueError(f"{len(rows)} rows of {method} at T={T} in the benchmark table, not 1")
+    return float(rows[column].iloc[0])
+
+
+@recorded(f"{BENCH}/hypergrad_cpu.csv")
+def bench_cpu_exact_x_plain(table: pd.DataFrame) -> float:
+    """hypergrad_cpu.csv (T = 1,000): exact reversal's CPU time over plain PyTorch's
+    (``x_plain``)."""
+    return _bench(table, "exact", "x_plain")
+
+
+@recorded(f"{BENCH}/hypergrad_cpu_T10000.csv")
+def bench_cpu_exact_x_plain_long(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv (T = 10,000): exact reversal's CPU time over plain PyTorch's
+    (``x_plain``)."""
+    return _bench(table, "exact", "x_plain")
+
+
+@recorded(f"{BENCH}/hypergrad_cpu_T10000.csv")
+def bench_cpu_reverse_stored_gb_long(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv (T = 10,000): what stored-trajectory reverse mode keeps
+    (``stored_MB``), in GB."""
+    return _bench(table, "reverse", "stored_MB") / 1000
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_reverse_x_autograd(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): reverse mode's CPU time over autograd's through
+    the unrolled loop (``x_autograd``)."""
+    return _bench(table, "reverse", "x_autograd", T=1000)
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_reverse_mb_per_step(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): reverse mode's peak memory per step
+    (``MB_per_step``)."""
+    return _bench(table, "reverse", "MB_per_step", T=1000)
+
+
+@recorded(f"{BENCH}/hypergrad_cuda_h100.csv")
+def bench_h100_autograd_mb_per_step(table: pd.DataFrame) -> float:
+    """hypergrad_cuda_h100.csv (T = 1,000): autograd's peak memory per step through the
+    unrolled loop (``MB_per_step``)."""
+    return _bench(table, "autograd", "MB_per_step", T=1000)

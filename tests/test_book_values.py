@@ -1,0 +1,113 @@
+"""The numbers chapter prose quotes from recorded runs (``{{ name }}`` on a page): each one is
+defined, computes from the files in book/recorded, and computes what its docstring says."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hpostudy.study import book_values as bv
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+USE = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
+
+
+def used_values() -> dict[str, list[str]]:
+    """Every ``{{ name }}`` of the book's pages, with the pages that use it."""
+    uses: dict[str, list[str]] = {}
+    for page in [*BOOK.glob("*.md"), *(BOOK / "chapters").glob("*.md")]:
+        for name in USE.findall(page.read_text()):
+            uses.setdefault(name, []).append(page.relative_to(ROOT).as_posix())
+    return uses
+
+
+def test_every_value_a_page_uses_is_defined_and_every_defined_one_used():
+    uses = used_values()
+    undefined = {name: pages for name, pages in uses.items() if name not in bv.VALUES}
+    assert not undefined, f"pages use book values that hpostudy.study.book_values lacks: {undefined}"
+    unused = sorted(set(bv.VALUES) - set(uses))
+    assert not unused, f"book values no page uses: {unused}"
+
+
+def test_every_value_computes_from_the_recorded_files():
+    shown = bv.substitutions(BOOK)
+    missing = {name: bv.VALUES[name].file for name, text in shown.items()
+               if text == bv.NOT_RECORDED}
+    assert not missing, f"book values whose recorded file is missing: {missing}"
+    assert all(text and "nan" not in text for text in shown.values()), shown
+
+
+def test_a_value_without_its_file_reads_not_recorded(tmp_path):
+    assert bv.substitutions(tmp_path)["drmad_exact_time_ratio"] == bv.NOT_RECORDED
+
+
+@pytest.mark.parametrize("x, number", [(2000.0, "2,000"), (74.33, "74.3"), (2.7777, "2.78"),
+                                       (12345.6, "12,346"), (-1500.0, "-1,500"), (0.0123, "0.0123")])
+def test_numbers_read_with_three_significant_digits_and_thousands_separated(x, number):
+    assert bv.number(x) == number
+
+
+def test_percentages_and_signed_differences():
+    assert bv.percent(0.41839) == "41.8%"
+    assert bv.signed(0.711) == "+0.711" and bv.signed(-0.3) == "-0.3"
+
+
+def _write(folder: Path, file: str, table: pd.DataFrame) -> None:
+    path = folder / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+
+
+def test_values_are_means_over_seeds_of_what_each_seed_gives(tmp_path):
+    """Hand-made recorded files where a first row, a mean of pooled rows or a ratio of means
+    would give other numbers than the documented computation."""
+    # seed 0: ratios 1, 3, 100 at S=10 (median 3); seed 1: 5, 7, 9 (median 7) -> mean 5, sd 2.83;
+    # the S=100 rows, the rows following drmad2 and the longer horizon must not count
+    rows = []
+    for seed, ratios in ((0, (1.0, 3.0, 100.0)), (1, (5.0, 7.0, 9.0))):
+        for i, ratio in enumerate(ratios):
+            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=10, follow="drmad",
+                             norm_drmad=2 * ratio, norm_exact=2.0, beta_steps_x10=10 * (seed + 1) + i))
+            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=100, follow="drmad",
+                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=10 * (seed + 1) + i))
+            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=10, follow="drmad2",
+                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=10 * (seed + 1) + i))
+            rows.append(dict(meta_iteration=i, seed=seed, T=500, S=10, follow="drmad",
+                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=1e6))
+    _write(tmp_path, "recorded/cpu/drmad_quality/metaruns.csv", pd.DataFrame(rows))
+    # time ratios exact/drmad per seed: 4 and 2 -> mean 3 (the ratio of the means is 10/4)
+    _write(tmp_path, "recorded/cpu/drmad_quality/cost.csv", pd.DataFrame(dict(
+        seed=[0, 0, 0, 1, 1, 1], method=["exact", "drmad", "reverse"] * 2,
+        cpu_seconds=[4.0, 1.0, 5.0, 6.0, 3.0, 3.0], stored_bytes=[10, 2, 4000, 10, 2, 4000])))
+    shown = bv.substitutions(tmp_path)
+    assert shown["drmad_norm_ratio_few_steps"] == "5"
+    assert shown["drmad_norm_ratio_few_steps_sd"] == "2.83"
+    assert shown["drmad_beta_steps"] == "15"  # first meta-iteration: 10 and 20
+    assert shown["drmad_exact_time_ratio"] == "3"
+    assert shown["drmad_reverse_time_ratio"] == "3"  # 5 and 1
+    assert shown["drmad_reverse_memory_ratio"] == "2,000"
+
+
+def test_hmtl_lead_is_a_paired_difference_in_points_and_standard_errors(tmp_path):
+    # differences HMTL - NMTL per seed: 1, 2, 3 points -> mean +2, standard error 1/sqrt(3)
+    methods = pd.DataFrame(dict(seed=[0, 0, 1, 1, 2, 2], method=["NMTL", "HMTL"] * 3,
+                                test_accuracy=[0.40, 0.41, 0.50, 0.52, 0.30, 0.33]))
+    _write(tmp_path, "recorded/cpu/hmtl/methods.csv", methods)
+    shown = bv.substitutions(tmp_path)
+    assert shown["hmtl_lead_over_nmtl"] == "+2"
+    assert shown["hmtl_lead_over_nmtl_in_se"] == "3.46"
+
+
+def test_benchmark_values_read_the_row_of_their_method_and_horizon(tmp_path):
+    table = pd.DataFrame(dict(method=["reverse", "autograd", "reverse"], T=[100, 1000, 1000],
+                              x_autograd=[9.0, None, 1.5], MB_per_step=[5.0, 0.99, 0.19]))
+    _write(tmp_path, "bench/results/hypergrad_cuda_h100.csv", table)
+    (tmp_path / "book").mkdir()
+    shown = bv.substitutions(tmp_path / "book")
+    assert shown["bench_h100_reverse_x_autograd"] == "1.5"
+    assert shown["bench_h100_reverse_mb_per_step"] == "0.19"
+    with pytest.raises(ValueError, match="2 rows of reverse"):
+        bv._bench(table, "reverse", "x_autograd")
