@@ -150,10 +150,11 @@ def rt_ho(results: dict, folder: str | Path) -> dict[str, Path]:
 
 def hypergradient_growth(updates: pd.DataFrame, growth: pd.DataFrame, methods: pd.DataFrame):
     """Left: the norm of RT-HO's hypergradient at every update, one line per seed, a cross at
-    the last update of a run that diverged. Right: the norm of the exact hypergradient after T
-    steps at RT-HO's starting hyperparameters, held fixed, by REVERSE-HO (lines) and FORWARD-HO
-    (markers), one colour per seed (logarithmic axes)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    the last update of a run that diverged. Middle: the norm of the exact hypergradient after T
+    steps at RT-HO's starting hyperparameters, held fixed (REVERSE-HO in float64, lines; in
+    float32, crosses). Right: the relative error of the float32 one against float64, and the
+    relative difference of the two modes in float64 (logarithmic axes; one colour per seed)."""
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     diverged = set(methods[(methods.method == "RT-HO") & methods.diverged.astype(bool)].seed)
     for k, (seed, group) in enumerate(updates.groupby("seed")):
         color = f"C{k % 10}"
@@ -166,18 +167,28 @@ def hypergradient_growth(updates: pd.DataFrame, growth: pd.DataFrame, methods: p
     axes[0].set_yscale("log")
     axes[0].set_xlabel("training step")
     axes[0].set_ylabel("norm of RT-HO's hypergradient")
-    axes[0].set_title("RT-HO's updates (x: next one not finite)")
+    axes[0].set_title("RT-HO's updates")
     axes[0].legend(fontsize=8)
     for k, (seed, group) in enumerate(growth.groupby("seed")):
         color = f"C{k % 10}"
-        axes[1].plot(group["T"], group.reverse_norm, color=color, lw=1, label=f"seed {seed}")
-        axes[1].scatter(group["T"], group.forward_norm, color=color, marker="o", s=18,
-                        facecolors="none")
-    axes[1].set_xscale("log")
-    axes[1].set_yscale("log")
-    axes[1].set_xlabel("horizon T (steps)")
+        exact = group[group.precision == "float64"]
+        single = group[group.precision == "float32"]
+        axes[1].plot(exact["T"], exact.reverse_norm, color=color, lw=1, label=f"seed {seed}")
+        axes[1].scatter(single["T"], single.reverse_norm, color=color, marker="x", s=30)
+        axes[2].plot(single["T"], single.error_vs_float64, color=color, lw=1, marker="x")
+        axes[2].plot(exact["T"], exact.relative_difference, color=color, lw=1, ls=":",
+                     marker="o", ms=3)
+    horizons = sorted(growth["T"].unique())
+    for ax in axes[1:]:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(horizons, [str(T) for T in horizons])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set_xlabel("horizon T (steps)")
     axes[1].set_ylabel("norm of the exact hypergradient")
-    axes[1].set_title("At the start's settings: reverse (lines), forward (circles)")
+    axes[1].set_title("Exact hypergradient at the start")
+    axes[2].set_ylabel("relative error")
+    axes[2].set_title("Relative errors")
     fig.tight_layout()
     return fig
 
