@@ -111,3 +111,21 @@ def test_benchmark_values_read_the_row_of_their_method_and_horizon(tmp_path):
     assert shown["bench_h100_reverse_mb_per_step"] == "0.19"
     with pytest.raises(ValueError, match="2 rows of reverse"):
         bv._bench(table, "reverse", "x_autograd")
+
+
+def test_rt_ho_values_read_float64_growth_per_seed_and_float32_errors_by_horizon(tmp_path):
+    rows = []
+    for seed, factor in ((0, 10.0), (1, 1000.0)):
+        for T, scale in ((50, 1.0), (800, factor)):
+            rows.append({"seed": seed, "T": T, "precision": "float64",
+                         "reverse_norm": 2.0 * scale, "error_vs_float64": 0.0})
+            rows.append({"seed": seed, "T": T, "precision": "float32",  # never the growth
+                         "reverse_norm": 7.0, "error_vs_float64": 1e-6 * scale * (seed + 1)})
+    growth = pd.DataFrame(rows).sample(frac=1, random_state=0)  # order must not matter
+    assert bv.rt_ho_growth_lowest(growth) == pytest.approx(10.0)
+    assert bv.rt_ho_growth_highest(growth) == pytest.approx(1000.0)
+    assert bv.rt_ho_float32_error_shortest(growth) == pytest.approx(2e-6)  # largest at T=50
+    assert bv.rt_ho_float32_error_longest(growth) == pytest.approx(1e-5)  # smallest at T=800
+    methods = pd.DataFrame({"method": ["Baseline", "RT-HO", "RT-HO", "RT-HO"],
+                            "diverged": [True, True, False, True]})
+    assert bv.rt_ho_diverged_runs(methods) == 2

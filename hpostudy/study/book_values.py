@@ -184,6 +184,56 @@ def hmtl_s_related_ratio(relations: pd.DataFrame) -> float:
     return mean_sd(related_ratio(relations, "cifar10"))[0]
 
 
+# ------------------------------------------------------------------ real-time tuning (Franceschi et al.)
+RT_HO = "recorded/cpu/rt_ho"
+
+
+@recorded(f"{RT_HO}/methods.csv")
+def rt_ho_diverged_runs(methods: pd.DataFrame) -> float:
+    """methods.csv: the number of RT-HO runs (seeds) stopped by a hypergradient or a training
+    step that was not finite (``diverged``)."""
+    return int(methods[methods.method == "RT-HO"].diverged.astype(bool).sum())
+
+
+def _growth_per_seed(growth: pd.DataFrame) -> pd.Series:
+    """growth.csv: per seed, the float64 exact hypergradient's norm (``reverse_norm``) at the
+    longest horizon over its norm at the shortest."""
+    exact = growth[growth.precision == "float64"].sort_values("T")
+    return exact.groupby("seed").reverse_norm.agg(lambda norms: norms.iloc[-1] / norms.iloc[0])
+
+
+@recorded(f"{RT_HO}/growth.csv")
+def rt_ho_growth_lowest(growth: pd.DataFrame) -> float:
+    """growth.csv: the smallest over seeds of :func:`_growth_per_seed`."""
+    return _growth_per_seed(growth).min()
+
+
+@recorded(f"{RT_HO}/growth.csv")
+def rt_ho_growth_highest(growth: pd.DataFrame) -> float:
+    """growth.csv: the largest over seeds of :func:`_growth_per_seed`."""
+    return _growth_per_seed(growth).max()
+
+
+def _float32_error(growth: pd.DataFrame, longest: bool) -> pd.Series:
+    """growth.csv: per seed, float32's relative error against float64 (``error_vs_float64``)
+    at the longest (or the shortest) horizon."""
+    single = growth[growth.precision == "float32"]
+    T = single["T"].max() if longest else single["T"].min()
+    return single[single["T"] == T].error_vs_float64
+
+
+@recorded(f"{RT_HO}/growth.csv")
+def rt_ho_float32_error_shortest(growth: pd.DataFrame) -> float:
+    """growth.csv: the largest over seeds of float32's relative error at the shortest horizon."""
+    return _float32_error(growth, longest=False).max()
+
+
+@recorded(f"{RT_HO}/growth.csv")
+def rt_ho_float32_error_longest(growth: pd.DataFrame) -> float:
+    """growth.csv: the smallest over seeds of float32's relative error at the longest horizon."""
+    return _float32_error(growth, longest=True).min()
+
+
 # ------------------------------------------------------------------ the engine's benchmark (bench/)
 BENCH = "../bench/results"
 
