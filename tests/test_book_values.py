@@ -129,3 +129,7 @@ def test_rt_ho_values_read_float64_growth_per_seed_and_float32_errors_by_horizon
     methods = pd.DataFrame({"method": ["Baseline", "RT-HO", "RT-HO", "RT-HO"],
                             "diverged": [True, True, False, True]})
     assert bv.rt_ho_diverged_runs(methods) == 2
+    updates = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "step": [40, 20, 60, 20, 40, 60],
+                            "hypergradient_norm": [50.0, 2.0, float("nan"), 3.0, 300.0,
+                                                   float("inf")]})
+    assert bv.rt_ho_update_growth_lowest(updates) == pytest.approx(25.0)  # seed 0: 50 / 2

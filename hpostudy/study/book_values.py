@@ -195,6 +195,16 @@ def rt_ho_diverged_runs(methods: pd.DataFrame) -> float:
     return int(methods[methods.method == "RT-HO"].diverged.astype(bool).sum())
 
 
+@recorded(f"{RT_HO}/updates.csv")
+def rt_ho_update_growth_lowest(updates: pd.DataFrame) -> float:
+    """updates.csv: per seed, the largest finite norm of RT-HO's hypergradient over its first
+    one (``hypergradient_norm``, in the order of ``step``); the smallest over seeds."""
+    def growth(norms: pd.Series) -> float:
+        finite = norms[norms.abs() < float("inf")]
+        return finite.max() / finite.iloc[0]
+    return updates.sort_values("step").groupby("seed").hypergradient_norm.agg(growth).min()
+
+
 def _growth_per_seed(growth: pd.DataFrame) -> pd.Series:
     """growth.csv: per seed, the float64 exact hypergradient's norm (``reverse_norm``) at the
     longest horizon over its norm at the shortest."""
