@@ -16,7 +16,7 @@ from typing import Callable
 
 import pandas as pd
 
-from ..experiments.drmad_quality import per_seed
+from ..experiments.drmad_quality import over_drmad, per_seed
 from ..experiments.hmtl import related_ratio
 from ..verdicts import fmt, mean_sd
 
@@ -108,10 +108,10 @@ def drmad_beta_steps(metaruns: pd.DataFrame) -> float:
 
 
 def _cost_ratio(cost: pd.DataFrame, method: str, column: str) -> float:
-    """cost.csv: ``column`` of ``method`` over DrMAD's, per seed, mean over seeds (the cost
-    rows of the comparison)."""
-    wide = cost.pivot(index="seed", columns="method", values=column)
-    return mean_sd(wide[method] / wide["drmad"])[0]
+    """cost.csv: ``column`` of ``method`` over DrMAD's, per seed
+    (:func:`hpostudy.experiments.drmad_quality.over_drmad`, as the cost rows of the
+    comparison), mean over seeds."""
+    return mean_sd(over_drmad(cost, method, column))[0]
 
 
 @recorded(f"{DRMAD_QUALITY}/cost.csv")
