@@ -1,44 +1,96 @@
 """Verdicts: a source's claim against our runs, by a rule stated in words.
 
 Every row of a chapter's paper-vs-reproduced table comes from one rule of this module applied
-to values measured over seeds, and reads: the finding, the paper's value, ours with its spread,
-how our setting differs from the paper's, the rule in words, and the verdict:
+to values measured over seeds, and reads: the finding, the paper's value, ours with its
+confidence interval, how our setting differs from the paper's, the rule in words, the verdict
+on the claim's *direction* and, where the paper states a size, the verdict on its *size*.
 
-* ``agree`` -- every seed (or the mean, for comparisons of means) is on the paper's side of
-  the rule's threshold;
-* ``disagree`` -- every seed (or the mean) is on the other side;
-* ``inconclusive`` -- the seeds fall on both sides, the difference is within the spread, or
-  fewer than :data:`MIN_SEEDS` seeds were run (``smoke`` runs one seed, so its verdicts are
-  inconclusive by construction);
-* ``not comparable`` -- the setting differs from the paper's too much for the claim to be
-  tested (the reason is given).
+The statistics are those of small samples, stated in each rule:
+
+* a mean over seeds gets the two-sided 95% Student-t interval
+  :math:`\\bar x \\pm t_{0.975,\\,n-1}\\, s/\\sqrt n` (:func:`t_interval`; with 3 seeds
+  :math:`t = 4.30`, not the normal 1.96); values that span orders of magnitude (norm ratios)
+  get it on their log10, reported as a geometric mean;
+* a difference gets the same interval on the paired differences (same seed, split or
+  initialization on both sides) or Welch's interval for unpaired samples (:func:`difference`);
+* a share of seeds gets the exact Clopper-Pearson interval of a binomial proportion
+  (:func:`share_of_seeds`), so more seeds make a claim easier to establish, never harder.
+
+The direction verdicts:
+
+* ``agree`` -- the whole interval lies on the paper's side of the claim's threshold;
+* ``disagree`` -- the whole interval lies on the other side;
+* ``inconclusive`` -- the interval contains the threshold (the value is within its own
+  uncertainty of it: a threshold never decides a row alone), or there are too few seeds for an
+  interval (``smoke`` runs one seed, so its verdicts are inconclusive by construction);
+* ``not comparable`` -- the run is below the smallest setting at which the claim can be tested
+  (its :class:`Scale` gate, with the reason), or the setting differs too much otherwise.
+
+The size verdicts (:func:`size_verdict`), where the paper gives the effect's size: ``size
+reproduced`` (the paper's value lies inside our interval), ``direction only`` (the interval is
+on the paper's side of zero but excludes its value), ``size rejected`` (the interval contains
+zero but excludes the paper's value), ``opposite`` (the interval lies on the other side of
+zero) and ``size untested`` (the interval contains both zero and the paper's value).
 
 No rule looks at wall-clock time: two identical runs always get the same verdict.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
 
 AGREE, DISAGREE, INCONCLUSIVE, NOT_COMPARABLE = ("agree", "disagree", "inconclusive",
                                                  "not comparable")
 VERDICTS = (AGREE, DISAGREE, INCONCLUSIVE, NOT_COMPARABLE)
+SIZE_REPRODUCED, DIRECTION_ONLY, SIZE_REJECTED, OPPOSITE, SIZE_UNTESTED = (
+    "size reproduced", "direction only", "size rejected", "opposite", "size untested")
+SIZE_VERDICTS = (SIZE_REPRODUCED, DIRECTION_ONLY, SIZE_REJECTED, OPPOSITE, SIZE_UNTESTED)
+LEVEL = 0.95  # the confidence level of every interval
 MIN_SEEDS = 3  # claims about a run's outcome need at least this many seeds
-COLUMNS = ["finding", "paper", "reproduced", "setting", "rule", "verdict"]
+COLUMNS = ["finding", "paper", "reproduced", "setting", "rule", "verdict", "size"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An estimate with its two-sided confidence interval ``[low, high]`` from ``n`` values
+    (``low`` and ``high`` are NaN where ``n`` is too small for one)."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    method: str
+
+    @property
+    def defined(self) -> bool:
+        return not (math.isnan(self.low) or math.isnan(self.high))
+
+    def text(self, digits: int = 3, unit: str = "", what: str = "seeds") -> str:
+        u = f" {unit}" if unit else ""
+        count = f"{self.n} {what[:-1] if self.n == 1 and what.endswith('s') else what}"
+        if not self.defined:
+            return f"{fmt(self.estimate, digits)}{u} ({count})"
+        return (f"{fmt(self.estimate, digits)}{u}, {LEVEL:.0%} CI [{fmt(self.low, digits)}, "
+                f"{fmt(self.high, digits)}] ({count})")
 
 
 @dataclass(frozen=True)
 class Judgement:
-    """What a rule concluded: the verdict, the rule in words and our value with its spread."""
+    """What a rule concluded: the verdict, the rule in words, our value with its interval and,
+    where the paper states a size, the size verdict."""
 
     verdict: str
     rule: str
     reproduced: str
+    size: str = ""
+    interval: Interval | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"unknown verdict '{self.verdict}': one of {VERDICTS}")
+        if self.size and self.size not in SIZE_VERDICTS:
+            raise ValueError(f"unknown size verdict '{self.size}': one of {SIZE_VERDICTS}")
 
 
 # ---------------------------------------------------------------------- numbers
@@ -56,6 +108,8 @@ def fmt(x: float, digits: int = 3) -> str:
         return str(x)
     if isinstance(x, int):
         return f"{x:,}" if abs(x) >= 10000 else str(x)
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
     whole = float(x).is_integer()
     if abs(x) < 10 ** digits * 1000 and (whole or abs(x) >= 10 ** digits):
         return fmt(int(round(x)))
@@ -85,7 +139,8 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
 
 
 def spread(values: Sequence[float], digits: int = 3, unit: str = "") -> str:
-    """``mean ± sd (n seeds)``, or the value and ``(1 seed)``."""
+    """``mean ± sd (n seeds)``, or the value and ``(1 seed)``: a description of the spread of
+    the seeds, for tables of measurements (verdict rows give intervals instead)."""
     v = _values(values)
     u = f" {unit}" if unit else ""
     if len(v) == 1:
@@ -94,14 +149,211 @@ def spread(values: Sequence[float], digits: int = 3, unit: str = "") -> str:
     return f"{fmt(mean, digits)} ± {fmt(sd, 2)}{u} ({len(v)} seeds)"
 
 
-def _too_few(n: int, rule: str, reproduced: str, min_seeds: int) -> Judgement | None:
+# ---------------------------------------------------------------------- intervals
+def t_quantile(n: int, level: float = LEVEL) -> float:
+    """The two-sided Student-t quantile :math:`t_{(1+\\text{level})/2,\\,n-1}` for ``n``
+    values (4.30 for 3 values at 95%, 2.09 for 20)."""
+    from scipy.stats import t
+
+    if n < 2:
+        raise ValueError(f"a t interval needs at least 2 values, got {n}")
+    return float(t.ppf((1 + level) / 2, n - 1))
+
+
+def t_interval(values: Sequence[float], level: float = LEVEL, log: bool = False) -> Interval:
+    r"""The mean of ``values`` with its Student-t interval
+    :math:`\bar x \pm t_{(1+\text{level})/2,\,n-1}\, s / \sqrt n`.
+
+    ``log=True`` computes it on :math:`\log_{10}` of the (positive) values and maps it back:
+    the estimate is then the geometric mean, for quantities that span orders of magnitude.
+    Infinite values (a norm that overflowed) make the interval unbounded on that side.
+    """
+    v = _values(values)
+    if any(math.isnan(x) for x in v):
+        raise ValueError(f"an interval needs numbers, got NaN among {v}: count a run that "
+                         "diverged explicitly (share_of_seeds), do not average it")
+    if log:
+        if any(x <= 0 for x in v):
+            raise ValueError(f"log=True needs positive values, got {v}")
+        logs = [math.log10(x) if math.isfinite(x) else math.inf for x in v]
+        if any(math.isinf(x) for x in logs):
+            return Interval(math.inf, _finite_low(logs), math.inf, len(v), "t on log10")
+        inner = t_interval(logs, level)
+        return Interval(10 ** inner.estimate, 10 ** inner.low if inner.defined else math.nan,
+                        10 ** inner.high if inner.defined else math.nan, len(v), "t on log10")
+    if any(math.isinf(x) for x in v):
+        return Interval(math.inf if max(v) == math.inf else -math.inf, math.nan, math.nan,
+                        len(v), "t")
+    mean, sd = mean_sd(v)
+    if len(v) < 2:
+        return Interval(mean, math.nan, math.nan, 1, "t")
+    half = t_quantile(len(v), level) * sd / math.sqrt(len(v))
+    return Interval(mean, mean - half, mean + half, len(v), "t")
+
+
+def _finite_low(logs: list[float]) -> float:
+    finite = [x for x in logs if math.isfinite(x)]
+    return 10 ** min(finite) if finite else math.inf
+
+
+def difference_interval(lower: Sequence[float], higher: Sequence[float], *, paired: bool,
+                        level: float = LEVEL) -> Interval:
+    r"""The mean of ``higher - lower`` with its interval: Student-t on the paired differences
+    :math:`d_i = \text{higher}_i - \text{lower}_i`, or Welch's interval (Welch-Satterthwaite
+    degrees of freedom) for two unpaired samples."""
+    a, b = _values(lower), _values(higher)
+    if paired:
+        if len(a) != len(b):
+            raise ValueError(f"paired values need one pair per seed, got {len(a)} and {len(b)}")
+        inner = t_interval([y - x for x, y in zip(a, b)], level)
+        return Interval(inner.estimate, inner.low, inner.high, inner.n, "paired t")
+    from scipy.stats import t
+
+    (ma, sa), (mb, sb) = mean_sd(a), mean_sd(b)
+    n = min(len(a), len(b))
+    if n < 2:
+        return Interval(mb - ma, math.nan, math.nan, n, "Welch t")
+    va, vb = sa ** 2 / len(a), sb ** 2 / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Interval(mb - ma, mb - ma, mb - ma, n, "Welch t")
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = float(t.ppf((1 + level) / 2, dof)) * se
+    return Interval(mb - ma, mb - ma - half, mb - ma + half, n, "Welch t")
+
+
+def binomial_interval(successes: int, n: int, level: float = LEVEL) -> Interval:
+    """The share ``successes / n`` with its exact (Clopper-Pearson) interval."""
+    from scipy.stats import beta
+
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"a share needs 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    alpha = 1 - level
+    low = 0.0 if successes == 0 else float(beta.ppf(alpha / 2, successes, n - successes + 1))
+    high = 1.0 if successes == n else float(beta.ppf(1 - alpha / 2, successes + 1,
+                                                     n - successes))
+    return Interval(successes / n, low, high, n, "Clopper-Pearson")
+
+
+def side_of(interval: Interval, low: float = -math.inf, high: float = math.inf) -> str:
+    """Where an interval lies with respect to ``[low, high]``: :data:`AGREE` if wholly
+    inside, :data:`DISAGREE` if wholly outside, else :data:`INCONCLUSIVE` (it contains a
+    bound, or is undefined)."""
+    if not interval.defined:
+        return INCONCLUSIVE
+    if low <= interval.low and interval.high <= high:
+        return AGREE
+    if interval.high < low or interval.low > high:
+        return DISAGREE
+    return INCONCLUSIVE
+
+
+def size_verdict(interval: Interval, paper: float) -> str:
+    """The size verdict of an effect whose paper value is ``paper`` (non-zero), from our
+    interval of the same effect: see the module docstring."""
+    if paper == 0:
+        raise ValueError("a size verdict needs a non-zero paper value (its sign is the claim)")
+    if not interval.defined:
+        return SIZE_UNTESTED
+    sign = 1 if paper > 0 else -1
+    lo, hi = sorted((sign * interval.low, sign * interval.high))  # the paper's side positive
+    target = abs(paper)
+    if hi < 0:
+        return OPPOSITE
+    if lo <= target <= hi:  # the paper's value is inside: reproduced unless zero is too
+        return SIZE_UNTESTED if lo <= 0 else SIZE_REPRODUCED
+    return DIRECTION_ONLY if lo > 0 else SIZE_REJECTED
+
+
+def _too_few(n: int, rule: str, reproduced: str, min_seeds: int,
+             interval: Interval | None = None) -> Judgement | None:
     if n < min_seeds:
         return Judgement(INCONCLUSIVE, f"{rule}; needs at least {min_seeds} seeds, ran {n}",
-                         reproduced)
+                         reproduced, interval=interval)
     return None
 
 
+def _bounds(low: float, high: float) -> str:
+    return (f"at least {fmt(low)}" if math.isinf(high) else
+            f"at most {fmt(high)}" if math.isinf(low) else f"in [{fmt(low)}, {fmt(high)}]")
+
+
 # ---------------------------------------------------------------------- rules
+def within(values: Sequence[float], low: float = -math.inf, high: float = math.inf, *,
+           what: str = "the value", log: bool = False, digits: int = 3, unit: str = "",
+           min_seeds: int = MIN_SEEDS) -> Judgement:
+    """Agree if the 95% t-interval of the mean of ``values`` (one per seed; of their log10
+    with ``log=True``) lies inside ``[low, high]``, disagree if it lies wholly outside, else
+    inconclusive: a mean within its own uncertainty of a bound decides nothing."""
+    iv = t_interval(values, log=log)
+    mean = "geometric mean" if log else "mean"
+    rule = (f"agree if the {LEVEL:.0%} t-interval of the {mean} over seeds of {what} lies "
+            f"{_bounds(low, high)}, disagree if it lies wholly outside, else inconclusive")
+    reproduced = iv.text(digits, unit)
+    early = _too_few(iv.n, rule, reproduced, min_seeds, iv)
+    if early:
+        return early
+    return Judgement(side_of(iv, low, high), rule, reproduced, interval=iv)
+
+
+def difference(lower: Sequence[float], higher: Sequence[float], *, what_lower: str,
+               what_higher: str, paired: bool, margin: float = 0.0,
+               paper_size: float | None = None, digits: int = 3, unit: str = "",
+               min_seeds: int = MIN_SEEDS) -> Judgement:
+    r"""The claim that ``lower`` is below ``higher`` (with ``margin > 0``: not above it by
+    more than ``margin``), judged by the 95% interval of the mean difference
+    :math:`\text{higher} - \text{lower}` (:func:`difference_interval`): agree if the interval
+    lies above ``-margin``, disagree if below, else inconclusive.
+
+    ``paper_size`` (the paper's value of ``higher - lower``) adds the size verdict
+    (:func:`size_verdict`). Pairing removes what the seeds share (a hard split is hard for
+    both), so a difference smaller than either spread can still be judged.
+    """
+    if not margin >= 0:
+        raise ValueError(f"the margin must be non-negative, got {margin}")
+    iv = difference_interval(lower, higher, paired=paired)
+    claim = (f"{what_lower} is below {what_higher}" if margin == 0 else
+             f"{what_lower} is not above {what_higher} by more than {fmt(margin)}")
+    how = "paired by seed" if paired else "unpaired (Welch)"
+    rule = (f"{claim}: agree if the {LEVEL:.0%} interval of the mean difference ({how}) lies "
+            f"above {fmt(-margin) if margin else 0}, disagree if below, else inconclusive")
+    a, b = _values(lower), _values(higher)
+    reproduced = (f"{spread(a, digits, unit)} vs {spread(b, digits, unit)}; difference "
+                  f"{iv.text(digits, unit)}")
+    size = ""
+    if paper_size is not None:
+        size = size_verdict(iv, paper_size)
+        rule += f"; size: is the paper's difference {fmt(paper_size)} inside the interval"
+    early = _too_few(iv.n, rule, reproduced, min_seeds, iv)
+    if early:
+        return Judgement(early.verdict, early.rule, reproduced, size and SIZE_UNTESTED, iv)
+    return Judgement(side_of(iv, low=-margin), rule, reproduced, size, iv)
+
+
+def share_of_seeds(flags: Sequence[bool], *, what: str, above: float = 0.5,
+                   min_seeds: int = MIN_SEEDS) -> Judgement:
+    """The claim that ``what`` happens in more than a share ``above`` of runs, judged by the
+    exact 95% interval of the observed share: agree if it lies above ``above``, disagree if
+    below, else inconclusive. Unlike "in every seed", more seeds can only sharpen it."""
+    f = [bool(x) for x in flags]
+    if not f:
+        raise ValueError("a verdict needs at least one value")
+    if not 0 <= above < 1:
+        raise ValueError(f"the share to exceed must be in [0, 1), got {above}")
+    iv = binomial_interval(sum(f), len(f))
+    rule = (f"agree if the exact {LEVEL:.0%} interval of the share of runs in which {what} "
+            f"lies above {fmt(above)}, disagree if below, else inconclusive")
+    reproduced = (f"{sum(f)} of {len(f)} runs; {LEVEL:.0%} CI [{fmt(iv.low)}, "
+                  f"{fmt(iv.high)}]")
+    early = _too_few(len(f), rule, reproduced, min_seeds, iv)
+    if early:
+        return early
+    verdict = AGREE if iv.low > above else DISAGREE if iv.high < above else INCONCLUSIVE
+    return Judgement(verdict, rule, reproduced, interval=iv)
+
+
+# ---------------------------------------------------------------------- legacy rules
+# Being replaced by the interval rules above, chapter by chapter; removed once unused.
 def each_seed_within(values: Sequence[float], low: float = -math.inf, high: float = math.inf,
                      *, what: str = "the value", digits: int = 3, unit: str = "",
                      min_seeds: int = MIN_SEEDS) -> Judgement:
@@ -202,10 +454,41 @@ def not_comparable(reason: str, reproduced: str = "-") -> Judgement:
     return Judgement(NOT_COMPARABLE, f"not comparable: {reason}", reproduced)
 
 
+# ---------------------------------------------------------------------- the scale gate
+@dataclass(frozen=True)
+class Scale:
+    """The smallest setting at which a claim can be tested (e.g. ``{"epochs": 100}``) and
+    why; below it, any run's verdict on the claim is ``not comparable`` (:meth:`gate`)."""
+
+    needs: Mapping[str, float]
+    why: str
+
+    def shortfall(self, ran: Mapping[str, float]) -> list[str]:
+        """What the run lacks, one ``"epochs 10 < 100"`` per setting below the gate."""
+        missing = set(self.needs) - set(ran)
+        if missing:
+            raise ValueError(f"the run's setting lacks {sorted(missing)}, which the scale gate "
+                             f"needs ({dict(self.needs)})")
+        return [f"{k} {fmt(ran[k])} < {fmt(self.needs[k])}" for k in self.needs
+                if ran[k] < self.needs[k]]
+
+    def gate(self, judgement: Judgement, ran: Mapping[str, float]) -> Judgement:
+        """``judgement`` if the run reaches the gate, else ``not comparable`` keeping our
+        value and saying what the claim needs and why."""
+        short = self.shortfall(ran)
+        if not short:
+            return judgement
+        return Judgement(NOT_COMPARABLE,
+                         f"not comparable: below the claim's scale ({'; '.join(short)}): "
+                         f"{self.why}", judgement.reproduced, interval=judgement.interval)
+
+
+# ---------------------------------------------------------------------- rows
 def row(finding: str, paper: str, judgement: Judgement, setting: str) -> dict:
     """One row of a paper-vs-reproduced table (columns :data:`COLUMNS`)."""
     return {"finding": finding, "paper": paper, "reproduced": judgement.reproduced,
-            "setting": setting, "rule": judgement.rule, "verdict": judgement.verdict}
+            "setting": setting, "rule": judgement.rule, "verdict": judgement.verdict,
+            "size": judgement.size}
 
 
 def table(rows: list[dict]):
