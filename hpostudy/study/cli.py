@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="keep a profile's finished results in book/recorded/")
     rec.add_argument("--profile", default="cpu", choices=list(PROFILES))
     rec.add_argument("--only", nargs="+", metavar="NAME")
+    judge = sub.add_parser("rejudge", help="recompute the comparison tables of recorded runs "
+                                           "from their recorded tables by today's verdict rules")
+    judge.add_argument("--profile", default="cpu",
+                       help="the folder of book/recorded/ to judge again (cpu, h100, ...)")
+    judge.add_argument("--only", nargs="+", metavar="NAME")
     return parser
 
 
@@ -98,6 +103,12 @@ def _dispatch(args) -> int:
         return 0
     if args.command == "record":
         print(f"recorded into {runner.record_results(args.profile, args.only)}")
+        return 0
+    if args.command == "rejudge":
+        from .rejudge import rejudge_all
+
+        target = runner.project_root() / "book" / "recorded" / args.profile
+        print(f"judged again: {', '.join(rejudge_all(target, args.only))}")
         return 0
     if args.command == "book":
         html = runner.build_book(args.profile, chapters=args.chapters)
