@@ -108,14 +108,15 @@ def test_metrics_of_each_trial_are_kept_beside_its_value(tmp_path):
                                   df.drop(columns=[c for c in df if "seconds" in c]))
 
 
-def test_a_corrupted_search_database_is_moved_aside_and_named(tmp_path):
+def test_a_file_that_is_not_a_search_database_is_refused_and_left_alone(tmp_path):
+    """(An unreadable Optuna database is moved aside: tests/test_nothing_lost.py.)"""
     db = tmp_path / "search.db"
     db.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(SearchStorageError, match=r"search\.db is unreadable.*moved to "
-                                                 r"search\.db\.corrupt-.*start this search afresh"):
+    with pytest.raises(SearchStorageError, match=r"search\.db, which is not an Optuna search "
+                                                 r"database; it was left untouched"):
         black_box_search(bowl, SPACE, "random", 2, storage=f"sqlite:///{db}")
-    assert len(list(tmp_path.glob("search.db.corrupt-*"))) == 1
-    assert len(black_box_search(bowl, SPACE, "random", 2, storage=f"sqlite:///{db}")) == 2
+    assert db.read_bytes() == b"this is not a database" * 100
+    assert [p.name for p in tmp_path.iterdir()] == ["search.db"]
 
 
 def test_a_shared_storage_needs_a_study_name_and_refuses_another_search_under_it(tmp_path,
