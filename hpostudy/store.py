@@ -5,6 +5,23 @@ of the *library code* that computed it. :func:`settings_key` hashes both, so a c
 setting or library fix never picks up an old result: it starts afresh, and a rerun with the same
 settings and code resumes its own earlier run.
 
+*Which* code: an experiment's results are keyed by :func:`dependency_digest` of its module, the
+sources of the modules it imports, transitively, within the package (read with :mod:`ast`,
+relative imports resolved, the ``__init__`` of every package on the way included), less the
+presentation and orchestration modules of ``PRESENTATION``. Editing a figure, a message in the
+study layer or another chapter's experiment keeps a run's key; editing anything the experiment
+can execute while it computes -- a hypergradient method, a model, its settings module or the
+experiment module itself -- changes it. We chose this over an explicit version number that a
+numerical change must bump: a forgotten bump silently mixes results of two codes, and a test
+that catches it must itself know which modules are numerical -- exactly the import graph, which
+the digest reads directly. The price is caution: any edit of an imported module, a comment
+included, starts its experiments afresh, while an edit elsewhere never does (an experiment
+module's own comparison code counts as imported: presentation that should not restart runs
+belongs in ``figures/`` or ``verdicts.py``). Code an
+experiment reaches without an import statement (a model named by a ``"module:Class"`` string)
+enters the key through the run's ``extra`` settings instead; a configuration defined outside
+the package falls back to the digest of the whole library (:func:`experiment_digest`).
+
 This module is the bottom layer of the study (it imports nothing from the rest of the
 package): the experiments, the STN trainer and the outer loop all checkpoint through
 :class:`Checkpoint`, and every file is written atomically (a killed run never leaves half a
@@ -14,6 +31,7 @@ file). :class:`RunMarker` marks an output folder as *being written*: it doubles 
 """
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import functools
 import hashlib
@@ -30,8 +48,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Presentation and orchestration code: changing it does not change any computed number, so it
 # is left out of the key of checkpoints and cached results (comparison tables are recomputed
-# from the cached results on every run).
-PRESENTATION = ("figures", "study", "verdicts.py")
+# from the cached results on every run; this module only stores what others compute).
+PRESENTATION = ("figures", "study", "verdicts.py", "store.py")
 
 
 class StoreError(RuntimeError):
@@ -59,6 +77,98 @@ def code_digest(include_presentation: bool = False) -> str:
         h.update(relative.encode())
         h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def _read_source(relative: str) -> bytes:
+    """The source of the package's file ``relative`` (a path below ``PACKAGE_DIR``)."""
+    return (PACKAGE_DIR / relative).read_bytes()
+
+
+def _module_file(module: str) -> str | None:
+    """The package-relative path of ``module`` (dotted, ``hpostudy.…``), None if it is not a
+    file of this package."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE_DIR.name:
+        return None
+    if len(parts) == 1:
+        return "__init__.py"
+    stem = "/".join(parts[1:])
+    for candidate in (f"{stem}/__init__.py", f"{stem}.py"):
+        if (PACKAGE_DIR / candidate).is_file():
+            return candidate
+    return None
+
+
+def _is_presentation(relative: str) -> bool:
+    return relative.split("/")[0] in PRESENTATION
+
+
+def _imported(module: str, relative: str) -> set[str]:
+    """Names of the modules that ``module`` (at ``relative``) imports anywhere in its source,
+    with each package they lie in; relative imports resolved."""
+    tree = ast.parse(_read_source(relative), filename=relative)
+    package = module if relative.endswith("__init__.py") else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            else:
+                source = node.module or ""
+            # ``from X import y`` imports X, and X.y when y is a submodule
+            targets = [source] + [f"{source}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for target in targets:
+            parts = target.split(".")
+            names.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return names
+
+
+@functools.lru_cache(maxsize=None)
+def dependencies(module: str) -> tuple[str, ...]:
+    """Package-relative paths of the sources ``module`` depends on: itself and every module of
+    the package it imports, transitively (the ``__init__`` of each package on the way
+    included), without the ``PRESENTATION`` modules and what only they import."""
+    start = _module_file(module)
+    if start is None:
+        raise ValueError(f"{module} is not a module of the {PACKAGE_DIR.name} package "
+                         f"({PACKAGE_DIR})")
+    parts = module.split(".")
+    todo = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]  # with its packages
+    found: set[str] = set()
+    while todo:
+        name = todo.pop()
+        relative = _module_file(name)
+        if relative is None or relative in found or _is_presentation(relative):
+            continue
+        found.add(relative)
+        todo.extend(_imported(name, relative))
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=None)
+def dependency_digest(module: str) -> str:
+    """SHA-256 of the sources of :func:`dependencies` of ``module`` (path and content each)."""
+    h = hashlib.sha256()
+    for relative in dependencies(module):
+        h.update(relative.encode())
+        h.update(_read_source(relative))
+    return h.hexdigest()
+
+
+def experiment_digest(module: str) -> str:
+    """The code digest of results computed by the experiment module ``module`` (the module of
+    its configuration class): :func:`dependency_digest` for a module of the package, the
+    digest of the whole library (less ``PRESENTATION``) for one defined elsewhere (a test, a
+    notebook), whose imports of the package cannot all be read."""
+    if _module_file(module) is None:
+        return code_digest()
+    return dependency_digest(module)
 
 
 def _jsonable(value: Any) -> Any:

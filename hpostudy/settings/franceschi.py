@@ -150,9 +150,11 @@ def compute_features(cfg: FeatureSetting) -> dict:
 
 
 def cached(folder: Path, settings: dict, compute: Callable[[], dict]) -> dict:
-    """``compute()``, kept in ``folder`` under a key of ``settings`` and the library code (a
-    killed or repeated run, or another experiment with the same settings, reuses it)."""
-    checkpoint = store.Checkpoint(Path(folder) / f"{store.settings_key(settings)}.pt")
+    """``compute()``, kept in ``folder`` under a key of ``settings`` and the code of this module
+    and what it imports (a killed or repeated run, or another experiment with the same
+    settings, reuses it)."""
+    key = store.settings_key(settings, store.dependency_digest(__name__))
+    checkpoint = store.Checkpoint(Path(folder) / f"{key}.pt")
     saved = checkpoint.load()
     if saved is None:
         saved = compute()

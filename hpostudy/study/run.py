@@ -10,12 +10,13 @@ naming the first). The returned :class:`Run` is a context manager::
         run.save_tables(metaruns=df, comparison=table)
 
 Inside, every *unit of work* (a seed, a horizon, a meta-run ...) is cached by :meth:`Run.map`
-under the run's key -- the full settings and the library code digest
-(:func:`hpostudy.store.settings_key`) -- and may checkpoint its own progress through the
+under the run's key -- the full settings and the digest of the code the experiment depends on,
+its module and what it imports (:func:`hpostudy.store.settings_key`,
+:func:`hpostudy.store.experiment_digest`) -- and may checkpoint its own progress through the
 :class:`~hpostudy.store.Checkpoint` it is given. A rerun with the same settings and code
 resumes (finished units load, a unit in progress continues from its checkpoint); another seed,
-setting or library starts afresh beside it. Units run one after another here, or as tasks of
-another executor (``HPOSTUDY_EXECUTOR``, set by ``hpostudy run --executor``).
+setting or code of the experiment starts afresh beside it. Units run one after another here, or
+as tasks of another executor (``HPOSTUDY_EXECUTOR``, set by ``hpostudy run --executor``).
 
 On success the run writes ``meta.json`` (status, key, settings, wall and CPU seconds, device,
 threads, torch version) and releases the folder; on failure the folder stays marked incomplete
@@ -53,7 +54,9 @@ class Run:
     def __init__(self, cfg: ExperimentConfig, extra: dict | None = None):
         self.cfg = cfg
         self.folder = Path(cfg.output_dir).resolve()  # absolute: units may run elsewhere
-        self.key = store.settings_key({**cfg.settings(), **(extra or {})})
+        # the code of the experiment's own module and what it imports (store.dependency_digest)
+        self.code = store.experiment_digest(type(cfg).__module__)
+        self.key = store.settings_key({**cfg.settings(), **(extra or {})}, self.code)
         self.checkpoints = self.folder / "checkpoints" / self.key
         self.marker = store.RunMarker(self.folder)
         self.written: list[str] = []
@@ -92,7 +95,7 @@ class Run:
         import torch
 
         return {"status": "complete", "experiment": self.cfg.name(), "key": self.key,
-                "code": store.code_digest()[:16], "settings": self.cfg.settings(),
+                "code": self.code[:16], "settings": self.cfg.settings(),
                 "seconds": round(time.perf_counter() - self._started, 2),
                 "cpu_seconds": round(time.process_time() - self._cpu, 2),
                 "device": _device_name(self.cfg.device), "threads": torch.get_num_threads(),

@@ -102,7 +102,12 @@ def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
 
 
 def library_digest() -> str:
-    """Digest of all library sources (presentation included): part of every notebook stamp."""
+    """Digest of all library sources (presentation included): part of every notebook stamp.
+
+    Wider than the key of results on purpose: a notebook's figures, tables and verdicts come
+    from presentation code too, so any library edit executes it again -- cheaply, since its
+    units load from the cache, whose key (:func:`hpostudy.store.experiment_digest`) such an
+    edit leaves unchanged."""
     return store.code_digest(include_presentation=True)
 
 
