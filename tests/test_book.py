@@ -57,6 +57,10 @@ def test_csv_tables_are_formatted_when_rendered(monkeypatch):
     assert "1.595000" not in html and "2.0" not in html
     header_option = (".. csv-table:: Times\n   :header: method, best_s\n\n   reverse,0.5\n")
     assert "best (s)" in publish_parts(header_option, writer_name="html5")["body"]
+    verdicts = (".. csv-table:: Claims\n   :header-rows: 1\n\n   finding,verdict\n"
+                "   a claim,not comparable\n   another,agree\n")
+    html = publish_parts(verdicts, writer_name="html5")["body"]
+    assert 'class="verdict-not-comparable"' in html and 'class="verdict-agree"' in html
 
 
 def test_the_book_uses_the_extension_and_its_style():
@@ -177,3 +181,62 @@ def test_every_chapter_page_shows_where_its_results_come_from():
         text = (ROOT / f"{page}.md").read_text()
         include = f":file: ../generated/provenance/{name}.csv"
         assert include in text, f"{page}.md does not show its provenance table ({include})"
+
+
+def _comparison(folder: Path, verdicts: list[str], size: bool = True) -> None:
+    folder.mkdir(parents=True)
+    rows = [{"finding": f"claim {i}", "paper": "p", "reproduced": "r", "setting": "s",
+             "rule": "rule", "verdict": v, **({"size": ""} if size else {})}
+            for i, v in enumerate(verdicts)]
+    pd.DataFrame(rows).to_csv(folder / "comparison.csv", index=False)
+
+
+def test_the_verdict_page_lists_every_recorded_row_and_counts_them(tmp_path):
+    from hpostudy.study import verdict_page
+
+    book = tmp_path / "book"
+    _comparison(book / "recorded" / "cpu" / "a", ["agree", "disagree", "agree"])
+    _comparison(book / "recorded" / "cpu" / "b", ["not comparable"], size=False)
+    _comparison(book / "recorded" / "h100" / "a", ["inconclusive"])
+    _comparison(book / "generated" / "a", ["agree"] * 5)  # this build's: never listed
+    (tmp_path / "_toc.yml").write_text("- file: book/chapters/two\n- file: book/chapters/one\n")
+    folder = verdict_page.write_tables(book, {"one": ["a"], "two": ["b", "not_run"]})
+    rows = pd.read_csv(folder / "rows.csv", keep_default_na=False)
+    assert len(rows) == 5 and set(rows.run) == {"recorded (cpu)", "recorded (h100)"}
+    assert rows.chapter.tolist()[0] == "two"  # book order, from the table of contents
+    counts = pd.read_csv(folder / "counts.csv").set_index(["chapter", "run"])
+    assert counts.loc[("one", "recorded (cpu)"), "agree"] == 2
+    assert counts.loc[("one", "recorded (cpu)"), "disagree"] == 1
+    assert counts.loc[("one", "recorded (h100)"), "inconclusive"] == 1
+    assert counts.loc[("all chapters", "recorded"), "rows"] == 5
+    _comparison(book / "recorded" / "cpu" / "c", ["agreed"])
+    with pytest.raises(ValueError, match="comparison.csv has verdict"):
+        verdict_page.write_tables(book, {"one": ["c"]})
+
+
+def test_the_verdict_page_lists_every_row_of_every_recorded_table_of_the_book():
+    """Over the repository's own recorded runs: as many rows as all their comparison tables."""
+    from hpostudy.study import notebooks as nbs, verdict_page
+
+    root = Path(__file__).resolve().parents[1]
+    chapters: dict[str, list[str]] = {}
+    for name, nb in nbs.discover(root).items():
+        if nb.chapter:
+            chapters.setdefault(nb.chapter, []).append(name)
+    rows = verdict_page.recorded_rows(root / "book", chapters)
+    tables = list((root / "book" / "recorded").glob("*/*/comparison.csv"))
+    assert tables and len(rows) == sum(len(pd.read_csv(t)) for t in tables)
+    page = (root / "book" / "verdicts.md").read_text()
+    assert "generated/verdicts/rows.csv" in page and "generated/verdicts/counts.csv" in page
+    assert "book/verdicts" in (root / "_toc.yml").read_text()
+
+
+def test_verdict_cells_are_coloured_by_class():
+    import hpostudy_book
+
+    assert hpostudy_book.verdict_class(" agree ") == "verdict-agree"
+    assert hpostudy_book.verdict_class("not comparable") == "verdict-not-comparable"
+    assert hpostudy_book.verdict_class("size rejected") == "verdict-size-rejected"
+    assert hpostudy_book.verdict_class("agree if the mean is above 1") is None
+    css = (Path(hpostudy_book.STATIC) / "hpostudy.css").read_text()
+    assert ".verdict-agree" in css and ".verdict-not-comparable" in css

@@ -23,7 +23,7 @@ from docutils.parsers.rst.directives.tables import CSVTable
 from docutils.statemachine import StringList
 
 from hpostudy.study import book_values
-from hpostudy.verdicts import fmt
+from hpostudy.verdicts import SIZE_VERDICTS, VERDICTS, fmt
 
 BOOK = Path(__file__).parents[1]
 STATIC = Path(__file__).parent / "static"
@@ -56,8 +56,29 @@ def header_cell(text: str) -> str:
     return " ".join(words)
 
 
+def verdict_class(text: str) -> str | None:
+    """The CSS class of a cell that holds a verdict or a size verdict (``agree`` ->
+    ``verdict-agree``, ``not comparable`` -> ``verdict-not-comparable``), else None."""
+    text = text.strip()
+    if text in VERDICTS or text in SIZE_VERDICTS:
+        return "verdict-" + text.replace(" ", "-")
+    return None
+
+
 class ReadableCSVTable(CSVTable):
-    """``csv-table`` with :func:`header_cell` on header rows and :func:`number_cell` on data."""
+    """``csv-table`` with :func:`header_cell` on header rows, :func:`number_cell` on data, and
+    every verdict cell coloured (:func:`verdict_class`, styled in ``static/hpostudy.css``)."""
+
+    def run(self):
+        from docutils import nodes
+
+        result = super().run()
+        for table in result:
+            for entry in table.findall(nodes.entry):
+                css = verdict_class(entry.astext())
+                if css:
+                    entry["classes"].append(css)
+        return result
 
     def parse_csv_data_into_rows(self, csv_data, dialect, source):
         rows, max_cols = super().parse_csv_data_into_rows(csv_data, dialect, source)
