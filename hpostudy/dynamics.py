@@ -109,6 +109,10 @@ class Problem:
             self.space.check(theta)
         else:
             check_vector(theta, None)
+        if torch.finfo(theta.dtype).eps > torch.finfo(self.w0.dtype).eps:
+            raise TypeError(f"hyperparameters are {theta.dtype} but the weights {self.w0.dtype}: "
+                            f"the hypergradient would be computed in {theta.dtype}; pass "
+                            f"theta.to({self.w0.dtype}) (hyperparameter spaces give float64)")
 
     def grad(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
         """:math:`g_t = \\nabla_w L(w, \\theta, t)` by one backward pass (no graph kept)."""
@@ -491,10 +495,13 @@ class TunedSGDMomentum(Dynamics):
     def velocity_before(self, g: torch.Tensor, increment: torch.Tensor, theta: torch.Tensor,
                         t: int) -> torch.Tensor:
         """:math:`v_{t-1} = (\\Delta w + \\eta g_t)/\\mu` for the step that moves the weights by
-        ``increment`` :math:`= \\Delta w` (DrMAD's line); any velocity when :math:`\\mu = 0`."""
+        ``increment`` :math:`= \\Delta w` (DrMAD's line). When :math:`\\mu = 0` every velocity
+        fits that step, but :math:`\\partial v_t/\\partial\\mu = v_{t-1}` still counts: it is the
+        velocity of the previous step, :math:`v_{t-1} = w_{t-1} - w_{t-2}`, which on the line is
+        the same increment (and the initial zero velocity before step 0)."""
         lr, momentum = (x.detach() for x in self.hyperparameters(theta, g))
         if float(momentum) == 0:
-            return torch.zeros_like(g)
+            return torch.zeros_like(g) if t == 0 else increment.to(g.dtype)
         return (increment + lr * g) / momentum
 
 
@@ -533,6 +540,17 @@ class Adam(Dynamics):
     def init(self, w0: torch.Tensor) -> State:
         return (w0, torch.zeros((2, *w0.shape), dtype=w0.dtype, device=w0.device))
 
+    def alpha(self, t: int) -> float:
+        """:math:`\\alpha_t`, refused unless non-negative (a negative rate ascends the loss)."""
+        alpha = at(self.lr, t)
+        if not alpha >= 0:
+            raise ValueError(f"the learning rate is {alpha} at step {t}: it must be non-negative")
+        return alpha
+
+    def check(self, w0: torch.Tensor, theta: torch.Tensor) -> None:
+        """The learning-rate schedule at step 0 (later steps are checked as they run)."""
+        self.alpha(0)
+
     def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
                arith: FloatArithmetic = FLOAT) -> State:
         if arith.exact:
@@ -543,7 +561,7 @@ class Adam(Dynamics):
         v = b2 * u[1] + (1.0 - b2) * g * g
         m_hat = m / (1.0 - b1 ** (t + 1))
         v_hat = v / (1.0 - b2 ** (t + 1))
-        w = w - at(self.lr, t) * m_hat / (torch.sqrt(v_hat + self.eps_root) + self.eps)
+        w = w - self.alpha(t) * m_hat / (torch.sqrt(v_hat + self.eps_root) + self.eps)
         return (w, torch.stack([m, v]))
 
     def velocity_before(self, g, increment, theta, t):
@@ -574,11 +592,14 @@ def check_call(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int
                         f"{type(dynamics).__name__}")
     dynamics.check(problem.w0, theta)
     if state is not None:
+        like = dynamics.init(problem.w0)  # Adam's v holds both moments, shape (2, P)
         if (not isinstance(state, tuple) or len(state) != 2
-                or any(not isinstance(x, torch.Tensor) or x.shape != problem.w0.shape
-                       or x.device != problem.w0.device for x in state)):
-            raise ValueError(f"state must be a pair (w, v) of tensors shaped like w0 "
-                             f"{tuple(problem.w0.shape)} on {problem.w0.device}")
+                or any(not isinstance(x, torch.Tensor) or x.shape != y.shape
+                       or x.device != y.device for x, y in zip(state, like))):
+            raise ValueError(f"state must be a pair (w, v) of tensors shaped like w0 and "
+                             f"{type(dynamics).__name__}'s velocity, "
+                             f"{tuple(like[0].shape)} and {tuple(like[1].shape)}, on "
+                             f"{problem.w0.device} (a state that train() returned)")
 
 
 class FiniteWatch:

@@ -21,13 +21,29 @@ from __future__ import annotations
 import torch
 
 
+def _check_finite(x: torch.Tensor, projection: str) -> None:
+    """Refuse a point with NaN or infinite entries: it has no nearest point in the set (a NaN
+    passes through ``max``/``min`` unchanged, and the sort of :func:`budget` misplaces it)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"{projection} projects a floating-point tensor, got "
+                        f"{getattr(x, 'dtype', type(x).__name__)}")
+    bad = (~torch.isfinite(x)).nonzero()
+    if len(bad):
+        raise ValueError(f"{projection} got {len(bad)} NaN or infinite entries of {x.numel()} (the "
+                         f"first at index {tuple(bad[0].tolist())}); the hyperparameters became "
+                         "non-finite before the projection: lower the meta learning rate or look "
+                         "for a NaN hypergradient")
+
+
 def nonnegative(x: torch.Tensor) -> torch.Tensor:
     """:math:`\\Pi(x) = \\max(x, 0)` elementwise."""
+    _check_finite(x, "nonnegative")
     return x.clamp_min(0.0)
 
 
 def box(x: torch.Tensor, lower: float | torch.Tensor, upper: float | torch.Tensor) -> torch.Tensor:
     """:math:`\\Pi(x) = \\min(\\max(x, l), u)` elementwise (bounds: numbers or tensors like ``x``)."""
+    _check_finite(x, "box")
     lower = torch.as_tensor(lower, dtype=x.dtype, device=x.device)
     upper = torch.as_tensor(upper, dtype=x.dtype, device=x.device)
     if bool((lower > upper).any()):
@@ -48,6 +64,7 @@ def budget(x: torch.Tensor, radius: float) -> torch.Tensor:
         raise ValueError(f"the budget R must be non-negative, got {radius}")
     if x.dim() != 1:
         raise ValueError(f"budget projects a vector, got shape {tuple(x.shape)}")
+    _check_finite(x, "budget")
     positive = x.clamp_min(0.0)
     if float(positive.sum()) <= radius:
         return positive
@@ -74,5 +91,6 @@ def symmetric_budget(M: torch.Tensor, radius: float) -> torch.Tensor:
     """
     if M.dim() != 2 or M.shape[0] != M.shape[1]:
         raise ValueError(f"symmetric_budget projects a square matrix, got shape {tuple(M.shape)}")
+    _check_finite(M, "symmetric_budget")
     S = 0.5 * (M + M.T)
     return budget(S.reshape(-1), radius).reshape(S.shape)

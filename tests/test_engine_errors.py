@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from hpostudy import hypergrad as hg
+from hpostudy import projections
 from hpostudy.data import load_digits
 from hpostudy.dynamics import SGD, Nesterov, Problem, SGDMomentum, train
 from hpostudy.hyper import Group, HyperSpace
@@ -546,3 +547,61 @@ def test_exact_reversal_warns_nothing_on_the_happy_path(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert hg.exact(problem, dyn, space.init(), 10).diagnostics.recovered_w0
+
+
+# ----------------------------------------------------------------- Adam, tangents, projections
+def test_adam_refuses_a_negative_learning_rate_schedule_at_its_step(small):
+    from hpostudy.dynamics import Adam
+
+    _, problem, space, _ = small
+    with pytest.raises(ValueError, match="the learning rate is -0.01 at step 0: it must be "
+                                         "non-negative"):
+        train(problem, Adam(lr=lambda t: -0.01), space.init(), 3)
+    with pytest.raises(ValueError, match="the learning rate is -0.01 at step 2"):
+        hg.reverse(problem, Adam(lr=lambda t: 0.01 if t < 2 else -0.01), space.init(), 4)
+
+
+def zero_gradient_entry_problem():
+    """The training loss ignores the last weight, so its gradient entry is exactly 0."""
+    return Problem(lambda w, th, t: (torch.exp(th) * (w[:2] - 1) ** 2).sum(),
+                   lambda w, th: ((w - 0.5) ** 2).sum(), torch.zeros(3, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("method", ["forward", "rt_ho"])
+def test_forward_mode_refuses_adam_without_eps_root(method):
+    from hpostudy.dynamics import Adam
+
+    problem = zero_gradient_entry_problem()
+    with pytest.raises(ValueError, match=r"Adam\(eps_root=0\) has no forward-mode derivative .* "
+                                         r"use eps_root > 0 .* or method 'reverse'"):
+        call(method, problem, Adam(lr=0.01, eps_root=0), torch.zeros(2, dtype=torch.float64), 3)
+    # the default eps_root gives a finite hypergradient on the same problem
+    assert bool(torch.isfinite(hg.forward(problem, Adam(lr=0.01), torch.zeros(
+        2, dtype=torch.float64), 3).hypergrad).all())
+
+
+def test_a_non_finite_tangent_names_its_step():
+    """:math:`L = \\sum |w|^{3/2}` has a finite gradient at 0 but an infinite Hessian there."""
+    problem = Problem(lambda w, th, t: (torch.exp(th) * w.abs() ** 1.5).sum(),
+                      lambda w, th: (w ** 2).sum(), torch.tensor([0.0, 1.0], dtype=torch.float64))
+    with pytest.raises(FloatingPointError, match="the tangent dw/dtheta became NaN or infinite at "
+                                                 "step 0 while the weights stayed finite"):
+        hg.forward(problem, SGDMomentum(lr=0.1, momentum=0.5), torch.zeros(2, dtype=torch.float64), 3)
+
+
+@pytest.mark.parametrize("project", [
+    lambda x: projections.budget(x, 1.0), lambda x: projections.nonnegative(x),
+    lambda x: projections.box(x, 0.0, 1.0),
+    lambda x: projections.symmetric_budget(x.reshape(2, 2), 1.0)])
+def test_projections_refuse_a_nan_entry(project):
+    x = torch.tensor([0.5, math.nan, 2.0, 0.1], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"got 1 NaN or infinite entries of 4 \(the first at index "
+                                         r"\((1|0, 1)\,?\)\); the hyperparameters became non-finite"):
+        project(x)
+
+
+def test_hyperparameters_of_another_dtype_than_the_weights_are_refused(small):
+    _, problem, space, dyn = small
+    with pytest.raises(TypeError, match=r"hyperparameters are torch.float32 but the weights "
+                                        r"torch.float64: .* theta.to\(torch.float64\)"):
+        hg.reverse(problem, dyn, space.init().float(), 3)

@@ -397,3 +397,47 @@ def test_rt_ho_stops_when_its_callback_says_so(mlp):
                       callback=lambda t, state, th: seen.append(t) or t == 11)
     assert seen == list(range(12)) and [u.step for u in result.history] == [5, 10]
     assert rel(result.state[0], train(problem, dynamics, theta, 12)[0]) < 1e-12
+
+
+def test_adam_continues_from_its_own_state():
+    """``train(..., state=s, t0=k)`` with Adam's ``(w, (m, v))`` state retraces one long run."""
+    from hpostudy.dynamics import Adam
+
+    _, problem, space = mlp_task(lr_hyper=False, hidden=(4,), n_train=50)
+    dynamics, theta = Adam(lr=0.01), space.init()
+    first = train(problem, dynamics, theta, 2)
+    assert first[1].shape == (2, problem.w0.numel())
+    resumed = train(problem, dynamics, theta, 3, state=first, t0=2)
+    whole = train(problem, dynamics, theta, 5)
+    assert torch.equal(resumed[0], whole[0]) and torch.equal(resumed[1], whole[1])
+
+
+def test_drmad_keeps_the_momentum_hypergradient_at_momentum_zero():
+    """TunedSGDMomentum at :math:`\\mu = 0` on a linear training loss: the path is the straight
+    uniform line :math:`w_t = w_0 - t\\eta a` that DrMAD assumes, so DrMAD is exact, including
+    :math:`df/d\\mu = -(T-1)\\eta\\, a \\cdot (w_T - b)` (the velocity before each step but the first
+    is :math:`-\\eta a`), which reverse mode and central differences confirm in float64."""
+    from hpostudy.dynamics import TunedSGDMomentum
+
+    a = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    b = torch.tensor([0.3, 1.0, -1.5], dtype=torch.float64)
+    problem = Problem(lambda w, th, t: (a * w).sum(), lambda w, th: 0.5 * ((w - b) ** 2).sum(),
+                      torch.zeros(3, dtype=torch.float64))
+    dynamics = TunedSGDMomentum(lr_entry=0, momentum_entry=1)
+    theta = torch.tensor([0.1, 0.0], dtype=torch.float64)
+    T = 6
+    w_T = train(problem, dynamics, theta, T)[0]
+    d_mu = -(T - 1) * 0.1 * float(a @ (w_T - b))
+    assert d_mu != 0
+    reverse = hg.reverse(problem, dynamics, theta, T)
+    drmad = hg.drmad(problem, dynamics, theta, T, reverse_steps=T)
+    assert abs(float(reverse.hypergrad[1]) - d_mu) < 1e-12
+    assert rel(drmad.hypergrad, reverse.hypergrad) < 1e-12
+
+    def objective(th):
+        return float(problem.val_loss(train(problem, dynamics, th, T)[0], th))
+
+    directions = [torch.tensor([1.0, 0.0], dtype=torch.float64),
+                  torch.tensor([0.0, 1.0], dtype=torch.float64)]
+    for fd, u in zip(central_differences(objective, theta, directions), directions):
+        assert abs(fd - float(u @ reverse.hypergrad)) <= 1e-7 * abs(fd) + 1e-10

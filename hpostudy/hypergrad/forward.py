@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 from torch.func import jvp, vmap
 
-from ..dynamics import Problem, check_call, check_horizon
+from ..dynamics import Adam, Problem, check_call, check_horizon
 from .adjoint import checked_update, require_memory
 from .result import ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate
 
@@ -36,10 +36,23 @@ def _tangent_step(problem: Problem, dynamics, state, Z, theta, eye, t: int):
                         randomness="same")(Z, eye)
     if not bool(torch.isfinite(new_state[0]).all()):
         raise FloatingPointError(f"the weights became NaN or infinite at step {t}")
+    if not bool(torch.isfinite(Z[0]).all()):
+        raise FloatingPointError(f"the tangent dw/dtheta became NaN or infinite at step {t} while "
+                                 "the weights stayed finite: the step is not differentiable "
+                                 "there; use method 'reverse'")
     return tuple(x.detach() for x in new_state), tuple(z.detach() for z in Z)
 
 
-def _require_tangent_memory(problem: Problem, m: int) -> None:
+def _require_tangent(problem: Problem, dynamics, m: int) -> None:
+    """Refuse, before training, a tangent that does not fit in memory or is not defined:
+    Adam's step divides by :math:`\\sqrt{\\hat v + \\epsilon_\\text{root}}`, whose derivative in
+    :math:`\\hat v` is infinite at a zero gradient entry when :math:`\\epsilon_\\text{root} = 0`,
+    so the tangent there is :math:`0 \\cdot \\infty` = NaN."""
+    if isinstance(dynamics, Adam) and dynamics.eps_root == 0:
+        raise ValueError("Adam(eps_root=0) has no forward-mode derivative where a gradient entry "
+                         "is exactly 0 (d sqrt(v)/dv is infinite at v = 0, and the tangent becomes "
+                         "NaN): use eps_root > 0 (the default, 1e-16, changes no step by more "
+                         "than rounding) or method 'reverse'")
     w0 = problem.w0
     require_memory(2 * m * w0.numel() * w0.element_size(), w0.device,
                    f"the forward-mode tangent ({m} hyperparameters x 2 x {w0.numel()} parameters)",
@@ -65,7 +78,7 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
         check_horizon(record_partial_every, "record_partial_every")
     theta = theta.detach()
     m = theta.numel()
-    _require_tangent_memory(problem, m)
+    _require_tangent(problem, dynamics, m)
     state = dynamics.init(problem.w0)
     Z = tuple(torch.zeros((m, *x.shape), dtype=x.dtype, device=x.device) for x in state)
     eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
@@ -100,7 +113,7 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
         raise ValueError(f"every ({every}) exceeds the horizon T ({T}): no update would happen")
     theta = theta.detach().clone()
     m = theta.numel()
-    _require_tangent_memory(problem, m)
+    _require_tangent(problem, dynamics, m)
     state = dynamics.init(problem.w0)
     Z = tuple(torch.zeros((m, *x.shape), dtype=x.dtype, device=x.device) for x in state)
     eye = torch.eye(m, dtype=theta.dtype, device=theta.device)
