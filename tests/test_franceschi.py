@@ -282,6 +282,60 @@ def test_grid_values_and_related_ratio():
     assert ratio[0] == pytest.approx(3.0) and ratio[1] == pytest.approx(4 / 2)
 
 
+def hmtl_tables(seeds: int, nmtl_lead: float, hmtl_lead: float, related: float) -> dict:
+    """Hand-made tables of an HMTL run on 3 tasks: NMTL ``nmtl_lead`` above STL, HMTL
+    ``hmtl_lead`` above NMTL (from its fourth hypergradient on), HMTL-S equal to HMTL; HMTL-S
+    weighs the pair 0-1 ``related`` times the others in every second split (else the
+    reverse); HMTL costs twice NMTL's CPU time."""
+    rng = np.random.default_rng(0)
+    rows, paths, relations = [], [], []
+    for s in range(seeds):
+        base, noise = 0.4 + 0.02 * rng.normal(), 0.003 * rng.normal(size=4)
+        accuracy = {"STL": base, "NMTL": base + nmtl_lead + noise[0],
+                    "HMTL": base + nmtl_lead + hmtl_lead + noise[1]}
+        accuracy["HMTL-S"] = accuracy["HMTL-S paper R"] = accuracy["HMTL"] + noise[2] / 10
+        for m, acc in accuracy.items():
+            hyper = m.startswith("HMTL")
+            rows.append({"seed": s, "method": m, "val_loss": 1.0, "test_accuracy": acc,
+                         "trainings": 8 if hyper else 4, "cpu_seconds": 8.0 if hyper else 4.0})
+            if hyper:  # the validation loss falls: the best of the first 4 is the fourth
+                paths += [{"seed": s, "method": m, "meta_iteration": i, "val_loss": 1 - i / 10,
+                           "test_accuracy": acc - (0 if i >= 3 else hmtl_lead)}
+                          for i in range(8)]
+        weight = related if s % 2 == 0 else 1 / related
+        for a, b in (("cat", "dog"), ("cat", "ship"), ("dog", "ship")):
+            relations.append({"seed": s, "method": "HMTL-S", "task_a": a, "task_b": b,
+                              "weight": weight if (a, b) == ("cat", "dog") else 1.0})
+    return {"methods": pd.DataFrame(rows), "paths": pd.DataFrame(paths),
+            "relations": pd.DataFrame(relations)}
+
+
+def test_hmtl_judge_sizes_equal_cpu_and_share_of_splits():
+    cfg = hmtl.Config.for_profile("smoke", dataset="cifar10")
+    table = hmtl.judge(hmtl_tables(20, nmtl_lead=-0.0024, hmtl_lead=0.01, related=3.0), cfg)
+    stl_nmtl, nmtl_hmtl, equal_cpu, stl_hmtl, hmtl_s, graph = table.itertuples()
+    # NMTL 0.24 pt below STL: the paper's +0.96 pt is rejected, not merely "inconclusive"
+    assert stl_nmtl.verdict == "disagree" and stl_nmtl.size == "opposite"
+    assert nmtl_hmtl.verdict == "agree" and nmtl_hmtl.size in ("size reproduced",
+                                                               "direction only")
+    # at NMTL's CPU time HMTL runs half its hypergradients (4 of 8) and keeps its lead
+    assert "after 4 hypergradients" in equal_cpu.finding and equal_cpu.verdict == "agree"
+    assert "HMTL 8 hypergradients, 8 CPU s" in nmtl_hmtl.setting
+    # the pair is preferred in half the splits: what no preference gives, not a graph
+    assert graph.verdict == "inconclusive" and "10 of 20" in graph.reproduced
+    preferred = hmtl_tables(20, nmtl_lead=0.0096, hmtl_lead=0.0, related=3.0)
+    preferred["relations"].loc[preferred["relations"].task_b == "dog", "weight"] = 3.0
+    judged = hmtl.judge(preferred, cfg)
+    assert judged.verdict.iloc[-1] == "agree" and "20 of 20" in judged.reproduced.iloc[-1]
+    assert judged["size"].iloc[0] == "size reproduced"
+    # an HMTL whose lead comes only after NMTL's CPU time is spent
+    late = hmtl_tables(20, nmtl_lead=0.0, hmtl_lead=0.01, related=3.0)
+    late["paths"]["test_accuracy"] = np.where(late["paths"].meta_iteration >= 4,
+                                              late["paths"].test_accuracy,
+                                              late["paths"].test_accuracy - 0.02)
+    assert hmtl.judge(late, cfg).verdict.iloc[2] == "disagree"
+
+
 # ---------------------------------------------------------------------- the RT-HO experiment
 from hpostudy.experiments import rt_ho  # noqa: E402
 
@@ -363,17 +417,57 @@ def test_horizon_growth_gives_the_exact_hypergradient_by_both_modes(two_tasks):
         assert r["relative_difference"] < (1e-10 if exact else 1e-4)
         assert (r["error_vs_float64"] == 0) == exact and r["error_vs_float64"] < 1e-4
     growth = pd.DataFrame([{**r, "seed": s} for s in range(3) for r in rows])
-    methods = pd.DataFrame([{"seed": s, "method": m, "test_accuracy": 0.5, "steps": 10,
-                             "cpu_seconds": 1.0} for s in range(3) for m in ("Baseline", "RT-HO")])
-    grid = pd.DataFrame([{"seed": s, "rho": r, "val_error": 0.5 + 0.1 * r + 0.01 * s}
-                         for s in range(3) for r in (0.0, 1.0)])
-    modes = rt_ho.compare(grid, methods, growth, cfg).iloc[-1]
+    tables = rt_ho_tables()
+    tables["growth"] = growth
+    modes = rt_ho.judge(tables, cfg).iloc[-1]
     assert modes.verdict == "agree"
     single = growth.precision == "float32"
     growth.loc[single, "relative_difference"] = 0.5  # float32 is not judged
-    assert rt_ho.compare(grid, methods, growth, cfg).iloc[-1].verdict == "agree"
+    assert rt_ho.judge(tables, cfg).iloc[-1].verdict == "agree"
     growth.loc[(growth.seed == 1) & ~single, "relative_difference"] = 1e-3  # one seed's differ
-    assert rt_ho.compare(grid, methods, growth, cfg).iloc[-1].verdict == "inconclusive"
+    assert rt_ho.judge(tables, cfg).iloc[-1].verdict == "inconclusive"
+    growth.loc[~single, "relative_difference"] = 1e-2  # every seed's differ
+    assert rt_ho.judge(tables, cfg).iloc[-1].verdict == "disagree"
+
+
+def rt_ho_tables(seeds: int = 4, lead: float = 0.01, faster: int = 200) -> dict:
+    """Hand-made tables of an RT-HO run: RT-HO's accuracy ``lead`` over the grid's choice and
+    ``faster`` fewer steps to its best validation error, with seed-to-seed noise."""
+    noise = [0.002 * (-1) ** s * (s % 3) for s in range(seeds)]
+    grid = pd.DataFrame([{"seed": s, "rho": r, "val_error": 0.5 + 0.1 * r + 0.01 * s,
+                          "test_accuracy": 0.4 - 0.05 * r + noise[s], "steps": 1000}
+                         for s in range(seeds) for r in (0.0, 1.0)])
+    methods = pd.DataFrame(
+        [{"seed": s, "method": "Baseline", "test_accuracy": 0.4 + noise[s], "steps": 2000,
+          "best_step": 600 + 50 * (s % 2), "cpu_seconds": 10.0} for s in range(seeds)]
+        + [{"seed": s, "method": "RT-HO", "test_accuracy": 0.4 + lead + noise[s] / 2,
+            "steps": 800, "best_step": 600 - faster + 20 * (s % 3), "cpu_seconds": 8.0}
+           for s in range(seeds)])
+    growth = pd.DataFrame([{"seed": s, "T": 10, "precision": "float64",
+                            "relative_difference": 1e-12} for s in range(seeds)])
+    return {"grid": grid, "methods": methods, "growth": growth}
+
+
+def test_rt_ho_judge_on_hand_made_tables():
+    cfg = rt_ho.Config.for_profile("smoke", rho_grid=(0.0, 1.0))
+    matters, better, faster, cpu, modes = rt_ho.judge(rt_ho_tables(), cfg).itertuples()
+    # rho matters: the rho ranked best on validation (0) is judged on the test accuracy
+    assert matters.verdict == "agree"
+    # a lead of 1 pt against the paper's 0.49: direction agreed, size inside or outside
+    assert better.verdict == "agree" and better.size in ("size reproduced", "direction only")
+    assert faster.verdict == "agree"
+    # the CPU row is never judged (one run against the whole grid), the budgets are stated
+    assert cpu.verdict == "not comparable" and "budgets per seed" in cpu.setting
+    assert modes.verdict == "agree"
+    worse = rt_ho.judge(rt_ho_tables(lead=-0.02, faster=-300), cfg)
+    assert worse.verdict.tolist()[1:3] == ["disagree", "disagree"]
+    assert worse["size"].iloc[1] == "opposite"
+    # the paper's 0.49 pt inside an interval that also contains zero: size untested
+    noisy = rt_ho_tables(lead=0.0049)
+    noisy["methods"].loc[noisy["methods"].method == "RT-HO", "test_accuracy"] += [
+        0.02, -0.02, 0.015, -0.01]
+    row = rt_ho.judge(noisy, cfg).iloc[1]
+    assert (row.verdict, row["size"]) == ("inconclusive", "size untested")
 
 
 # ---------------------------------------------------------------------- the cost experiment

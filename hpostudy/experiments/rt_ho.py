@@ -325,7 +325,7 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
         updates = pd.DataFrame([{"seed": r["seed"], **u} for r in rt_runs for u in r["updates"]])
         summary = summarize(methods)
         summary["teacher_accuracy"] = teacher
-        comparison = compare(grid, methods, growth, cfg)
+        comparison = judge({"grid": grid, "methods": methods, "growth": growth}, cfg)
         run.save_tables(grid=grid, methods=methods, trajectory=trajectory, updates=updates,
                         growth=growth, summary=summary, comparison=comparison)
     return {"grid": grid, "methods": methods, "trajectory": trajectory, "updates": updates,
@@ -375,42 +375,59 @@ def setting(cfg: Config) -> str:
 MODES_AGREE = 1e-6
 
 
-def compare(grid: pd.DataFrame, methods: pd.DataFrame, growth: pd.DataFrame,
-            cfg: Config) -> pd.DataFrame:
+def judge(tables: dict[str, pd.DataFrame], cfg: Config) -> pd.DataFrame:
+    """The comparison with the paper from the run's tables ``grid``, ``methods`` and
+    ``growth`` (:func:`run`); also what ``hpostudy rejudge`` calls on a recorded run.
+
+    Every claim is paired by seed (the same initialization and batch order for both methods).
+    Whether rho matters is judged on the test images by the rho values the validation error
+    ranks best and worst (ranking and judging on the same errors would make any grid "matter").
+    RT-HO's faster convergence is judged against one training at the rho the grid chose, not
+    against the whole grid (one run against seven would be fewer steps by construction)."""
+    grid, methods, growth = tables["grid"], tables["methods"], tables["growth"]
     where = setting(cfg)
     wide = methods.pivot(index="seed", columns="method", values="test_accuracy")
+    best_step = methods.pivot(index="seed", columns="method", values="best_step")
     steps = methods.pivot(index="seed", columns="method", values="steps")
     cpu = methods.pivot(index="seed", columns="method", values="cpu_seconds")
-    by_rho = grid.groupby("rho").val_error.mean()
-    best, worst = by_rho.idxmin(), by_rho.idxmax()
-    errors = grid.pivot(index="seed", columns="rho", values="val_error")
+    ranked = grid.sort_values(["seed", "val_error", "rho"])
+    chosen = ranked.groupby("seed").first()  # the lowest validation error per seed
+    rejected = ranked.groupby("seed").last()  # the highest
+    budget = (f"{where}; budgets per seed: RT-HO one run of {v.spread(steps['RT-HO'])} steps "
+              f"(each also pushes 3 tangents), {v.fmt(float(cpu['RT-HO'].mean()))} CPU s; grid "
+              f"{len(cfg.rho_grid)} runs, {v.spread(steps['Baseline'])} steps in all, "
+              f"{v.fmt(float(cpu['Baseline'].mean()))} CPU s")
+    modes = growth[growth.precision == "float64"].groupby("seed").relative_difference.max()
     return v.table([
-        v.row("rho matters: the grid's best and worst rho differ in validation error",
-              "rho tuned by grid search (Baseline)",
-              v.paired_mean_below(errors[best], errors[worst],
-                                  what_lower=f"the error at rho = {best:g}",
-                                  what_higher=f"at rho = {worst:g}"), where),
+        v.row("rho matters: the rho with the lowest validation error is more accurate on the "
+              "test images than the rho with the highest", "rho tuned by grid search (Baseline)",
+              v.difference(rejected.test_accuracy, chosen.test_accuracy.reindex(rejected.index),
+                           what_lower="the test accuracy at the grid's worst rho (by validation)",
+                           what_higher="at its best", paired=True), where),
         v.row("RT-HO generalizes better than the grid search on rho (Fig 1 right)",
-              f"{PAPER['RT-HO']['accuracy']} vs {PAPER['Baseline']['accuracy']} test accuracy",
-              v.paired_mean_below(wide["Baseline"], wide["RT-HO"],
-                                  what_lower="the grid's test accuracy",
-                                  what_higher="RT-HO's"), where),
-        v.row("RT-HO needs fewer training steps than the grid search (each of its steps also "
-              "pushes 3 tangents)", "one run instead of one per grid value",
-              v.paired_mean_below(steps["RT-HO"], steps["Baseline"],
-                                  what_lower="RT-HO's steps", what_higher="the grid's"), where),
+              f"{PAPER['RT-HO']['accuracy']} vs {PAPER['Baseline']['accuracy']} test accuracy "
+              f"(+{PAPER['RT-HO']['accuracy'] - PAPER['Baseline']['accuracy']:.4f})",
+              v.difference(wide["Baseline"], wide["RT-HO"], what_lower="the grid's test accuracy",
+                           what_higher="RT-HO's", paired=True,
+                           paper_size=PAPER["RT-HO"]["accuracy"] - PAPER["Baseline"]["accuracy"]),
+              budget),
+        v.row("RT-HO converges faster: it reaches its best validation error in fewer steps than "
+              "one training at the rho the grid chose (each RT-HO step also pushes 3 tangents)",
+              "\"could bring to faster convergence\" (text of Fig 1 right)",
+              v.difference(best_step["RT-HO"], best_step["Baseline"],
+                           what_lower="RT-HO's steps to its best validation error",
+                           what_higher="the chosen grid run's", paired=True), budget),
         v.row("RT-HO takes less CPU time than the grid search (Fig 1 right)",
               f"{PAPER['RT-HO']['cpu_seconds']} s vs {PAPER['Baseline']['cpu_seconds']} s",
-              v.not_comparable("a timing: the process CPU times are in the table above with "
-                               "their threads; no verdict rests on time",
+              v.not_comparable(f"one run against the grid's {len(cfg.rho_grid)}: the grid's "
+                               "size decides the ratio, and a speed claim needs a dedicated "
+                               "benchmark row; the process CPU times are in the table above",
                                f"{v.spread(cpu['RT-HO'], unit='s')} vs "
-                               f"{v.spread(cpu['Baseline'], unit='s')}"), where),
+                               f"{v.spread(cpu['Baseline'], unit='s')}"), budget),
         v.row("FORWARD-HO and REVERSE-HO compute the same hypergradient (Algorithms 1 and 2), "
               f"in float64 at every horizon T in {list(cfg.growth_horizons)} from RT-HO's start",
               "the two modes are exact",
-              v.each_seed_within(growth[growth.precision == "float64"]
-                                 .groupby("seed").relative_difference.max(),
-                                 high=MODES_AGREE,
-                                 what="the largest relative difference of the two modes"),
-              where),
+              v.within(modes.clip(lower=1e-16), high=MODES_AGREE, log=True,
+                       what="the largest relative difference of the two modes (below 1e-16 "
+                            "counted as 1e-16)"), where),
     ])
