@@ -78,14 +78,15 @@ def test_sgd_momentum_inverse_undoes_update_in_float():
 
 
 @pytest.mark.parametrize("method", ["reverse", "exact", "float_reversal", "drmad", "drmad2",
-                                    "forward"])
+                                    "forward", "truncated", "implicit"])
 def test_every_method_returns_typed_frozen_diagnostics(mlp, method):
     problem, dynamics, theta, _ = mlp
     res = hg.hypergradient(method, problem, dynamics, theta, 6)
     assert isinstance(res, hg.HypergradResult)
     kinds = {"reverse": hg.ReverseDiagnostics, "exact": hg.ExactDiagnostics,
              "float_reversal": hg.FloatReversalDiagnostics, "drmad": hg.DrmadDiagnostics,
-             "drmad2": hg.DrmadDiagnostics, "forward": hg.ForwardDiagnostics}
+             "drmad2": hg.DrmadDiagnostics, "forward": hg.ForwardDiagnostics,
+             "truncated": hg.TruncatedDiagnostics, "implicit": hg.ImplicitDiagnostics}
     assert type(res.diagnostics) is kinds[method]
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.diagnostics.accumulated_norm = []

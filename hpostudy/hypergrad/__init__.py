@@ -3,7 +3,8 @@
 Every method is called as ``method(problem, dynamics, theta, T, **options)`` (options are
 keyword-only, typed arguments) and returns a :class:`HypergradResult` whose ``diagnostics`` is
 the method's frozen dataclass (:class:`ReverseDiagnostics`, :class:`ExactDiagnostics`,
-:class:`FloatReversalDiagnostics`, :class:`DrmadDiagnostics`, :class:`ForwardDiagnostics`):
+:class:`FloatReversalDiagnostics`, :class:`DrmadDiagnostics`, :class:`ForwardDiagnostics`,
+:class:`TruncatedDiagnostics`, :class:`ImplicitDiagnostics`):
 
 ============== ============================================================= ==================
 name           what                                                          memory
@@ -14,6 +15,8 @@ float_reversal the same reverse pass in floating point (drifts)              O(1
 drmad          DrMAD, straight-line reverse path (thesis Algorithm 3)        O(1)
 drmad2         DrMAD2: exact reverse steps first, then the line              O(1)
 forward        FORWARD-HO, Z_t = A_t Z_{t-1} + B_t                           O(m)
+truncated      reverse mode through the last K steps (Shaban et al. 2019)    O(K)
+implicit       implicit function theorem at w_T (cg, neumann, fixed_point)   O(1)
 ============== ============================================================= ==================
 
 Online methods that update the hyperparameters during training, :func:`rt_ho` (real-time
@@ -30,11 +33,13 @@ from .drmad import beta_estimate, drmad, drmad2
 from .exact import exact, float_reversal
 from .fixedpoint import effective_gamma
 from .forward import forward, rt_ho
+from .implicit import implicit
 from .online import online
 from .result import (Diagnostics, DrmadDiagnostics, ExactDiagnostics, FloatReversalDiagnostics,
-                     ForwardDiagnostics, HypergradResult, OnlineResult, OnlineUpdate,
-                     ReverseDiagnostics)
+                     ForwardDiagnostics, HypergradResult, ImplicitDiagnostics, OnlineResult,
+                     OnlineUpdate, ReverseDiagnostics, TruncatedDiagnostics)
 from .reverse import reverse
+from .truncated import truncated
 
 METHODS = {
     "reverse": reverse,
@@ -43,6 +48,8 @@ METHODS = {
     "drmad": drmad,
     "drmad2": drmad2,
     "forward": forward,
+    "truncated": truncated,
+    "implicit": implicit,
 }
 
 
@@ -64,6 +71,7 @@ def hypergradient(method: str, problem, dynamics, theta, T: int, **options) -> H
 
 __all__ = ["METHODS", "HypergradResult", "OnlineResult", "OnlineUpdate", "Diagnostics",
            "ReverseDiagnostics", "ExactDiagnostics", "FloatReversalDiagnostics",
-           "DrmadDiagnostics", "ForwardDiagnostics", "hypergradient", "reverse", "exact",
-           "float_reversal", "drmad", "drmad2", "forward", "rt_ho", "online", "beta_estimate",
+           "DrmadDiagnostics", "ForwardDiagnostics", "TruncatedDiagnostics",
+           "ImplicitDiagnostics", "hypergradient", "reverse", "exact", "float_reversal", "drmad",
+           "drmad2", "forward", "truncated", "implicit", "rt_ho", "online", "beta_estimate",
            "effective_gamma"]

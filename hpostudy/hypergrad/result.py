@@ -93,6 +93,50 @@ class ForwardDiagnostics(Diagnostics):
     partial: list[tuple[int, torch.Tensor]] | None = None
 
 
+@dataclass(frozen=True)
+class TruncatedDiagnostics(Diagnostics):
+    """:func:`~.truncated.truncated`: the ``steps`` K reversed (the last K of T), and for the
+    stored part as in :class:`ReverseDiagnostics`: ``stored_states``, the recomputed
+    ``segment`` length, ``stored_bytes`` of the stored trajectory, ``hvps`` (Hessian-vector
+    products, one per reverse step: K) and with ``record_norms`` the ``accumulated_norm``
+    after each reverse step (index 0 is step T-1)."""
+
+    steps: int
+    stored_states: int
+    segment: int
+    stored_bytes: int
+    hvps: int
+    accumulated_norm: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class ImplicitDiagnostics(Diagnostics):
+    """:func:`~.implicit.implicit`: the ``solver`` and the ``iterations`` it took; ``residual``,
+    the relative residual of the linear system it solves when it stopped (``residuals``: after
+    0, 1, ... iterations, index 0 is 1.0), ``converged`` (``residual <= tol``); ``hvps``, the
+    Hessian-vector products used in all (solver iterations, the Lanczos estimate of Neumann's
+    step, and the final mixed product); ``stored_bytes`` of the vectors the solver keeps
+    between iterations (no trajectory is stored); the Neumann step ``alpha`` (None for the
+    other solvers), the ``damping`` added to the Hessian (0.0 for none), ``batches`` averaged
+    in the training loss, ``negative_curvature`` (conjugate gradient met a direction of
+    non-positive curvature and stopped there) and ``dynamics_entries``, the entries of theta
+    the training step itself depends on (learning rates, momenta), which the implicit function
+    theorem does not differentiate."""
+
+    solver: str
+    iterations: int
+    residual: float
+    converged: bool
+    hvps: int
+    stored_bytes: int
+    alpha: float | None
+    damping: float
+    batches: int
+    negative_curvature: bool
+    dynamics_entries: tuple[int, ...]
+    residuals: list[float]
+
+
 @dataclass
 class HypergradResult:
     """``hypergrad`` = :math:`df(w_T, \\theta)/d\\theta`; ``grad_w0`` = :math:`df/dw_0` where the method

@@ -41,10 +41,27 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     """
     check_call(problem, dynamics, theta, T)
     k = _segment(checkpoint_every, T)
+    f, ds, dtheta, state, diagnostics = reverse_pass(problem, dynamics, theta, T, 0, k,
+                                                     record_norms, progress)
+    return HypergradResult("reverse", dtheta, ds[0], state[0], f, diagnostics)
+
+
+def reverse_pass(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, first: int,
+                 k: int, record_norms: bool = False, progress=None):
+    """Train ``T`` steps, storing the states before steps ``first, ..., T-1`` (every ``k``-th
+    with segments recomputed when ``k > 1``), and run the adjoint recursion from step ``T-1``
+    down to step ``first``: REVERSE-HO with ``first = 0``, truncated reverse mode
+    (:func:`~.truncated.truncated`) with ``first = T - K``. The steps before ``first`` are
+    trained exactly as here but neither stored nor reversed.
+
+    Returns ``f`` (float), the adjoint ``ds`` of the state before step ``first``, the
+    hypergradient (direct term of ``f`` included), the final state and the
+    :class:`~.result.ReverseDiagnostics` of the stored part."""
     theta = theta.detach()
     w0 = problem.w0
     keep_v = dynamics.vjp_needs_velocity
-    rows = T if k == 1 else k
+    K = T - first
+    rows = K if k == 1 else k
     state = dynamics.init(w0)
     per_state = w0.numel() + (state[1].numel() if keep_v else 0)
     require_memory(rows * per_state * w0.element_size(), w0.device,
@@ -57,11 +74,11 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     watch = FiniteWatch("the weights", w0)
     with torch.no_grad():
         for t in range(T):
-            if k == 1:
-                weights[t].copy_(state[0])
+            if t >= first and k == 1:
+                weights[t - first].copy_(state[0])
                 if keep_v:
-                    velocities[t].copy_(state[1])
-            elif t % k == 0:
+                    velocities[t - first].copy_(state[1])
+            elif t >= first and (t - first) % k == 0:
                 checkpoints[t] = state
             state = dynamics.step(state, theta, t, problem.grad)
             watch(t, state[0])
@@ -72,7 +89,7 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
     ds = (dw, torch.zeros_like(state[1]))
     dtheta = torch.zeros_like(theta)
     norms: list[float] | None = [] if record_norms else None
-    for start in reversed(range(0, T, k) if k > 1 else [0]):
+    for start in reversed(range(first, T, k) if k > 1 else [first]):
         stop = min(start + k, T) if k > 1 else T
         if k > 1:  # recompute the states inside the segment
             s = checkpoints.pop(start)
@@ -86,14 +103,13 @@ def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *
         n = stop - start
         ds, dtheta = backpropagate(problem, dynamics, theta, weights[:n], start, ds, dtheta,
                                    norms, velocities[:n] if keep_v else None)
-    n_states = T if k == 1 else len(range(0, T, k))
+    n_states = K if k == 1 else len(range(first, T, k))
     stored_bytes = sum(x.numel() * x.element_size() for x in (weights, velocities)
                        if x is not None)
     if k > 1:  # the checkpoints hold whole states
         stored_bytes += n_states * sum(x.numel() * x.element_size() for x in state)
     diagnostics = ReverseDiagnostics(n_states, k, stored_bytes, norms)
-    return HypergradResult("reverse", dtheta_direct + dtheta, ds[0], state[0], float(f),
-                           diagnostics)
+    return float(f), ds, dtheta_direct + dtheta, state, diagnostics
 
 
 def _segment(checkpoint_every, T: int) -> int:

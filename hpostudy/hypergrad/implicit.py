@@ -1,0 +1,301 @@
+r"""Implicit hypergradients: train ``T`` steps, then apply the implicit function theorem at
+:math:`w_T` as if it were the minimizer :math:`w^*(\theta)` of the training loss (Bengio 2000;
+Pedregosa 2016; Lorraine, Vicol & Duvenaud 2020).
+
+**The equation.** Let :math:`L(w, \theta)` be the training loss as the problem defines it,
+penalty included, averaged over the mini-batches of the last ``batches`` steps,
+:math:`L = \frac1B\sum_{t=T-B}^{T-1} L(w, \theta, t)`, and :math:`f(w, \theta)` the validation
+objective. Where :math:`\nabla_w L(w^*(\theta), \theta) = 0`, differentiating gives
+:math:`H\, \partial w^*/\partial\theta + \partial_\theta\nabla_w L = 0`, so
+
+.. math::  \frac{dF}{d\theta} = \partial_\theta f(w_T, \theta)
+           - \big(\partial_\theta \nabla_w L(w_T, \theta)\big)^{\top}
+             \,(H + \delta I)^{-1}\, \nabla_w f(w_T, \theta),
+           \qquad H = \nabla_w^2 L(w_T, \theta),
+
+with :math:`(\partial_\theta\nabla_w L)_{ij} = \partial^2 L/\partial w_i\,\partial\theta_j`
+(a :math:`P\times m` matrix, applied transposed to the vector :math:`u = (H+\delta I)^{-1}
+\nabla_w f` by one mixed second-order product), and :math:`\delta` the ``damping`` (0 by
+default: the exact theorem). :math:`F(\theta) = f(w^*(\theta), \theta)`; a descent step on
+:math:`\theta` subtracts this gradient.
+
+**The solvers** of :math:`(H + \delta I)\, u = \nabla_w f` (each Hessian-vector product
+:math:`Hx` by double backward through the gradient's graph, built once at :math:`w_T`):
+
+* ``"cg"`` -- conjugate gradient (Hestenes & Stiefel 1952); needs :math:`H + \delta I`
+  positive definite and stops at a direction of non-positive curvature
+  (``diagnostics.negative_curvature``);
+* ``"neumann"`` -- the truncated Neumann series (Lorraine et al. 2020, eq. 7), with step
+  :math:`\alpha`: :math:`u_K = \alpha \sum_{k=0}^{K-1} (I - \alpha(H+\delta I))^k\, \nabla_w f`,
+  run as :math:`u_{k+1} = u_k + \alpha r_k`, :math:`r_{k+1} = r_k - \alpha (H+\delta I) r_k`
+  from :math:`u_0 = 0`, :math:`r_0 = \nabla_w f` (:math:`r_k` is the residual of :math:`u_k`);
+  converges for :math:`0 < \alpha\lambda < 2` on every eigenvalue, at the rate
+  :math:`\max|1 - \alpha\lambda|`. Default :math:`\alpha = 1/\lambda_{\max}` from 20 Lanczos
+  iterations (their products are counted in ``hvps``);
+* ``"fixed_point"`` -- fixed-point iteration of the Jacobian of the training step itself
+  (recurrent back-propagation, Almeida 1987 and Pineda 1987; Liao et al. 2018): with
+  :math:`\Phi` the step of ``dynamics`` at step :math:`T-1` on the state :math:`s = (w, v)`
+  and on the gradient of :math:`L`, the fixed point :math:`s^* = \Phi(s^*, \theta)` gives
+  :math:`ds^*/d\theta = (I - \partial_s\Phi)^{-1}\partial_\theta\Phi`, so the row vector
+  :math:`a = \nabla_s f\,(I - \partial_s\Phi)^{-1}` solves :math:`a = a\, \partial_s\Phi +
+  \nabla_s f`, iterated as :math:`a_{k+1} = a_k + r_k`, :math:`r_{k+1} = r_k\,\partial_s\Phi`
+  from :math:`a_0 = 0`, :math:`r_0 = (\nabla_w f, 0)`, and
+
+  .. math:: \frac{dF}{d\theta} = \partial_\theta f + a\, \partial_\theta \Phi .
+
+  For SGD, :math:`\Phi(w) = w - \eta\nabla_w L` gives :math:`\partial_w\Phi = I - \eta H`,
+  :math:`\partial_\theta\Phi = -\eta\,\partial_\theta\nabla_w L`, hence the equation above
+  with :math:`\delta = 0`; with momentum, where :math:`v^* = 0`, the same result. It converges
+  where training converges, at training's rate, with no step to choose (no ``alpha``, no
+  ``damping``). It is the reverse pass of REVERSE-HO run at the fixed point.
+
+``residual`` is the relative residual of the system each solver solves, :math:`\|b - Au\| /
+\|b\|`, read off each iteration without an extra product.
+
+**Hyperparameters that act through the dynamics** (learning rates ``lr_hyper``, the learning
+rate and momentum of :class:`~hpostudy.dynamics.TunedSGDMomentum`): the minimizer
+:math:`w^*` does not depend on them, so the implicit function theorem gives them no
+hypergradient. Their dependence through the step is not differentiated (``fixed_point``
+applies :math:`\partial_\theta\Phi` through the gradient only); their entries hold what acts
+through :math:`L` and :math:`f` -- zero for a pure learning rate or momentum. The method warns
+(``UserWarning``) and lists them in ``diagnostics.dynamics_entries``; tune them with
+``reverse``, ``truncated`` or ``forward``.
+
+**Accuracy.** The theorem holds at a stationary point: at a :math:`w_T` that has not converged,
+or where :math:`H` is singular or indefinite (non-convex training), the result is an estimate
+whose error this library measures against the exact methods; ``converged`` says only that the
+linear solve reached ``tol``.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+
+from ..dynamics import Dynamics, Problem, check_call, train
+from .diagnostics import lanczos_extremes
+from .result import HypergradResult, ImplicitDiagnostics
+
+SOLVERS = ("cg", "neumann", "fixed_point")
+LANCZOS_STEPS = 20
+
+
+def implicit(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
+             solver: str = "cg", iterations: int = 100, tol: float = 1e-10,
+             damping: float | None = None, alpha: float | None = None, batches: int = 1,
+             progress=None) -> HypergradResult:
+    r"""Implicit-function-theorem hypergradient at :math:`w_T` after ``T`` training steps
+    (equation and solvers in the module docstring).
+
+    ``solver``: ``"cg"``, ``"neumann"`` or ``"fixed_point"``; ``iterations``: the most solver
+    iterations (one Hessian-vector product each); ``tol``: stop once the relative residual is
+    at most ``tol`` (0: run every iteration unless the residual vanishes); ``damping``:
+    :math:`\delta > 0` added to the Hessian (``cg``, ``neumann``; None: none); ``alpha``: the
+    Neumann step (``neumann`` only; None: :math:`1/\lambda_{\max}`); ``batches``: the training
+    loss is averaged over the mini-batches of the last ``batches`` steps (1 to T).
+    ``grad_w0`` is None. Diagnostics: :class:`~.result.ImplicitDiagnostics`.
+    """
+    check_call(problem, dynamics, theta, T)
+    _check_options(solver, iterations, tol, damping, alpha, batches, T)
+    theta = theta.detach()
+    w_T, v_T = train(problem, dynamics, theta, T)
+    if progress is not None:
+        progress.update(T)
+    f, dw, dtheta_direct = problem.val_value_and_grads(w_T, theta)
+    entries = _dynamics_entries(dynamics, w_T, v_T, theta, T - 1)
+    if entries:
+        _warn_dynamics_entries(problem, entries)
+    delta = 0.0 if damping is None else float(damping)
+    with torch.enable_grad():
+        w = w_T.detach().requires_grad_(True)
+        th = theta.detach().requires_grad_(True)
+        loss = sum(problem.train_loss(w, th, t) for t in range(T - batches, T)) / batches
+        g = torch.autograd.grad(loss, w, create_graph=True)[0]
+        if solver == "fixed_point":
+            sol = _fixed_point(dynamics, w, th, g, v_T, T - 1, dw, iterations, tol)
+            mixed = sol.pop("mixed")
+        else:
+            def hvp(x: torch.Tensor) -> torch.Tensor:
+                hx = torch.autograd.grad(g, w, x, retain_graph=True)[0]
+                return hx + delta * x if delta else hx
+
+            sol = (_cg(hvp, dw, iterations, tol) if solver == "cg"
+                   else _neumann(hvp, dw, iterations, tol, alpha))
+            # u^T (d_theta grad_w L): the mixed product, one more double backward
+            mixed = torch.autograd.grad(g, th, sol.pop("u"), allow_unused=True)[0]
+            mixed = torch.zeros_like(theta) if mixed is None else -mixed
+    hypergrad = dtheta_direct + mixed.to(dtheta_direct.dtype)
+    if not (math.isfinite(sol["residuals"][-1]) and bool(torch.isfinite(hypergrad).all())):
+        raise FloatingPointError(
+            f"the implicit hypergradient ({solver}) is NaN or infinite after "
+            f"{sol['iterations']} iterations (relative residual {sol['residuals'][-1]:.3g}): the "
+            "solve diverged; the Hessian at w_T may be indefinite (train longer, add damping, or "
+            "use solver 'cg')")
+    residuals = sol["residuals"]
+    diagnostics = ImplicitDiagnostics(
+        solver=solver, iterations=sol["iterations"], residual=residuals[-1],
+        converged=residuals[-1] <= tol, hvps=sol["hvps"] + 1,
+        stored_bytes=sol["stored_bytes"], alpha=sol.get("alpha"),
+        damping=delta, batches=batches, negative_curvature=sol.get("negative_curvature", False),
+        dynamics_entries=tuple(entries), residuals=residuals)
+    return HypergradResult("implicit", hypergrad, None, w_T, float(f), diagnostics)
+
+
+# --------------------------------------------------------------------------- options
+def _check_options(solver, iterations, tol, damping, alpha, batches, T) -> None:
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))}, got {solver!r}")
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations <= 0:
+        raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+    if (isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol)
+            or tol < 0):
+        raise ValueError(f"tol must be a finite non-negative number, got {tol!r}")
+    for name, value in (("damping", damping), ("alpha", alpha)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not math.isfinite(value) or value <= 0):
+            raise ValueError(f"{name} must be a positive number (or None), got {value!r}")
+    if damping is not None and solver == "fixed_point":
+        raise ValueError("damping applies to the solvers 'cg' and 'neumann'; 'fixed_point' "
+                         "iterates the training step's own Jacobian (set damping=None)")
+    if alpha is not None and solver != "neumann":
+        raise ValueError(f"alpha is the step of the solver 'neumann'; solver {solver!r} has no "
+                         "step (set alpha=None)")
+    if isinstance(batches, bool) or not isinstance(batches, int) or not 1 <= batches <= T:
+        raise ValueError(f"batches must be an integer in [1, T] = [1, {T}], got {batches!r}")
+
+
+# --------------------------------------------------------------------------- dynamics entries
+def _dynamics_entries(dynamics: Dynamics, w: torch.Tensor, v: torch.Tensor,
+                      theta: torch.Tensor, t: int) -> list[int]:
+    """The entries of ``theta`` that the step of ``dynamics`` depends on for a fixed gradient
+    (learning rates, momenta): one vector-Jacobian product of :meth:`Dynamics.update` at a
+    random state, gradient and cotangent (seeded), whose nonzero entries are those."""
+    gen = torch.Generator().manual_seed(0)
+
+    def rand(x):
+        return torch.randn(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+
+    with torch.enable_grad():
+        th = theta.detach().requires_grad_(True)
+        out = dynamics.update((rand(w), rand(v)), rand(w), th, t)
+        outs = [o for o in out if isinstance(o, torch.Tensor) and o.requires_grad]
+        if not outs:
+            return []
+        d = torch.autograd.grad(outs, th, [rand(o) for o in outs], allow_unused=True)[0]
+    return [] if d is None else d.nonzero().flatten().tolist()
+
+
+def _warn_dynamics_entries(problem: Problem, entries: list[int]) -> None:
+    name = problem.space.entry_name if problem.space is not None else (lambda i: f"theta[{i}]")
+    shown = ", ".join(name(i) for i in entries[:5])
+    more = f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+    warnings.warn(
+        f"implicit: {len(entries)} hyperparameter(s) act through the training dynamics "
+        f"({shown}{more}): the implicit function theorem gives them no hypergradient (the "
+        "minimizer does not depend on learning rates or momenta), so their entries hold only "
+        "what acts through the losses (0 for a pure learning rate or momentum); use "
+        "'reverse', 'truncated' or 'forward' to tune them", UserWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------- solvers
+def _norm(x) -> float:
+    return float(torch.linalg.vector_norm(x))
+
+
+def _cg(hvp, b: torch.Tensor, iterations: int, tol: float) -> dict:
+    """Conjugate gradient on :math:`Au = b` from :math:`u_0 = 0`."""
+    u = torch.zeros_like(b)
+    r = b.clone()
+    p = r.clone()
+    rs = float(r @ r)
+    b_norm = math.sqrt(rs)
+    residuals = [1.0 if b_norm > 0 else 0.0]
+    negative = False
+    for _ in range(iterations):
+        if residuals[-1] <= tol:
+            break
+        ap = hvp(p)
+        curvature = float(p @ ap)
+        if not curvature > 0:
+            negative = True
+            residuals.append(residuals[-1])  # the product was spent; the iterate is unchanged
+            break
+        step = rs / curvature
+        u = u + step * p
+        r = r - step * ap
+        rs_new = float(r @ r)
+        residuals.append(math.sqrt(rs_new) / b_norm)
+        if not math.isfinite(rs_new):
+            break
+        p = r + (rs_new / rs) * p
+        rs = rs_new
+    return {"u": u, "residuals": residuals, "iterations": len(residuals) - 1,
+            "hvps": len(residuals) - 1, "stored_bytes": 3 * b.numel() * b.element_size(),
+            "negative_curvature": negative}
+
+
+def _neumann(hvp, b: torch.Tensor, iterations: int, tol: float, alpha: float | None) -> dict:
+    """Truncated Neumann series :math:`u_K = \\alpha\\sum_{k<K}(I-\\alpha A)^k b`."""
+    hvps = 0
+    if alpha is None:
+        calls = [0]
+
+        def counted(x):
+            calls[0] += 1
+            return hvp(x)
+
+        _, top = lanczos_extremes(counted, b.numel(), steps=LANCZOS_STEPS, dtype=b.dtype,
+                                  device=b.device)
+        hvps = calls[0]
+        if not top > 0:
+            raise ValueError(f"solver 'neumann' needs positive curvature: the largest "
+                             f"eigenvalue of the (damped) Hessian at w_T is {top:.3g}; add "
+                             "damping or pass alpha")
+        alpha = 1.0 / top
+    u = torch.zeros_like(b)
+    r = b.clone()
+    b_norm = _norm(b)
+    residuals = [1.0 if b_norm > 0 else 0.0]
+    for _ in range(iterations):
+        if residuals[-1] <= tol:
+            break
+        u = u + alpha * r
+        r = r - alpha * hvp(r)
+        hvps += 1
+        residuals.append(_norm(r) / b_norm)
+        if not math.isfinite(residuals[-1]):
+            break
+    return {"u": u, "residuals": residuals, "iterations": len(residuals) - 1, "hvps": hvps,
+            "stored_bytes": 2 * b.numel() * b.element_size(), "alpha": float(alpha)}
+
+
+def _fixed_point(dynamics: Dynamics, w: torch.Tensor, th: torch.Tensor, g: torch.Tensor,
+                 v: torch.Tensor, t: int, b: torch.Tensor, iterations: int, tol: float) -> dict:
+    """Fixed-point iteration :math:`a_{k+1} = a_k + r_k`, :math:`r_{k+1} = r_k\\,\\partial_s\\Phi`
+    on the step of ``dynamics`` at step ``t``, whose gradient ``g`` (with its graph on ``w`` and
+    ``th``) is the only way ``theta`` enters it."""
+    v_ = v.detach().to(w.dtype).requires_grad_(True)
+    out = dynamics.update((w, v_), g, th.detach(), t)
+    live = [i for i, o in enumerate(out) if o.requires_grad]  # outputs that depend on (w, v)
+    out = [out[i] for i in live]
+    zero_v = torch.zeros_like(v_)
+    a = (torch.zeros_like(b), zero_v)
+    r = (b.clone(), zero_v)
+    b_norm = _norm(b)
+    residuals = [1.0 if b_norm > 0 else 0.0]
+    for _ in range(iterations):
+        if residuals[-1] <= tol:
+            break
+        a = (a[0] + r[0], a[1] + r[1])
+        dw, dv = torch.autograd.grad(out, (w, v_), [r[i] for i in live], retain_graph=True,
+                                     allow_unused=True)
+        r = (torch.zeros_like(b) if dw is None else dw, zero_v if dv is None else dv)
+        residuals.append(math.sqrt(_norm(r[0]) ** 2 + _norm(r[1]) ** 2) / b_norm)
+        if not math.isfinite(residuals[-1]):
+            break
+    mixed = torch.autograd.grad(out, th, [a[i] for i in live], allow_unused=True)[0]
+    return {"mixed": torch.zeros_like(th) if mixed is None else mixed,
+            "residuals": residuals, "iterations": len(residuals) - 1,
+            "hvps": len(residuals) - 1,
+            "stored_bytes": 2 * (b.numel() + v.numel()) * b.element_size()}

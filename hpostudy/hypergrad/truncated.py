@@ -1,0 +1,58 @@
+r"""Truncated reverse mode (Shaban, Cheng, Hatch & Boots 2019, "Truncated back-propagation
+for bilevel optimization", K-RMD): REVERSE-HO through the last ``K`` of ``T`` steps only.
+
+With the adjoint recursion of :mod:`~.reverse` (:math:`A_t = \partial\Phi_t/\partial s_t`,
+:math:`B_t = \partial\Phi_t/\partial\theta`),
+
+.. math::  \alpha_T = \nabla_s f(s_T),\quad \alpha_t = \alpha_{t+1} A_t,\quad
+           h_K = \partial_\theta f(w_T, \theta) + \sum_{t=T-K}^{T-1} \alpha_{t+1} B_t,
+
+stopped after ``K`` reverse steps: the terms of steps :math:`0, \dots, T-K-1` are dropped.
+:math:`h_K` is exactly the gradient of :math:`f(w_T)` with respect to a :math:`\theta` that
+acts on the last ``K`` steps only (the first :math:`T-K` steps run at the same value, held
+fixed), and a biased estimate of :math:`df(w_T)/d\theta`. The bias is the sum of the dropped
+terms; where the steps contract (:math:`\|A_t\| \le \rho < 1`, strongly convex training near
+its minimum) it shrinks like :math:`\rho^K` (the bound Shaban et al. prove for strongly
+convex inner problems). ``K = T`` is
+:func:`~.reverse.reverse`, bit for bit: both run :func:`~.reverse.reverse_pass`.
+
+Memory: the ``K`` states of the last steps (or every k-th of them with ``checkpoint_every``),
+independent of ``T``; time: ``T`` forward steps and ``K`` reverse steps (one Hessian-vector
+product each).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..dynamics import Dynamics, Problem, check_call
+from .result import HypergradResult, TruncatedDiagnostics
+from .reverse import _segment, reverse_pass
+
+
+def truncated(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
+              steps: int | None = None, checkpoint_every: int | str | None = None,
+              record_norms: bool = False, progress=None) -> HypergradResult:
+    r"""Hypergradient by reverse mode through the last ``steps`` = K of ``T`` steps
+    (:math:`h_K` of the module docstring; Shaban et al. 2019).
+
+    ``steps``: K, an integer in ``[1, T]``; None reverses all ``T`` steps (then the result is
+    :func:`~.reverse.reverse`'s). ``checkpoint_every`` and ``record_norms`` as for
+    :func:`~.reverse.reverse`, over the K stored steps (``"sqrt"``: every
+    :math:`\lceil\sqrt K\rceil`-th state). ``grad_w0`` is :math:`df/dw_0` when K = T and None
+    otherwise (the adjoint then stops at :math:`w_{T-K}`).
+    Diagnostics: :class:`~.result.TruncatedDiagnostics`.
+    """
+    check_call(problem, dynamics, theta, T)
+    K = T if steps is None else steps
+    if isinstance(K, bool) or not isinstance(K, int) or K <= 0:
+        raise ValueError(f"steps (K, the steps reversed) must be a positive integer, got {K!r}")
+    if K > T:
+        raise ValueError(f"steps (K = {K}) exceeds the horizon T ({T}): truncated reverse mode "
+                         "reverses at most the T steps trained")
+    k = _segment(checkpoint_every, K)
+    f, ds, dtheta, state, stored = reverse_pass(problem, dynamics, theta, T, T - K, k,
+                                                record_norms, progress)
+    diagnostics = TruncatedDiagnostics(K, stored.stored_states, stored.segment,
+                                       stored.stored_bytes, K, stored.accumulated_norm)
+    return HypergradResult("truncated", dtheta, ds[0] if K == T else None, state[0], f,
+                           diagnostics)
