@@ -17,10 +17,10 @@ that catches it must itself know which modules are numerical -- exactly the impo
 the digest reads directly. The price is caution: any edit of an imported module, a comment
 included, starts its experiments afresh, while an edit elsewhere never does (an experiment
 module's own comparison code counts as imported: presentation that should not restart runs
-belongs in ``figures/`` or ``verdicts.py``). Code an
-experiment reaches without an import statement (a model named by a ``"module:Class"`` string)
-enters the key through the run's ``extra`` settings instead; a configuration defined outside
-the package falls back to the digest of the whole library (:func:`experiment_digest`).
+belongs in ``figures/`` or ``verdicts.py``). Code an experiment reaches without an import
+statement (a model named by a ``"module:Class"`` string, or defined in a notebook) enters the
+key through the run's ``extra`` settings instead. A configuration defined outside the package
+is keyed by the package modules its file imports (:func:`experiment_digest`).
 
 This module is the bottom layer of the study (it imports nothing from the rest of the
 package): the experiments, the STN trainer and the outer loop all checkpoint through
@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -103,11 +104,10 @@ def _is_presentation(relative: str) -> bool:
     return relative.split("/")[0] in PRESENTATION
 
 
-def _imported(module: str, relative: str) -> set[str]:
-    """Names of the modules that ``module`` (at ``relative``) imports anywhere in its source,
-    with each package they lie in; relative imports resolved."""
-    tree = ast.parse(_read_source(relative), filename=relative)
-    package = module if relative.endswith("__init__.py") else module.rpartition(".")[0]
+def _imported(source: bytes, package: str, filename: str) -> set[str]:
+    """Names of the modules that ``source`` (a module of ``package``, read from ``filename``)
+    imports anywhere in it, with each package they lie in; relative imports resolved."""
+    tree = ast.parse(source, filename=filename)
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -139,23 +139,34 @@ def dependencies(module: str) -> tuple[str, ...]:
         raise ValueError(f"{module} is not a module of the {PACKAGE_DIR.name} package "
                          f"({PACKAGE_DIR})")
     parts = module.split(".")
-    todo = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]  # with its packages
-    found: set[str] = set()
+    return _closure(".".join(parts[:i]) for i in range(1, len(parts) + 1))  # with its packages
+
+
+def _closure(names) -> tuple[str, ...]:
+    """Package-relative paths of the modules ``names`` of the package and all they import of
+    it, transitively, less ``PRESENTATION`` (names outside the package are passed over)."""
+    todo, found = list(names), set()
     while todo:
         name = todo.pop()
         relative = _module_file(name)
         if relative is None or relative in found or _is_presentation(relative):
             continue
         found.add(relative)
-        todo.extend(_imported(name, relative))
+        package = name if relative.endswith("__init__.py") else name.rpartition(".")[0]
+        todo.extend(_imported(_read_source(relative), package, relative))
     return tuple(sorted(found))
 
 
 @functools.lru_cache(maxsize=None)
 def dependency_digest(module: str) -> str:
     """SHA-256 of the sources of :func:`dependencies` of ``module`` (path and content each)."""
+    return _sources_digest(dependencies(module))
+
+
+def _sources_digest(relatives) -> str:
+    """SHA-256 of the package's files ``relatives`` (path and content each)."""
     h = hashlib.sha256()
-    for relative in dependencies(module):
+    for relative in relatives:
         h.update(relative.encode())
         h.update(_read_source(relative))
     return h.hexdigest()
@@ -163,12 +174,18 @@ def dependency_digest(module: str) -> str:
 
 def experiment_digest(module: str) -> str:
     """The code digest of results computed by the experiment module ``module`` (the module of
-    its configuration class): :func:`dependency_digest` for a module of the package, the
-    digest of the whole library (less ``PRESENTATION``) for one defined elsewhere (a test, a
-    notebook), whose imports of the package cannot all be read."""
-    if _module_file(module) is None:
+    its configuration class): :func:`dependency_digest` for a module of the package. For a
+    module outside it (a test, a notebook run as a script), the digest of the package modules
+    its file imports, transitively -- not of the file itself, whose text changes with the
+    parameters injected into a notebook; one without a file (a notebook's Jupyter kernel) is
+    keyed by the whole library (less ``PRESENTATION``), since what it imports cannot be read."""
+    if _module_file(module) is not None:
+        return dependency_digest(module)
+    path = getattr(sys.modules.get(module), "__file__", None)
+    if path is None:
         return code_digest()
-    return dependency_digest(module)
+    imported = _imported(Path(path).read_bytes(), module.rpartition(".")[0], path)
+    return _sources_digest(_closure(imported))
 
 
 def _jsonable(value: Any) -> Any:
@@ -377,14 +394,145 @@ def _marker_alive(record: dict, path: Path) -> bool:
         return False
 
 
+def digest(data: bytes) -> str:
+    """SHA-256 (hex) of ``data``: how a run's ``meta.json`` records each file it wrote."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """:func:`digest` of the file at ``path``, None if it cannot be read."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def read_meta(folder: Path) -> dict | None:
+    """The ``meta.json`` of ``folder`` (None if there is none); :class:`StoreError` naming the
+    file if it exists but is not a JSON object (truncated, edited)."""
+    path = Path(folder) / "meta.json"
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise StoreError(f"{path} is unreadable ({type(err).__name__}: {err})") from None
+    if not isinstance(meta, dict):
+        raise StoreError(f"{path} is not a run's metadata (a JSON object)")
+    return meta
+
+
+def seal(meta: dict) -> str:
+    """Digest of ``meta`` without its own ``sealed`` entry: written into a run's ``meta.json``,
+    so that an edit of the file (settings, file digests) is seen."""
+    content = {k: v for k, v in meta.items() if k != "sealed"}
+    return digest(json.dumps(content, sort_keys=True, default=str).encode())
+
+
+def write_meta(meta: dict, folder: Path) -> Path:
+    """``meta`` as ``folder/meta.json``, sealed (:func:`seal`), atomically."""
+    meta = {**meta, "sealed": None}
+    meta["sealed"] = seal(meta)
+    return atomic_write(Path(folder) / "meta.json", json.dumps(meta, indent=2, default=str))
+
+
+def missing_files(folder: Path, meta: dict) -> list[str]:
+    """What is wrong with the files ``meta`` lists: each one missing, or whose digest is not
+    the one recorded (an edited, truncated or replaced file); empty when all are intact."""
+    files = meta.get("files")
+    if not isinstance(files, dict):
+        return ["meta.json lists no file digests (written by an older version)"]
+    problems = []
+    for name, recorded in sorted(files.items()):
+        found = file_digest(Path(folder) / name)
+        if found is None:
+            problems.append(f"{name} is missing")
+        elif found != recorded:
+            problems.append(f"{name} differs from what the run wrote")
+    return problems
+
+
+def incomplete_reason(folder: Path) -> str | None:
+    """Why ``folder`` does not hold a finished run (None when it does): a run holds or held its
+    marker, ``meta.json`` is missing, unreadable or not ``complete``, or a file it lists is
+    missing or not what the run wrote."""
+    folder = Path(folder)
+    marker = RunMarker(folder).read()
+    if marker is not None:
+        if _marker_alive(marker, folder / MARKER):
+            return f"a run is writing into it (process {marker.get('pid')} on {marker.get('host')})"
+        return f"its last run did not finish ({marker.get('status', '?')}: " \
+               f"{marker.get('reason', 'killed')})"
+    try:
+        meta = read_meta(folder)
+    except StoreError as err:
+        return str(err)
+    if meta is None:
+        return "it holds no meta.json"
+    if meta.get("status") != "complete":
+        return f"its meta.json says status {meta.get('status')!r}, not 'complete'"
+    if meta.get("sealed") != seal(meta):
+        return "its meta.json was edited after the run wrote it"
+    problems = missing_files(folder, meta)
+    return "; ".join(problems) if problems else None
+
+
 def folder_state(folder: Path) -> str:
-    """``"complete"``, ``"running"``, ``"incomplete"`` (failed or killed) or ``"empty"``."""
+    """``"complete"``, ``"running"``, ``"incomplete"`` (failed or killed, or a file it lists is
+    missing or changed: see :func:`incomplete_reason`) or ``"empty"`` (no ``meta.json``)."""
     folder = Path(folder)
     marker = RunMarker(folder).read()
     if marker is not None:
         return "running" if _marker_alive(marker, folder / MARKER) else "incomplete"
-    try:
-        meta = json.loads((folder / "meta.json").read_text())
-    except (OSError, ValueError):
+    if not (folder / "meta.json").exists():
         return "empty"
-    return "complete" if meta.get("status") == "complete" else "incomplete"
+    return "complete" if incomplete_reason(folder) is None else "incomplete"
+
+
+# ---------------------------------------------------------------------- files of a finished run
+_OPEN_RUNS: dict[Path, dict] = {}  # folder -> {file name: digest} of a run open in this process
+
+
+def open_run(folder: Path, files: dict) -> None:
+    """Register a run of this process writing into ``folder``: :func:`publish` adds the digest of
+    every file written there to ``files`` (its future ``meta.json``) until :func:`close_run`."""
+    _OPEN_RUNS[Path(folder).resolve()] = files
+
+
+def close_run(folder: Path) -> None:
+    _OPEN_RUNS.pop(Path(folder).resolve(), None)
+
+
+def publish(folder: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` as ``folder/name`` atomically and list it with its digest in the run's
+    metadata: the open run's of this process (see :func:`open_run`), or the ``meta.json`` of
+    a finished run already there (a figure a notebook draws after the run). That folder is
+    taken again while the file is written (its marker: it reads incomplete meanwhile), and
+    stays incomplete if writing fails (a full disk): it is never complete without the file. A
+    folder that holds no run gets the file only."""
+    folder = Path(folder)
+    open_files = _OPEN_RUNS.get(folder.resolve())
+    if open_files is not None or not (folder / "meta.json").exists():
+        path = atomic_write(folder / name, data)
+        if open_files is not None:
+            open_files[name] = digest(data)
+        return path
+    marker = RunMarker(folder)
+    marker.acquire(adding=name)
+    try:
+        meta = read_meta(folder) or {}
+        path = atomic_write(folder / name, data)
+        if not isinstance(meta.get("files"), dict):  # not a finished run: it stays incomplete
+            marker.release()
+            return path
+        meta["files"][name] = digest(data)
+        write_meta(meta, folder)
+    except BaseException as err:
+        marker.fail(f"writing {name}: {type(err).__name__}: {err}")
+        raise
+    marker.release()
+    return path

@@ -79,3 +79,213 @@ def test_only_an_unreadable_optuna_database_is_moved_aside(tmp_path):
         black_box_search(bowl, SPACE, "random", 2, storage=f"sqlite:///{db}")
     assert len(list(tmp_path.glob("search.db.corrupt-*"))) == 1
     assert len(black_box_search(bowl, SPACE, "random", 2, storage=f"sqlite:///{db}")) == 2
+
+
+# ------------------------------------------------------------------ complete = every file intact
+TINY_EXPERIMENT = '''
+import dataclasses
+
+import pandas as pd
+
+from hpostudy.study.config import ExperimentConfig
+from hpostudy.study.run import prepare
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(ExperimentConfig):
+    epochs: int = 2  # rows of the table
+    NAME = "tinyexp"
+
+
+def run(cfg):
+    with prepare(cfg) as run:
+        run.save_tables(values=pd.DataFrame({"epoch": range(cfg.epochs)}))
+'''
+
+TINY_NOTEBOOK = '''# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   hpostudy:
+#     chapter: tiny
+#     experiment: tinyexp
+# ---
+
+# %% tags=["parameters"]
+profile = "smoke"  # smoke | cpu | paper
+device = None  # cpu | cuda
+output_dir = None  # tables and figures
+epochs = None  # rows
+
+# %%
+import matplotlib.pyplot as plt
+
+import tinyexp
+from hpostudy.figures import save
+
+cfg = tinyexp.Config.from_notebook(globals())
+tinyexp.run(cfg)
+fig, ax = plt.subplots()
+ax.plot([0, 1], [1, 0])
+save(fig, cfg.output_dir, "curve")
+'''
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project with one notebook (``tiny``) whose experiment writes a table in its run and
+    a figure after it, as the study's notebooks do; the current folder."""
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: test\n")
+    (root / "tinyexp.py").write_text(TINY_EXPERIMENT)
+    (root / "notebooks" / "tiny.py").write_text(TINY_NOTEBOOK)
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("PYTHONPATH", str(root))
+    return root
+
+
+def run_tiny(direct=True, **params):
+    from hpostudy.study import runner
+
+    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, params, progress=False,
+                                      direct=direct)
+    assert outcome.status != "failed", outcome.error
+    return outcome
+
+
+def tiny_cfg(folder: Path, **overrides):
+    import importlib
+
+    return importlib.import_module("tinyexp").Config.for_profile(
+        "smoke", output_dir=str(folder), **overrides)
+
+
+def test_meta_lists_every_file_with_its_digest_figures_drawn_after_the_run_included(project):
+    import hashlib
+    import json
+
+    from hpostudy import store
+
+    outcome = run_tiny()
+    meta = json.loads((outcome.results / "meta.json").read_text())
+    assert sorted(meta["files"]) == ["curve.png", "values.csv"]
+    for name, recorded in meta["files"].items():
+        assert hashlib.sha256((outcome.results / name).read_bytes()).hexdigest() == recorded
+    assert store.folder_state(outcome.results) == "complete"
+
+
+def finished_tiny(folder: Path, **overrides) -> Path:
+    """A finished run of the tiny experiment in ``folder``, its figure drawn after the run."""
+    import importlib
+
+    import matplotlib.pyplot as plt
+
+    from hpostudy import figures
+
+    importlib.import_module("tinyexp").run(tiny_cfg(folder, **overrides))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    figures.save(fig, folder, "curve")
+    plt.close(fig)
+    return folder
+
+
+@pytest.mark.parametrize("damage, why", [
+    (lambda r: (r / "curve.png").unlink(), "curve.png is missing"),
+    (lambda r: (r / "curve.png").write_bytes((r / "curve.png").read_bytes()[:100]),
+     "curve.png differs from what the run wrote"),
+    (lambda r: (r / "values.csv").write_text("epoch\n0\n"), "values.csv differs"),
+    (lambda r: (r / "meta.json").unlink(), "no meta.json"),
+    (lambda r: (r / "meta.json").write_text((r / "meta.json").read_text()[:40]),
+     "meta.json is unreadable"),
+    (lambda r: (r / "meta.json").write_text((r / "meta.json").read_text().replace(
+        '"epochs": 2', '"epochs": 3')), "meta.json was edited"),
+])
+def test_a_folder_is_complete_only_while_every_file_it_lists_is_intact(project, tmp_path,
+                                                                        damage, why):
+    from hpostudy import store
+
+    folder = finished_tiny(tmp_path / "out")
+    assert store.folder_state(folder) == "complete"
+    damage(folder)
+    assert store.folder_state(folder) in ("incomplete", "empty")
+    assert why in store.incomplete_reason(folder)
+
+
+def test_the_cli_runs_a_damaged_folder_again_and_says_why(project, capsys):
+    from hpostudy import store
+    from hpostudy.study import cli
+
+    first = run_tiny()
+    assert run_tiny().status == "skipped (unchanged)"
+    (first.results / "curve.png").unlink()
+    assert cli.main(["run", "tiny", "--no-notebook"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ran ") and "ran again: curve.png is missing" in out, out
+    assert store.folder_state(first.results) == "complete"
+
+
+def test_a_truncated_executed_notebook_is_not_taken_as_done(project):
+    first = run_tiny(direct=False)
+    assert run_tiny(direct=False).status == "skipped (unchanged)"
+    text = first.executed.read_text()
+    first.executed.write_text(text[:len(text) // 2])
+    again = run_tiny(direct=False)
+    assert again.status == "ran" and "executed notebook" in again.note
+
+
+def test_a_figure_that_cannot_be_written_leaves_the_folder_incomplete(project, monkeypatch):
+    import errno
+
+    from hpostudy import store
+
+    results = run_tiny().results
+    real = store.atomic_write
+
+    def full_disk(path, data):
+        if Path(path).suffix == ".png":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    import matplotlib.pyplot as plt
+
+    from hpostudy import figures
+
+    monkeypatch.setattr(store, "atomic_write", full_disk)
+    with pytest.raises(OSError):
+        figures.save(plt.figure(), results, "extra")
+    assert store.folder_state(results) == "incomplete"
+    assert "writing extra.png" in store.incomplete_reason(results)
+
+
+def test_meta_json_that_cannot_be_written_leaves_the_folder_incomplete(project, monkeypatch,
+                                                                       tmp_path):
+    import errno
+
+    import importlib
+
+    from hpostudy import store
+
+    def full_disk(meta, folder):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store, "write_meta", full_disk)
+    cfg = tiny_cfg(tmp_path / "out")
+    with pytest.raises(OSError):
+        importlib.import_module("tinyexp").run(cfg)
+    assert store.folder_state(cfg.out) == "incomplete"
+    assert "writing meta.json" in store.incomplete_reason(cfg.out)
+
+
+def test_skipped_only_over_results_of_the_requested_settings(project):
+    """Bare papermill (here: the experiment called directly) with epochs=5 into the folder of
+    an earlier ``hpostudy run`` with epochs=2: the next ``hpostudy run -p epochs=2`` must not
+    report it as unchanged."""
+    first = run_tiny(epochs=2)
+    finished_tiny(first.results, epochs=5)
+    again = run_tiny(epochs=2)
+    assert again.status == "ran" and "meta.json changed" in again.note
+    import pandas as pd
+
+    assert len(pd.read_csv(first.results / "values.csv")) == 2

@@ -1,6 +1,8 @@
 """Figures, one module per chapter: each function takes tidy DataFrames and returns a
-matplotlib Figure (seaborn styling); ``save(fig, folder, name)`` writes the PNG the book shows.
-This package draws only: it imports nothing else from the library.
+matplotlib Figure (seaborn styling); ``save(fig, folder, name)`` writes the PNG the book shows,
+atomically and listed with its digest in the run's ``meta.json`` (:func:`hpostudy.store.publish`:
+a run's folder is never complete without its figures). This package draws only: of the library
+it imports only the store, the bottom layer that writes files.
 
 Readable at 1x by construction: a figure is shown at most as wide as the book's text column
 (:data:`SHOWN_WIDTH_PX`), so a wide figure is scaled down on the page. :func:`save` enlarges
@@ -78,15 +80,20 @@ def smallest_text_points(fig) -> float:
 
 
 def save(fig, folder: str | Path, name: str) -> Path:
-    """Write ``fig`` as ``folder/name.png``, every text readable on the page (see above)."""
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``fig`` as ``folder/name.png``, every text readable on the page (see above),
+    atomically; in a run's folder it is listed with its digest (:func:`hpostudy.store.publish`)."""
+    import io
+
+    from ..store import publish
+
     drawn_once = isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine))
     if make_readable(fig) and drawn_once:  # laid out before the text grew (tight_layout())
         fig.tight_layout()
     smallest = f"{smallest_text_points(fig) * DPI / 72:.1f}"
-    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={SMALLEST_TEXT_KEY: smallest})
-    return path
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight",
+                metadata={SMALLEST_TEXT_KEY: smallest})
+    return publish(Path(folder), f"{name}.png", png.getvalue())
 
 
 def grid(n: int, width: float = 3.2):

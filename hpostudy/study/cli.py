@@ -5,7 +5,7 @@
                  [--jobs N] [--force] [--no-notebook]
                  [--executor local|ray] [--address HOST:PORT] [--storage URL]
     hpostudy book [--profile smoke|cpu|paper] [--chapters CHAPTER ...]
-    hpostudy record [--profile cpu|paper] [--only NAME ...]
+    hpostudy record [--profile cpu|paper] [--only NAME ...] [--partial]
 
 NOTEBOOK is a name from notebooks/ or a path to any jupytext .py notebook (a copy of one of
 the study's, adapted to your model); without one, every notebook of notebooks/ runs.
@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="keep a profile's finished results in book/recorded/")
     rec.add_argument("--profile", default="cpu", choices=list(PROFILES))
     rec.add_argument("--only", nargs="+", metavar="NAME")
+    rec.add_argument("--partial", action="store_true",
+                     help="keep the finished units and latest checkpoints of unfinished runs in "
+                          "book/recorded/<profile>/<notebook>/partial/ (not results: the next "
+                          "`hpostudy run` with the same settings and code resumes from them)")
     judge = sub.add_parser("rejudge", help="recompute the comparison tables of recorded runs "
                                            "from their recorded tables by today's verdict rules")
     judge.add_argument("--profile", default="cpu",
@@ -100,6 +104,11 @@ def _dispatch(args) -> int:
 
         for nb in discover(runner.project_root()).values():
             print(f"{nb.name:24s} {nb.chapter or '-':16s} {nb.title}")
+        return 0
+    if args.command == "record" and args.partial:
+        from .partial import record_partial
+
+        print("\n".join(record_partial(args.profile, args.only)))
         return 0
     if args.command == "record":
         print(f"recorded into {runner.record_results(args.profile, args.only)}")
@@ -129,7 +138,8 @@ def _dispatch(args) -> int:
                                     direct=args.no_notebook, executor=args.executor,
                                     address=args.address, storage=args.storage)
     for o in outcomes:
-        print(f"{o.status:22s} {o.name:24s} {o.seconds:7.1f} s  -> {o.results}")
+        print(f"{o.status:22s} {o.name:24s} {o.seconds:7.1f} s  -> {o.results}"
+              + (f"  ({o.note})" if o.note else ""))
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         print(f"error: notebook '{o.name}' failed: {o.error}", file=sys.stderr)

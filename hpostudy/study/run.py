@@ -56,10 +56,11 @@ class Run:
         self.folder = Path(cfg.output_dir).resolve()  # absolute: units may run elsewhere
         # the code of the experiment's own module and what it imports (store.dependency_digest)
         self.code = store.experiment_digest(type(cfg).__module__)
-        self.key = store.settings_key({**cfg.settings(), **(extra or {})}, self.code)
+        self.settings = {**cfg.settings(), **(extra or {})}  # with the code: what the key is of
+        self.key = store.settings_key(self.settings, self.code)
         self.checkpoints = self.folder / "checkpoints" / self.key
         self.marker = store.RunMarker(self.folder)
-        self.written: list[str] = []
+        self.written: dict[str, str] = {}  # file name -> SHA-256, listed in meta.json
         self._started = self._cpu = 0.0
 
     # ------------------------------------------------------------------ lifecycle
@@ -80,14 +81,23 @@ class Run:
         self.marker.acquire(profile=self.cfg.profile, key=self.key,
                             experiment=self.cfg.name())
         meta.unlink(missing_ok=True)  # the folder is incomplete until this run finishes
+        store.write_json({"key": self.key, "experiment": self.cfg.name(),  # for record --partial
+                          "module": type(self.cfg).__module__, "code": self.code,
+                          "settings": self.settings}, self.checkpoints, "key")
+        store.open_run(self.folder, self.written)  # every file written is listed with its digest
         self._started, self._cpu = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, kind, error, tb) -> bool:
+        store.close_run(self.folder)
         if error is not None:
             self.marker.fail(f"{kind.__name__}: {error}")
             return False
-        store.write_json(self.metadata(), self.folder, "meta")
+        try:
+            store.write_meta(self.metadata(), self.folder)
+        except BaseException as err:  # a full disk: the folder stays incomplete
+            self.marker.fail(f"writing meta.json: {type(err).__name__}: {err}")
+            raise
         self.marker.release()
         return False
 
@@ -101,7 +111,7 @@ class Run:
                 "device": _device_name(self.cfg.device), "threads": torch.get_num_threads(),
                 "torch": torch.__version__, "python": platform.python_version(),
                 "finished": _dt.datetime.now().isoformat(timespec="seconds"),
-                "files": sorted(set(self.written))}
+                "files": dict(sorted(self.written.items()))}
 
     # ------------------------------------------------------------------ work
     def checkpoint(self, unit: str) -> store.Checkpoint:
@@ -150,20 +160,18 @@ class Run:
 
     # ------------------------------------------------------------------ outputs
     def save_tables(self, **tables) -> None:
-        """Write each DataFrame as ``<name>.csv`` in the output folder, atomically."""
+        """Write each DataFrame as ``<name>.csv`` in the output folder, atomically, listed with
+        its digest in ``meta.json``."""
         for name, df in tables.items():
-            store.write_table(df, self.folder, name)
-            self.written.append(f"{name}.csv")
+            store.publish(self.folder, f"{name}.csv", df.to_csv(index=False).encode())
 
     def save_figures(self, **figures) -> None:
-        """Write each matplotlib figure as ``<name>.png`` in the output folder."""
-        import io
+        """Write each matplotlib figure as ``<name>.png`` in the output folder, atomically and
+        listed with its digest (:func:`hpostudy.figures.save`: every text readable)."""
+        from .. import figures as _figures
 
         for name, fig in figures.items():
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-            store.atomic_write(self.folder / f"{name}.png", buffer.getvalue())
-            self.written.append(f"{name}.png")
+            _figures.save(fig, self.folder, name)
 
 
 def prepare(cfg: ExperimentConfig, extra: dict | None = None) -> Run:

@@ -11,8 +11,12 @@ see :mod:`hpostudy.study.executors`); a notebook that fails is reported by name 
 the others still run.
 
 A notebook is skipped only when its source, parameters and the library are unchanged *and* its
-last execution finished: the stamp of a run is removed before the run starts and written only
-after it succeeded, so a failed or killed run is executed again next time.
+last execution finished *and* what it wrote is still there: the stamp of a run is removed before
+the run starts and written only after it succeeded, with the digests of the run's ``meta.json``
+and executed notebook. A failed or killed run, a file of the run missing or changed (each file
+``meta.json`` lists is checked against its digest), a truncated executed notebook, or a folder
+rewritten since by another run (bare papermill with other settings) is executed again, and the
+run says why.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import store
-from . import notebooks as nbs, provenance
+from . import notebooks as nbs, partial, provenance, verdict_page
 from .executors import connect, import_ray, task_resources, unit_threads
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
@@ -43,6 +47,7 @@ class Outcome:
     executed: Path | None
     results: Path
     error: str = ""
+    note: str = ""  # why a notebook ran again although its inputs are unchanged
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -123,11 +128,50 @@ class Job:
     threads: int
     direct: bool
     environment: dict  # variables set for the notebook (executor, cluster, search storage)
+    settings: dict | None = None  # the settings its run must record (None: no Config)
 
 
 def _stamp(job: Job) -> str:
+    """Digest of what a notebook's execution depends on: source, parameters, library, mode."""
     return hashlib.sha256((job.source.read_text() + json.dumps(job.parameters, sort_keys=True)
                            + library_digest() + str(job.direct)).encode()).hexdigest()
+
+
+def _stamp_record(job: Job, inputs: str) -> str:
+    """The stamp of a finished execution: its inputs (:func:`_stamp`) and the digests of the
+    ``meta.json`` and executed notebook it left (None where there is none)."""
+    return json.dumps({"inputs": inputs,
+                       "meta": store.file_digest(job.results / "meta.json"),
+                       "executed": None if job.direct else store.file_digest(job.executed)})
+
+
+def rerun_reason(job: Job, inputs: str) -> str | None:
+    """Why ``job`` must run (None: its last execution finished with these inputs and all it
+    wrote is intact, so it is skipped)."""
+    try:
+        stamp = json.loads((job.results / STAMP).read_text())
+        stamp["inputs"]
+    except FileNotFoundError:
+        return "no finished execution"
+    except (OSError, ValueError, TypeError, KeyError):
+        return "its stamp is unreadable or from an older version"
+    if stamp["inputs"] != inputs:
+        return "its source, parameters or the library changed"
+    meta = job.results / "meta.json"
+    if stamp.get("meta") != store.file_digest(meta):
+        return ("its meta.json is missing" if not meta.exists() else
+                "its meta.json changed since (rewritten by another run into the same folder, "
+                "or edited)")
+    if stamp.get("meta") is not None:
+        problem = store.incomplete_reason(job.results)
+        if problem:
+            return problem
+        recorded = (store.read_meta(job.results) or {}).get("settings")
+        if job.settings is not None and recorded != job.settings:
+            return "its folder holds results of other settings"
+    if not job.direct and stamp.get("executed") != store.file_digest(job.executed):
+        return f"its executed notebook {job.executed} is missing or changed"
+    return None
 
 
 def _execute(job: Job) -> Outcome:
@@ -236,21 +280,23 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
         jobs = max(1, min(jobs or cores, len(notebooks)))
         threads = int(os.environ.get("HPOSTUDY_THREADS", max(1, cores // jobs)))
     outcomes: dict[str, Outcome] = {}
+    notes: dict[str, str] = {}
     todo = []
     for nb in notebooks:
         results = build / "results" / nb.name
         job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
                   build / "executed" / f"{nb.name}.ipynb", results, root, threads, direct,
-                  environment)
+                  environment, _settings(nb, profile, device, params, results))
         stamp = results / STAMP
         current = _stamp(job)
-        finished = (stamp.exists() and stamp.read_text() == current
-                    and store.folder_state(results) in ("complete", "empty")
-                    and (direct or job.executed.exists()))
-        if finished and not force:
+        reason = rerun_reason(job, current)
+        if reason is None and not force:
             outcomes[nb.name] = Outcome(nb.name, "skipped (unchanged)", 0.0,
                                         None if direct else job.executed, results)
             continue
+        if reason not in (None, "no finished execution",
+                          "its source, parameters or the library changed"):
+            notes[nb.name] = f"ran again: {reason}"
         stamp.unlink(missing_ok=True)  # written again only when this run succeeds
         state = store.folder_state(results)
         if state == "running":
@@ -262,24 +308,29 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
             continue
         if state == "incomplete":
             store.RunMarker(results).release()  # left by a killed or failed run
+        picked = partial.pick_up(root / "book" / "recorded" / profile / nb.name, results,
+                                 None if nb.config is None else nb.config.for_profile(
+                                     profile, device=device, **params))
+        if picked:
+            print(f"{nb.name}: {picked}", file=sys.stderr)
         todo.append((job, current))
     where = "on Ray" if executor == "ray" else f"{jobs} at a time"
     bar = tqdm(total=len(todo), desc=f"notebooks ({profile}, {where})", unit="nb",
                disable=not progress or not todo)
     if executor == "ray":
         for job, stamp, outcome in cluster.run(todo):
-            _settle(job, stamp, outcome, outcomes, bar)
+            _settle(job, stamp, outcome, outcomes, bar, notes)
         cluster.close()
     elif jobs == 1:
         finished_jobs = ((job, stamp, _execute(job)) for job, stamp in todo)
         for job, stamp, outcome in finished_jobs:
-            _settle(job, stamp, outcome, outcomes, bar)
+            _settle(job, stamp, outcome, outcomes, bar, notes)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_execute, job): (job, stamp) for job, stamp in todo}
             for future in as_completed(futures):
                 job, stamp = futures[future]
-                _settle(job, stamp, future.result(), outcomes, bar)
+                _settle(job, stamp, future.result(), outcomes, bar, notes)
     bar.close()
     return [outcomes[nb.name] for nb in notebooks]
 
@@ -329,15 +380,29 @@ class _RayNotebooks:
             self.ray.shutdown()
 
 
-def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar) -> None:
+def _settings(nb: nbs.Notebook, profile: str, device: str | None, params: dict,
+              results: Path) -> dict | None:
+    """The settings the run of ``nb`` records in its ``meta.json`` (as JSON reads them back),
+    None for a notebook without a configuration."""
+    if nb.config is None:
+        return None
+    cfg = nb.config.for_profile(profile, device=device, **{**params, "output_dir": str(results)})
+    return json.loads(json.dumps(cfg.settings(), default=str))
+
+
+def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar, notes: dict) -> None:
+    """Record a finished notebook: its stamp if it ran and left a complete folder (else it
+    failed, saying why)."""
     if outcome.status == "ran":
         state = store.folder_state(job.results)
         if state not in ("complete", "empty"):
+            problem = store.incomplete_reason(job.results)
             outcome = Outcome(job.name, "failed", outcome.seconds, outcome.executed,
-                              job.results, f"the notebook ended but its results folder is "
-                                           f"{state} (see {job.results / store.MARKER})")
+                              job.results, f"the notebook ended but its results folder "
+                                           f"{job.results} is not complete: {problem}")
         else:
-            store.atomic_write(job.results / STAMP, stamp)
+            store.atomic_write(job.results / STAMP, _stamp_record(job, stamp))
+    outcome.note = notes.get(job.name, "")
     outcomes[job.name] = outcome
     bar.set_postfix_str(f"{job.name}: {outcome.status}")
     bar.update(1)
@@ -351,7 +416,9 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
                    target: Path | None = None) -> Path:
     """Copy a profile's finished results (tables, run metadata and figures; no checkpoints)
     into ``book/recorded/<profile>/<notebook>/`` (committed), where the chapters show them
-    before the build's own ``smoke`` results, and summarize their run times."""
+    before the build's own ``smoke`` results, and summarize their run times. A partial
+    recording there (``hpostudy record --partial``) goes with the old recording when it is of
+    the recorded run's key, and stays when it is of another run (:mod:`.partial`)."""
     root = _root_or_cwd()
     build = Path(build or root / "build") / profile
     target = Path(target or root / "book" / "recorded" / profile)
@@ -362,12 +429,14 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
         if store.folder_state(source) != "complete":
             continue
         dest = target / source.name
+        aside = partial.set_aside(dest, source / "meta.json")  # one of another run survives
         if dest.exists():
             shutil.rmtree(dest)  # no file of an earlier recording survives next to the new ones
         dest.mkdir(parents=True)
         for pattern in RECORDED:
             for file in source.glob(pattern):
                 shutil.copy2(file, dest / file.name)
+        partial.put_back(aside, dest)
         done.append(source.name)
     if not done:
         raise FileNotFoundError(f"no finished results in {build / 'results'}: run "
@@ -433,6 +502,7 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
         if nb.chapter:
             by_chapter.setdefault(nb.chapter, []).append(name)
     provenance.write_tables(root / "book", by_chapter)
+    verdict_page.write_tables(root / "book", by_chapter)
     if chapters:
         toc = generated / "_toc.yml"
         toc.write_text(toc_text)
