@@ -39,6 +39,43 @@ def test_straightness_measures():
     assert parameter_paths.erratic_ratio(bent) > 1.0
 
 
+def _paths(shape, seeds=3, steps=400):
+    """Per seed one 2-D path of ``steps`` steps: ``shape(t, rng) -> (x, y)``."""
+    rows = []
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        t = np.linspace(0, 1, steps + 1)
+        x, y = shape(t, rng)
+        rows += [{"seed": seed, "step": i, "coordinate": c, "value": float(val)}
+                 for c, values in ((0, x), (1, y)) for i, val in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def _measures(paths, steps):
+    return pd.DataFrame([{"seed": seed, "steps": steps,
+                          "straightness": parameter_paths.straightness(g),
+                          "erratic_ratio": parameter_paths.erratic_ratio(g)}
+                         for seed, g in paths.groupby("seed")])
+
+
+def test_parameter_paths_judge_on_made_tables():
+    cfg = parameter_paths.Config.for_profile("cpu")
+    arc = _paths(lambda t, rng: (np.sin(np.pi * t / 2) * (1 + 0.02 * rng.random()),
+                                 1 - np.cos(np.pi * t / 2) + 0.01 * rng.random() * t))
+    curved = parameter_paths.judge({"measures": _measures(arc, 2046), "paths": arc}, cfg)
+    # a smooth quarter circle: far from straight, bent beyond its shuffled steps, not erratic
+    assert curved.verdict.tolist() == [verdicts.AGREE, verdicts.AGREE, verdicts.DISAGREE]
+    zigzag = _paths(lambda t, rng: (t, 0.001 * t + 0.05 * (np.arange(len(t)) % 2)
+                                    * (1 + 0.1 * rng.random())))
+    zz = parameter_paths.judge({"measures": _measures(zigzag, 2046), "paths": zigzag}, cfg)
+    # a jittered straight line: near its chord, less bent than its steps in random order
+    # would be, and erratic in y
+    assert zz.verdict.tolist() == [verdicts.DISAGREE, verdicts.DISAGREE, verdicts.AGREE]
+    short = parameter_paths.judge({"measures": _measures(arc, 930)}, cfg)
+    assert set(short.verdict) == {verdicts.NOT_COMPARABLE}
+    assert "steps 930 < 2000" in short.rule[0] and "paths table" in short.rule[1]
+
+
 def test_dropout_seed_fixed_gives_distance_exactly_zero(tmp_path):
     cfg = dropout_seed.Config.for_profile("smoke", output_dir=str(tmp_path), epochs=1,
                                           n_train=64, seeds=2)
@@ -49,8 +86,34 @@ def test_dropout_seed_fixed_gives_distance_exactly_zero(tmp_path):
     assert (final[dropout_seed.NOT_FIXED] > 0.0).all()
     assert sorted(df.seed.unique()) == [0, 1]
     assert list(res["comparison"].columns) == verdicts.COLUMNS
-    assert set(res["comparison"].verdict) == {verdicts.INCONCLUSIVE}  # 2 seeds < 3
+    assert set(res["comparison"].verdict) == {verdicts.NOT_COMPARABLE}  # 1 epoch < 5
     assert (tmp_path / "distances.csv").exists() and (tmp_path / "comparison.csv").exists()
+    finals = res["finals"].set_index(["variant", "seed"])
+    assert (finals["final"].sort_index() == final.sort_index()).all()
+
+
+def _finals(fixed, other, initial=20.0):
+    return pd.DataFrame([{"seed": s, "variant": variant, "initial": initial, "final": value}
+                         for variant, values in ((dropout_seed.FIXED, fixed),
+                                                 (dropout_seed.NOT_FIXED, other))
+                         for s, value in enumerate(values)])
+
+
+def test_dropout_seed_judge_on_made_tables():
+    cfg = dropout_seed.Config.for_profile("cpu")
+    agree = dropout_seed.judge({"finals": _finals([0.0] * 6, [5.0, 5.2, 4.9, 5.1, 5.0, 5.3])},
+                               cfg)
+    assert agree.verdict.tolist() == [verdicts.AGREE] * 2
+    three = dropout_seed.judge({"finals": _finals([0.0] * 3, [5.0, 5.2, 4.9])}, cfg)
+    assert three.verdict.tolist() == [verdicts.AGREE, verdicts.INCONCLUSIVE]  # 3 of 3: CI > .29
+    # a rerun that drifts (nondeterministic kernels): the masks are not shown to matter
+    drift = dropout_seed.judge({"finals": _finals([5.0, 4.0, 6.0, 5.5, 4.5, 5.0],
+                                                  [5.0, 5.2, 4.9, 5.1, 5.0, 5.3])}, cfg)
+    assert drift.verdict.tolist() == [verdicts.INCONCLUSIVE, verdicts.DISAGREE]
+    short = dropout_seed.Config.for_profile("cpu", epochs=2)
+    gated = dropout_seed.judge({"finals": _finals([0.0] * 6, [5.0] * 6)}, short)
+    assert set(gated.verdict) == {verdicts.NOT_COMPARABLE}
+    assert set(dropout_seed.judge({}, cfg).verdict) == {verdicts.NOT_COMPARABLE}
 
 
 # ---------------------------------------------------------------------- DrMAD quality
@@ -132,6 +195,35 @@ def test_reversal_paths_and_parting(tmp_path):
     assert parted["v_norm"] == 2 and parted["w_norm"] == 3  # 3: never, within 3 steps
 
 
+def _parting(steps):
+    return pd.DataFrame([{"seed": seed, "quantity": q, "parting_step": s + i}
+                         for seed, s in enumerate(steps)
+                         for i, q in enumerate(reversal_precision.QUANTITIES)])
+
+
+@pytest.mark.parametrize("steps, verdict", [
+    ([230, 235, 241], verdicts.AGREE),          # the order of magnitude of "about 100"
+    ([1000, 1100, 1200], verdicts.DISAGREE),    # ten times later
+    ([20, 300, 100], verdicts.INCONCLUSIVE),    # the interval spans a bound
+])
+def test_reversal_precision_judge_on_made_tables(steps, verdict):
+    cfg = reversal_precision.Config.for_profile("cpu")
+    table = reversal_precision.judge({"parting": _parting(steps)}, cfg)
+    assert table.verdict.tolist() == [verdict]
+    assert "times the thesis' 100" in table.reproduced[0]  # the effect's size, stated
+
+
+def test_reversal_precision_judge_gates_and_needs_its_table():
+    short = reversal_precision.Config.for_profile("cpu", T=300)
+    table = reversal_precision.judge({"parting": _parting([230, 235, 241])}, short)
+    assert table.verdict[0] == verdicts.NOT_COMPARABLE and "T 300 < 2000" in table.rule[0]
+    cfg = reversal_precision.Config.for_profile("cpu")
+    one = reversal_precision.judge({"parting": _parting([230])}, cfg)
+    assert one.verdict[0] == verdicts.INCONCLUSIVE  # one seed, as the H100 run
+    missing = reversal_precision.judge({}, cfg)
+    assert missing.verdict[0] == verdicts.NOT_COMPARABLE and "parting" in missing.rule[0]
+
+
 # ---------------------------------------------------------------------- why DrMAD explodes
 def test_drmad_explosion_passes_hessians_and_evidence(tmp_path):
     cfg = drmad_explosion.Config.for_profile("smoke", output_dir=str(tmp_path), T=16,
@@ -151,7 +243,40 @@ def test_drmad_explosion_passes_hessians_and_evidence(tmp_path):
     first = h[h.t == 0].groupby("lr")  # both paths start at w_0
     assert (first.lambda_min.nunique() == 1).all()
     assert set(res["evidence"]["reverse pass"]) >= {"true path", "line (Hessian)"}
-    assert list(res["comparison"].columns) == verdicts.COLUMNS and len(res["comparison"]) == 4
+    assert list(res["comparison"].columns) == verdicts.COLUMNS and len(res["comparison"]) == 6
+    assert set(res["comparison"].verdict) == {verdicts.NOT_COMPARABLE}  # T = 16 < 2,000
+
+
+def _explosion_summary(small, large, path_growth, line_growth, lr=0.05):
+    rows = []
+    for seed in range(len(small)):
+        for name, ratio, growth in (("true path", 1.0, path_growth[seed]),
+                                    ("line, S=200", small[seed], 0.0),
+                                    ("line, S=2,000", large[seed], line_growth[seed])):
+            rows.append({"lr": lr, "seed": seed, "pass": name, "ratio_to_exact": ratio,
+                         "log10_growth_per_step": growth})
+    return pd.DataFrame(rows)
+
+
+def test_drmad_explosion_judge_on_made_tables():
+    cfg = drmad_explosion.Config.for_profile("cpu", other_learning_rates=())
+    agree = drmad_explosion.judge({"summary": _explosion_summary(
+        [1.0, 2.0, 1.5], [1e10, 1e12, 1e11], [0.0, 1e-4, -1e-4], [0.01, 0.011, 0.009])}, cfg)
+    assert agree.verdict.tolist() == [verdicts.AGREE] * 3
+    disagree = drmad_explosion.judge({"summary": _explosion_summary(
+        [1e3, 2e3, 3e3], [1.0, 2.0, 3.0], [0.01, 0.011, 0.009], [0.0, 1e-4, -1e-4])}, cfg)
+    assert disagree.verdict.tolist() == [verdicts.DISAGREE] * 3
+    # a ratio near a bound: within its own uncertainty of 10, inconclusive
+    near = drmad_explosion.judge({"summary": _explosion_summary(
+        [3.0, 30.0, 10.0], [1e10, 1e12, 1e11], [0.0] * 3, [0.01] * 3)}, cfg)
+    assert near.verdict[0] == verdicts.INCONCLUSIVE
+    short = drmad_explosion.Config.for_profile("cpu", other_learning_rates=(), T=1000,
+                                               reverse_steps=(100, 1000))
+    gated = drmad_explosion.judge({"summary": _explosion_summary(
+        [1.0, 2.0, 1.5], [1e10, 1e12, 1e11], [0.0] * 3, [0.01] * 3).replace(
+        {"line, S=200": "line, S=100", "line, S=2,000": "line, S=1,000"})}, short)
+    assert set(gated.verdict) == {verdicts.NOT_COMPARABLE}
+    assert gated.rule.str.contains("T 1,000 < 2,000|T 1000 < 2000").all()
 
 
 # ---------------------------------------------------------------------- the outer loop

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -71,11 +72,17 @@ def test_editing_code_the_experiment_imports_changes_its_key(relative, tmp_path,
     assert run_key(tmp_path) != before
 
 
-def test_a_configuration_outside_the_package_is_keyed_by_the_whole_library(monkeypatch,
-                                                                           fresh_digests):
-    assert store.experiment_digest("tests.test_keys") == store.code_digest()
-    monkeypatch.setattr(store, "code_digest", lambda include_presentation=False: "other code")
-    assert store.experiment_digest("tests.test_keys") == "other code"
+def test_a_configuration_outside_the_package_is_keyed_by_what_its_file_imports(monkeypatch,
+                                                                               fresh_digests):
+    """This test module imports drmad_quality: its digest follows hypergrad, not figures; a
+    module without a file (a Jupyter kernel's) is keyed by the whole library."""
+    before = store.experiment_digest(__name__)
+    edited(monkeypatch, "figures/drmad.py")
+    assert store.experiment_digest(__name__) == before
+    edited(monkeypatch, "hypergrad/drmad.py")
+    assert store.experiment_digest(__name__) != before
+    monkeypatch.setitem(sys.modules, "kernel_main", types.ModuleType("kernel_main"))
+    assert store.experiment_digest("kernel_main") == store.code_digest()
 
 
 def test_imports_are_resolved_relative_absolute_nested_and_through_packages(tmp_path,
