@@ -13,6 +13,10 @@ Rows (methods):
   momentum gamma: the thesis' form), the same batches and penalty, written here without hpostudy;
 * ``train``    -- the same training through hpostudy's dynamics (``hpostudy.dynamics.train``);
 * ``reverse``, ``reverse_sqrt`` (checkpointed), ``exact``, ``drmad``, ``forward`` -- hpostudy;
+* ``implicit_cg`` -- hpostudy's implicit-function-theorem hypergradient at w_T, conjugate
+  gradient with its default 100 iterations (``residual`` and ``hvps`` columns: where the solve
+  stopped and the Hessian-vector products it used); ``truncated`` -- reverse mode through the
+  last K = T/10 steps (``steps`` column);
 * ``autograd`` -- ``create_graph=True`` through the unrolled loop, in plain PyTorch;
 * ``higher``, ``torchopt`` -- the peer libraries (benchmark-only extras:
   ``pip install -c constraints.txt higher torchopt``).
@@ -73,8 +77,13 @@ import torch
 GAMMA = 58982 / 65536  # 0.9 as the exact method represents it (k = 16)
 LR = 0.1  # thesis-form learning rate alpha
 HIDDEN = (50, 50, 50)
-ALL = ["plain", "train", "reverse", "reverse_sqrt", "exact", "drmad", "forward", "autograd",
-       "higher", "torchopt"]
+ALL = ["plain", "train", "reverse", "reverse_sqrt", "exact", "drmad", "forward", "implicit_cg",
+       "truncated", "autograd", "higher", "torchopt"]
+OPTIONS = {  # hpostudy rows that are a method with options: (method, options at horizon T)
+    "reverse_sqrt": lambda T: ("reverse", {"checkpoint_every": "sqrt"}),
+    "implicit_cg": lambda T: ("implicit", {"solver": "cg"}),
+    "truncated": lambda T: ("truncated", {"steps": max(1, T // 10)}),
+}
 PROBE_T = 100
 
 
@@ -214,8 +223,7 @@ def run(method: str, task, plain: PlainTask, problem, dynamics, theta, T: int):
     if method == "train":
         train(problem, dynamics, theta, T)
         return None, {}
-    options = {"checkpoint_every": "sqrt"} if method == "reverse_sqrt" else {}
-    name = "reverse" if method == "reverse_sqrt" else method
+    name, options = OPTIONS[method](T) if method in OPTIONS else (method, {})
     res = hg.hypergradient(name, problem, dynamics, theta, T, **options)
     return res.hypergrad, res.diagnostics.scalars()
 
@@ -462,7 +470,9 @@ def summarize(raw, tmp: str):
                                   ("buffer_bytes", "stored_MB", 1e-6),
                                   ("buffer_bits_per_param_step", "bits_per_param_step", 1),
                                   ("information_bound_bits", "bound_bits", 1),
-                                  ("reverse_steps", "reverse_steps", 1)):
+                                  ("reverse_steps", "reverse_steps", 1),
+                                  ("steps", "steps", 1), ("hvps", "hvps", 1),
+                                  ("residual", "residual", 1)):
             if key in good and not pd.isna(good[key].iloc[0]):
                 value = good[key].iloc[0] * scale
                 row[label] = round(value, 4) if isinstance(value, float) else value
@@ -481,7 +491,8 @@ def summarize(raw, tmp: str):
         out.append(row)
     columns = ["method", "T", "status", "repeats", "cpu_s_best", "cpu_s_median", "wall_s_best", "load_max",
                "x_plain", "x_train", "x_autograd", "peak_MB", "MB_per_step", "stored_MB",
-               "info_MB", "bits_per_param_step", "bound_bits", "reverse_steps", "rel_err", "vs",
+               "info_MB", "bits_per_param_step", "bound_bits", "reverse_steps", "steps", "hvps",
+               "residual", "rel_err", "vs",
                "data", "device"]
     table = pd.DataFrame(out)
     return table[[c for c in columns if c in table]]
