@@ -130,8 +130,8 @@ def _recording(tmp_path, key: str) -> Path:
     (units / "seed1.pt").write_bytes(b"progress")
     (folder / "partial" / "manifest.json").write_text(json.dumps({
         "status": "partial", "key": key, "units_done": ["seed0"], "settings": {},
-        "files": {"seed0.result.pt": partial._sha256(units / "seed0.result.pt"),
-                  "seed1.pt": partial._sha256(units / "seed1.pt")}}))
+        "files": {"seed0.result.pt": partial.store.file_digest(units / "seed0.result.pt"),
+                  "seed1.pt": partial.store.file_digest(units / "seed1.pt")}}))
     return folder
 
 

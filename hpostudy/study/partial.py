@@ -26,7 +26,6 @@ Recording the complete run of that key with ``hpostudy record`` removes the part
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import shutil
@@ -73,18 +72,6 @@ def _copy(source: Path, dest: Path) -> None:
         dst.close()
 
 
-def _sha256(path: Path) -> str | None:
-    """SHA-256 (hex) of the file at ``path``, None if it cannot be read."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return None
-    return h.hexdigest()
-
-
 def _swap_in(staging: Path, dest: Path) -> None:
     """Make the folder ``staging`` the folder ``dest``, replacing one that is there."""
     old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
@@ -124,7 +111,7 @@ def record_one(results: Path, dest: Path) -> tuple[bool, str]:
         digests = {}
         for file_name, path in files.items():
             _copy(path, staging / "units" / file_name)
-            digests[file_name] = _sha256(staging / "units" / file_name)
+            digests[file_name] = store.file_digest(staging / "units" / file_name)
         manifest = {
             "status": "partial", "note": "not a result: the finished units and latest "
             "checkpoints of an unfinished run, picked up by the next `hpostudy run` with the "
@@ -189,7 +176,7 @@ def pick_up(recorded: Path, results: Path, cfg=None) -> str | None:
         if dest.exists() or (not name.endswith(DONE) and unit_done.exists()):
             kept += 1
             continue
-        if _sha256(units / name) != digest:
+        if store.file_digest(units / name) != digest:
             damaged.append(name)  # a Git LFS pointer, a truncated checkout, an edit
             continue
         tmp = folder / f".{name}.partial.tmp"
