@@ -37,6 +37,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -536,3 +537,30 @@ def publish(folder: Path, name: str, data: bytes) -> Path:
         raise
     marker.release()
     return path
+
+
+# ---------------------------------------------------------------------- staged copies
+def stage_files(files: dict[str, Path], digests: dict[str, str], staging: Path) -> None:
+    """Copy each ``files[name]`` to ``staging/name`` and check the copy against
+    ``digests[name]``: a copy cut short (a full disk) or a source changed since it was
+    listed raises :class:`StoreError` naming the file. The first step of stage, verify, swap:
+    nothing outside ``staging`` is touched."""
+    staging.mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        shutil.copyfile(source, staging / name)
+        if file_digest(staging / name) != digests[name]:
+            raise StoreError(f"the copy of {source} differs from what its run wrote (changed "
+                             "while it was copied, or the copy was cut short)")
+
+
+def swap_in(staged: Path, dest: Path) -> None:
+    """Make ``staged`` (a folder or file, on the same file system) ``dest``, replacing what is
+    there by renames only: the old one is removed after the new one is in place."""
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(staged, dest)
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)

@@ -158,7 +158,7 @@ def tiny_cfg(folder: Path, **overrides):
     import importlib
 
     return importlib.import_module("tinyexp").Config.for_profile(
-        "smoke", output_dir=str(folder), **overrides)
+        overrides.pop("profile", "smoke"), output_dir=str(folder), **overrides)
 
 
 def test_meta_lists_every_file_with_its_digest_figures_drawn_after_the_run_included(project):
@@ -289,3 +289,63 @@ def test_skipped_only_over_results_of_the_requested_settings(project):
     import pandas as pd
 
     assert len(pd.read_csv(first.results / "values.csv")) == 2
+
+
+# ------------------------------------------------------------------ record: stage, verify, swap
+def test_record_under_a_full_disk_keeps_the_earlier_recording_intact(project, tmp_path,
+                                                                     monkeypatch):
+    import errno
+    import shutil
+
+    from hpostudy import store
+    from hpostudy.study import runner
+
+    build = tmp_path / "build"
+    finished_tiny(build / "cpu" / "results" / "tiny", profile="cpu")
+    finished_tiny(build / "cpu" / "results" / "other", profile="cpu", epochs=4)
+    target = runner.record_results("cpu", build=build, target=tmp_path / "rec")
+    recorded = _tree(target)
+    assert sorted(p.name for p in (target / "tiny").iterdir()) == ["curve.png", "meta.json",
+                                                                    "values.csv"]
+    finished_tiny(build / "cpu" / "results" / "tiny", profile="cpu", epochs=3)  # a new run
+    real, copied = shutil.copyfile, []
+
+    def full_disk(source, dest):  # the second file is cut short by a full disk
+        copied.append(dest)
+        if len(copied) == 2:
+            Path(dest).write_bytes(Path(source).read_bytes()[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, dest)
+
+    monkeypatch.setattr(store.shutil, "copyfile", full_disk)
+    with pytest.raises(store.StoreError, match="No space left.*earlier recording there is "
+                                               "unchanged"):
+        runner.record_results("cpu", build=build, target=target)
+    assert _tree(target) == recorded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "project", "rec"]
+    monkeypatch.setattr(store.shutil, "copyfile", real)
+    runner.record_results("cpu", build=build, target=target)
+    assert store.folder_state(target / "tiny") == "complete"
+    assert len((target / "tiny" / "values.csv").read_text().splitlines()) == 4
+
+
+def test_record_refuses_a_copy_that_differs_from_what_the_run_wrote(project, tmp_path,
+                                                                   monkeypatch):
+    import shutil
+
+    from hpostudy import store
+    from hpostudy.study import runner
+
+    build = tmp_path / "build"
+    finished_tiny(build / "cpu" / "results" / "tiny", profile="cpu")
+    real = shutil.copyfile
+
+    def truncating(source, dest):
+        real(source, dest)
+        if Path(dest).suffix == ".png":
+            Path(dest).write_bytes(Path(dest).read_bytes()[:50])
+
+    monkeypatch.setattr(store.shutil, "copyfile", truncating)
+    with pytest.raises(store.StoreError, match="curve.png differs"):
+        runner.record_results("cpu", build=build, target=tmp_path / "rec")
+    assert not (tmp_path / "rec" / "tiny").exists()
