@@ -160,17 +160,20 @@ def pick_up(recorded: Path, results: Path, cfg=None) -> str | None:
     that is there, before a run of that notebook; returns what happened, in words (None if
     there is no partial recording). With the run's configuration ``cfg``, says whether the run
     will resume from it, or which settings or code keep it from doing so."""
+    recorded = Path(recorded)
     try:
-        manifest = json.loads((Path(recorded) / PARTIAL / MANIFEST).read_text())
+        manifest = json.loads((recorded / PARTIAL / MANIFEST).read_text())
+        key, files = manifest["key"], dict(manifest["files"])
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as err:
-        return f"its partial recording {recorded / PARTIAL} is unreadable ({err}): not used"
-    key, units = manifest["key"], Path(recorded) / PARTIAL / "units"
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return (f"its partial recording {recorded / PARTIAL} is unreadable "
+                f"({type(err).__name__}: {err}): not used")
+    units = recorded / PARTIAL / "units"
     folder = Path(results) / "checkpoints" / key
     folder.mkdir(parents=True, exist_ok=True)
     copied, kept, damaged = 0, 0, []
-    for name, digest in manifest["files"].items():
+    for name, digest in files.items():
         dest = folder / name
         unit_done = folder / (os.path.splitext(name)[0] + DONE)
         if dest.exists() or (not name.endswith(DONE) and unit_done.exists()):
@@ -184,7 +187,7 @@ def pick_up(recorded: Path, results: Path, cfg=None) -> str | None:
         os.replace(tmp, dest)
         copied += 1
     words = (f"picked up {copied} file(s) of the partial recording {recorded / PARTIAL} "
-             f"(key {key}, {len(manifest['units_done'])} unit(s) done)"
+             f"(key {key}, {len(manifest.get('units_done', []))} unit(s) done)"
              + (f", {kept} already here kept" if kept else "")
              + (f"; {damaged} differ from the manifest's digests and were left out (their "
                 "units run again)" if damaged else ""))
