@@ -54,6 +54,7 @@ meta_iterations = None  # meta-iterations per run (thesis: up to 9)
 meta_lr = None  # sign step on the log10 L2 hyperparameters (thesis: 0.3333)
 meta_momentum = None  # momentum of the meta-steps (thesis: 0.7)
 clip = None  # weights projected onto [-clip, clip] (thesis: 1000)
+random_direction = None  # of initial_l2, those also run with random-sign meta-steps (the null; others skipped)
 
 # %%
 from hpostudy.experiments import densenet_drmad

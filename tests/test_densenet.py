@@ -244,38 +244,132 @@ def test_the_paper_profile_code_paths_run_on_cpu_at_tiny_sizes(tmp_path):
 
 # ---------------------------------------------------------------------- verdicts
 def _bench(epochs: int, errors: list[float]) -> pd.DataFrame:
-    return pd.DataFrame([{"seed": s, "epoch": e, "test_error": err}
+    return pd.DataFrame([{"seed": s, "epoch": e, "test_error": err + 0.002 * e / epochs}
                          for s, err in enumerate(errors) for e in range(1, epochs + 1)])
 
 
-def test_the_benchmark_is_not_comparable_when_shorter_or_smaller_than_the_thesis():
+def _sizes(n_train: int, n_val: int, seeds: int = 3) -> pd.DataFrame:
+    return pd.DataFrame([{"seed": s, "n_train": n_train, "n_val": n_val} for s in range(seeds)])
+
+
+def test_the_benchmark_is_not_comparable_below_its_scale_gate_and_judged_above_it():
     paper = densenet_benchmark.Config.for_profile("paper", device="cpu")
     short = densenet_benchmark.Config.for_profile("paper", device="cpu", epochs=3)
-    table = densenet_benchmark.compare(_bench(3, [0.58, 0.6, 0.59]), short, 3000, 1000)
-    assert table.verdict.iloc[0] == v.NOT_COMPARABLE
-    assert "ran 3 of the thesis' 300 epochs" in table.rule.iloc[0]
+    table = densenet_benchmark.judge({"benchmark": _bench(3, [0.11, 0.115, 0.12]),
+                                      "sizes": _sizes(3000, 1000)}, short)
+    assert table.verdict.iloc[0] == v.NOT_COMPARABLE  # the thesis' error, yet too short
+    assert "epochs 3 < 300" in table.rule.iloc[0] and "training images 3000" in table.rule.iloc[0]
     assert "3 of 300 epochs" in table.setting.iloc[0] and "CIFAR-10 subset" in table.setting.iloc[0]
-    full = densenet_benchmark.compare(_bench(300, [0.11, 0.115, 0.12]), paper, 45000, 5000)
-    assert full.verdict.iloc[0] == v.AGREE
-    worse = densenet_benchmark.compare(_bench(300, [0.2, 0.21, 0.22]), paper, 45000, 5000)
-    assert worse.verdict.iloc[0] == v.DISAGREE
+    full = {"benchmark": _bench(300, [0.11, 0.115, 0.12]), "sizes": _sizes(45000, 5000)}
+    assert densenet_benchmark.judge(full, paper).verdict.iloc[0] == v.AGREE
+    worse = {"benchmark": _bench(300, [0.2, 0.21, 0.22]), "sizes": _sizes(45000, 5000)}
+    assert densenet_benchmark.judge(worse, paper).verdict.iloc[0] == v.DISAGREE
+    edge = {"benchmark": _bench(300, [0.12, 0.135, 0.15]), "sizes": _sizes(45000, 5000)}
+    assert densenet_benchmark.judge(edge, paper).verdict.iloc[0] == v.INCONCLUSIVE  # 13.4 inside
 
 
-def test_drmad_verdicts_come_from_every_seed():
-    cfg = densenet_drmad.Config.for_profile("smoke", seeds=3, initial_l2=(-4.0,),
-                                            first_epochs=(1,))
-    meta = pd.DataFrame([{"init_l2": -4.0, "seed": s, "meta_iteration": i,
-                          "test_error": 0.2 + 0.01 * i * (1 if s < 2 else -1),
-                          "zero_hypergrad": False, "l2_decreased": 0.3}
-                         for s in range(3) for i in range(3)])
-    status = pd.DataFrame([{"init_l2": -4.0, "seed": s, "meta_iterations_done": 3,
-                            "stopped_in": None, "status": "finished"} for s in range(3)])
-    table = densenet_drmad.compare(meta, status, cfg, 1077, 360)
-    lowest, nan = table.iloc[0], table.iloc[1]
-    assert lowest.verdict == v.INCONCLUSIVE and lowest.reproduced == "2 of 3 seeds"
-    assert nan.verdict == v.NOT_COMPARABLE and "needs 9 meta-iterations, ran 3" in nan.rule
-    meta.loc[meta.seed == 2, "test_error"] = 0.2 + 0.01 * meta.meta_iteration
-    assert densenet_drmad.compare(meta, status, cfg, 1077, 360).verdict.iloc[0] == v.AGREE
+def _drmad_tables(errors: dict, epochs: list[int], decreased=0.3, null=None) -> dict:
+    """Tables of DrMAD runs from 1e-4 and 1e-7 with test errors ``errors[seed]`` per
+    meta-iteration, and (``null``: errors per seed, share decreased) random-direction runs."""
+    rows, status = [], []
+    runs = [(d, init) for d in (densenet_drmad.DRMAD,) for init in (-4.0, -7.0)]
+    if null is not None:
+        runs += [(densenet_drmad.RANDOM, init) for init in (-4.0, -7.0)]
+    for direction, init in runs:
+        for seed, errs in (null[0] if direction == densenet_drmad.RANDOM else errors).items():
+            share = null[1] if direction == densenet_drmad.RANDOM else decreased
+            for i, err in enumerate(errs):
+                rows.append({"init_l2": init, "seed": seed, "direction": direction,
+                             "meta_iteration": i, "epochs": epochs[i], "test_error": err,
+                             "zero_hypergrad": False,
+                             "l2_decreased": 0.0 if i == 0 else share + 0.01 * seed})
+            status.append({"init_l2": init, "seed": seed, "direction": direction,
+                           "meta_iterations_done": len(errs), "stopped_in": None,
+                           "status": "finished"})
+    return {"meta_iterations": pd.DataFrame(rows), "status": pd.DataFrame(status)}
+
+
+def _drmad_cfg(epochs=10, meta=4):
+    return densenet_drmad.Config.for_profile("smoke", seeds=3, initial_l2=(-4.0, -7.0),
+                                             first_epochs=(epochs, epochs), epoch_growth=1.0,
+                                             max_epochs=epochs, meta_iterations=meta)
+
+
+def _row(table, text):
+    return table[table.finding.str.contains(text, regex=False)].iloc[0]
+
+
+def test_fig_3_8_is_judged_at_equal_epochs_only():
+    rising = {s: [0.30 + 0.01 * s, 0.31 + 0.01 * s, 0.32 + 0.01 * s, 0.33 + 0.012 * s]
+              for s in range(3)}
+    table = densenet_drmad.judge(_drmad_tables(rising, [10] * 4), _drmad_cfg())
+    assert _row(table, "Fig 3.8").verdict == v.AGREE  # the error rose at equal epochs
+    falling = {s: list(reversed(e)) for s, e in rising.items()}
+    assert _row(densenet_drmad.judge(_drmad_tables(falling, [10] * 4), _drmad_cfg()),
+                "Fig 3.8").verdict == v.DISAGREE
+    # the last meta-iteration trains longer: only meta-iterations 0-2 count, too few for the gate
+    longer = {s: e[:3] + [0.1] for s, e in rising.items()}
+    row = _row(densenet_drmad.judge(_drmad_tables(longer, [10, 10, 10, 14]), _drmad_cfg()),
+               "Fig 3.8")
+    assert row.verdict == v.NOT_COMPARABLE and "meta-iterations of equal epochs 3 < 4" in row.rule
+    short = _row(densenet_drmad.judge(_drmad_tables(rising, [1] * 4), _drmad_cfg(1)), "Fig 3.8")
+    assert short.verdict == v.NOT_COMPARABLE and "epochs per meta-iteration 1 < 10" in short.rule
+
+
+def test_the_random_direction_controls_on_both_sides():
+    errors = {s: [0.30, 0.31, 0.32, 0.33 + 0.001 * s] for s in range(3)}
+    no_null = densenet_drmad.judge(_drmad_tables(errors, [10] * 4, decreased=0.495),
+                                   _drmad_cfg())
+    assert "random-direction control" in _row(no_null, "control").rule
+    share = _row(no_null, "Fig 3.14")
+    assert share.verdict == v.INCONCLUSIVE and "1/2 by symmetry" in share.rule
+    worse = {s: [0.30, 0.28, 0.27, 0.26 - 0.001 * s] for s in range(3)}  # random steps do better
+    table = densenet_drmad.judge(_drmad_tables(errors, [10] * 4, decreased=0.7,
+                                               null=(worse, 0.5)), _drmad_cfg())
+    assert _row(table, "control").verdict == v.AGREE  # DrMAD's error above random's
+    assert _row(table, "Fig 3.14").verdict == v.AGREE  # 70% against the null's 50%
+    better = {s: [0.30, 0.33, 0.34, 0.35 + 0.001 * s] for s in range(3)}
+    table = densenet_drmad.judge(_drmad_tables(errors, [10] * 4, decreased=0.3,
+                                               null=(better, 0.5)), _drmad_cfg())
+    assert _row(table, "control").verdict == v.DISAGREE
+    assert _row(table, "Fig 3.14").verdict == v.DISAGREE
+
+
+def test_a_recording_without_its_tables_is_not_comparable_with_the_reason():
+    cfg = densenet_drmad.Config.for_profile("paper", device="cpu", initial_l2=(-4.0,),
+                                            first_epochs=(1,), meta_iterations=1)
+    table = densenet_drmad.judge({}, cfg)
+    assert (table.verdict == v.NOT_COMPARABLE).all()
+    assert table.rule.str.contains("needs a run with its tables").all()
+
+
+def test_the_null_of_falling_learning_rates_is_exact():
+    f = densenet_adaptive.null_mean_log_lr
+    assert f(-1.0, 0.1, 0) == -1.0 and f(-1.0, 0.1, 5) == pytest.approx(-1.0)  # no clipping yet
+    assert f(-0.1, 0.1, 1) == pytest.approx(-0.1)  # clipped at 0: (0 - 0.2) / 2
+    assert f(-0.1, 0.1, 2) == pytest.approx((0 - 0.1 - 0.1 - 0.3) / 4)  # 0 -> 0 or -0.1
+    assert f(0.0, 0.1, 1) == pytest.approx(-0.05)  # from the ceiling, only down counts
+    assert f(-2.3, 0.2, 200) < f(-2.3, 0.2, 20) < -2.3 + 1e-9
+
+
+def test_adaptive_learning_rates_are_judged_against_the_null():
+    cfg = densenet_adaptive.Config.for_profile("smoke", seeds=3, epochs=10, experiments=(1,))
+    def tables(end):
+        rows = [{"experiment": 1, "seed": s, "epoch": e, "test_error": 0.5, "val_error": 0.5,
+                 "mean_log10_lr": -1.0 if e == 0 else end + 0.01 * s} for s in range(3)
+                for e in (0, 10)]
+        sizes = pd.DataFrame([{"experiment": 1, "seed": s, "n_train": 1000, "n_val": 360,
+                               "steps_per_epoch": 100} for s in range(3)])
+        return {"errors": pd.DataFrame(rows), "sizes": sizes}
+    lr = lambda end: _row(densenet_adaptive.judge(tables(end), cfg), "learning rates")
+    assert lr(-1.5).verdict == v.AGREE
+    assert lr(-0.8).verdict == v.DISAGREE
+    null = densenet_adaptive.null_mean_log_lr(math.log(0.1), 0.2, 100) / math.log(10)
+    assert lr(null - 0.01).verdict == v.INCONCLUSIVE  # below the start, but not below the null
+    short = densenet_adaptive.Config.for_profile("smoke", seeds=3, epochs=2, experiments=(1,))
+    t = tables(-1.5)
+    t["errors"] = t["errors"].assign(epoch=lambda d: d.epoch.clip(upper=2))
+    assert _row(densenet_adaptive.judge(t, short), "learning rates").verdict == v.NOT_COMPARABLE
 
 
 def test_adaptive_experiment_two_alone_uses_its_own_settings(tmp_path):

@@ -18,10 +18,11 @@ import torch
 
 from .. import hypergrad as hg
 from .. import verdicts as v
+from ..verdicts import Judgement
 from ..dynamics import SGDMomentum
 from ..hyper import Group
 from ..settings.densenet import (CPU, PAPER, SGDSetting, build, check_knobs, load_splits,
-                                 rounded, setting, weight_names)
+                                 rounded, setting, sizes_of, weight_names)
 from ..settings.mnist_mlp import cosine
 from ..study.run import prepare
 
@@ -87,30 +88,53 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """Per seed, exact vs DrMAD at the initial hyperparameters.
 
     Returns (and writes as CSV) ``exact_vs_drmad`` (seed, variant, reverse steps S, the exact
-    norm, DrMAD's norm relative to it, cosine and sign cosine) and ``comparison``.
+    norm, DrMAD's norm relative to it, cosine and sign cosine), ``sizes`` (images and
+    hyperparameters) and ``comparison`` (:func:`judge`).
     """
     with prepare(cfg) as run:
         results = run.map(one_seed, [(cfg, s) for s in cfg.seed_list], desc="seeds",
                           names=[f"seed{s}" for s in cfg.seed_list])
-        df = pd.DataFrame([r for res in results for r in res["rows"]])
-        comparison = compare(df, cfg, results[0])
-        df = rounded(df, 3)
-        run.save_tables(exact_vs_drmad=df, comparison=comparison)
-    return {"exact_vs_drmad": df, "comparison": comparison}
+        tables = {"exact_vs_drmad": rounded(pd.DataFrame([r for res in results
+                                                           for r in res["rows"]]), 3),
+                  "sizes": pd.DataFrame([{"seed": s, **{k: res[k] for k in
+                                                        ("n_train", "n_val", "hyperparameters")}}
+                                         for s, res in zip(cfg.seed_list, results)])}
+        tables["comparison"] = judge(tables, cfg)
+        run.save_tables(**tables)
+    return tables
 
 
-def compare(df: pd.DataFrame, cfg: Config, sizes: dict) -> pd.DataFrame:
-    """Per DrMAD variant: is its direction close to the exact one, in every seed?"""
-    where = setting(cfg, sizes["n_train"], sizes["n_val"],
-                    f"T = {cfg.T} steps at a constant learning rate",
-                    f"{sizes['hyperparameters']:,} L2 hyperparameters at 1e{cfg.log10_l2:g}",
-                    thesis="not computed")
+WHY_NULL = ("a random direction's cosine with the exact hypergradient is 0 in expectation, "
+            "exactly, by symmetry (its signs are as likely as their opposites)")
+
+
+def judge(tables: dict[str, pd.DataFrame], cfg: Config) -> pd.DataFrame:
+    """Per DrMAD variant, from the ``exact_vs_drmad`` (and ``sizes``) tables: is its direction
+    close to the exact one (the 95% t-interval of the mean cosine and sign cosine over seeds
+    above :data:`CLOSE`), and is it better than a random direction (the interval of the mean
+    cosine above 0, the random direction's exact expectation)?"""
+    df = tables["exact_vs_drmad"]
+    sizes = tables.get("sizes")
+    n_train, n_val = sizes_of(sizes)
+    count = (f"{int(sizes.hyperparameters.iloc[0]):,} L2 hyperparameters" if sizes is not None
+             and "hyperparameters" in sizes else "one L2 hyperparameter per parameter")
+    where = setting(cfg, n_train, n_val, f"T = {cfg.T} steps at a constant learning rate",
+                    f"{count} at 1e{cfg.log10_l2:g}", thesis="not computed")
     rows = []
     for variant, g in df.groupby("variant", sort=False):
         for measure in ("cosine", "sign cosine"):
             rows.append(v.row(
                 f"DrMAD ({variant}) points the way of the exact hypergradient ({measure})",
                 "little loss of effectiveness (DrMAD abstract); not measured in the thesis",
-                v.each_seed_within(g[measure], low=CLOSE,
-                                   what=f"the {measure} with the exact hypergradient"), where))
+                v.within(g[measure], low=CLOSE,
+                         what=f"the {measure} with the exact hypergradient"), where))
+        judged = v.within(g["cosine"], low=0.0,
+                          what="the cosine with the exact hypergradient (a random direction's "
+                               "is 0)")
+        rows.append(v.row(
+            f"Control: DrMAD ({variant}) points closer to the exact hypergradient than a random "
+            "direction (cosine above the null's 0)",
+            "not measured; 'little loss of effectiveness' implies it",
+            Judgement(judged.verdict, f"{judged.rule}; {WHY_NULL}", judged.reproduced,
+                      interval=judged.interval), where))
     return v.table(rows)

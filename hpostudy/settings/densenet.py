@@ -253,14 +253,41 @@ def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- the setting column
-def setting(cfg: Setting, n_train: int, n_val: int, *extra: str, thesis: str) -> str:
-    """The ``setting`` column: the profile, network, data (the images actually used) and
-    ``extra`` reductions, then the thesis' setting (``thesis``) to compare with."""
-    data = "8x8 digits" if cfg.dataset == "digits" else (
-        "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
-    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}, batch {cfg.batch_size}",
-             f"{data}, {n_train:,} / {n_val:,} training / validation images", *extra]
+def sizes_of(sizes: pd.DataFrame | None) -> tuple[int | None, int | None]:
+    """``(n_train, n_val)`` from a run's ``sizes`` table (its first row), or ``(None, None)``
+    for a recording that kept none."""
+    if sizes is None or sizes.empty:
+        return None, None
+    return int(sizes.n_train.iloc[0]), int(sizes.n_val.iloc[0])
+
+
+def setting(cfg: Setting, n_train: int | None, n_val: int | None, *extra: str,
+            thesis: str) -> str:
+    """The ``setting`` column: the profile, network, data (the images actually used; "not
+    recorded" where a recording kept no sizes) and ``extra`` reductions, then the thesis'
+    setting (``thesis``) to compare with."""
+    if n_train is None or n_val is None:
+        images = f"{cfg.dataset}, training / validation images not recorded"
+    else:
+        data = "8x8 digits" if cfg.dataset == "digits" else (
+            "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
+        images = f"{data}, {n_train:,} / {n_val:,} training / validation images"
+    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}, batch {cfg.batch_size}", images,
+             *extra]
     return f"{cfg.profile}: " + "; ".join(parts) + f" (thesis: {thesis})"
+
+
+# ---------------------------------------------------------------------- the scale gates
+# One policy for the chapter: a claim about what a method's updates do (a direction) needs
+# training of at least the thesis' shortest length in this chapter; a claim about a level the
+# thesis' long runs reached (an error, a NaN in meta-iteration k) needs the thesis' network,
+# data and epochs up to that point.
+DIRECTION_EPOCHS = 10
+WHY_DIRECTION = (
+    "the thesis read what the updates do from runs of at least 10 epochs (its shortest: the "
+    "first DrMAD meta-iteration from 1e-2 and 1e-7); at the thesis-form learning rate of 1 an "
+    "L2 of 1e-4 shrinks the weights by about 1% per epoch of ~100 steps, so in shorter training "
+    "the hyperparameters have had little to act on and their effect cannot show")
 
 
 def is_thesis_scale(cfg: Setting, n_train: int) -> bool:
