@@ -58,7 +58,7 @@ results = reversal_precision.run(cfg)
 # ## Reverse path values (first seed)
 
 # %%
-figures.reversal_precision(results, cfg.output_dir)
+figures.reversal_precision(results, cfg.output_dir, cfg.tolerance)
 
 # %% [markdown]
 # ## Where the two passes part, per seed and quantity
