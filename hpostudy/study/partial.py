@@ -72,15 +72,6 @@ def _copy(source: Path, dest: Path) -> None:
         dst.close()
 
 
-def _swap_in(staging: Path, dest: Path) -> None:
-    """Make the folder ``staging`` the folder ``dest``, replacing one that is there."""
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(staging, dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def record_one(results: Path, dest: Path) -> tuple[bool, str]:
     """Record the progress of the unfinished run in the results folder ``results`` as the
     partial recording ``dest``; returns whether it did, and what happened in words (nothing
@@ -122,7 +113,7 @@ def record_one(results: Path, dest: Path) -> tuple[bool, str]:
             "recorded": _dt.datetime.now().isoformat(timespec="seconds"),
             "recorded_on": socket.gethostname(), "files": digests}
         store.write_json(manifest, staging, MANIFEST.removesuffix(".json"))
-        _swap_in(staging, dest)
+        store.swap_in(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
