@@ -98,11 +98,13 @@ def smoke_build(tmp_path_factory, book_chapters):
 
 
 @pytest.fixture(scope="session")
-def book_html(smoke_build, book_chapters) -> Path:
-    """The HTML book built (Sphinx -W) from the smoke build; its folder."""
+def book_html(smoke_build, book_chapters, tmp_path_factory) -> Path:
+    """The HTML book built (Sphinx -W) from the smoke build in a temporary folder (never the
+    project's own ``_build/html`` or ``book/generated``); its HTML folder."""
     from hpostudy.study import runner
 
     build, _ = smoke_build
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        return runner.build_book("smoke", build=build, chapters=book_chapters)
+        return runner.build_book("smoke", build=build, chapters=book_chapters,
+                                 output=tmp_path_factory.mktemp("book"))

@@ -349,3 +349,30 @@ def test_record_refuses_a_copy_that_differs_from_what_the_run_wrote(project, tmp
     with pytest.raises(store.StoreError, match="curve.png differs"):
         runner.record_results("cpu", build=build, target=tmp_path / "rec")
     assert not (tmp_path / "rec" / "tiny").exists()
+
+
+# ------------------------------------------------------------------ the tests' book is their own
+def test_a_book_built_elsewhere_leaves_the_projects_book_alone_and_hides_the_build_path(
+        project, tmp_path, monkeypatch):
+    import subprocess
+
+    from hpostudy.study import runner
+
+    (project / "book" / "chapters").mkdir(parents=True)
+    (project / "book" / "chapters" / "tiny.md").write_text("# Tiny\n")
+    (project / "_toc.yml").write_text("format: jb-book\nroot: book/chapters/tiny\n")
+    build = tmp_path / "elsewhere" / "build"
+    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, build=build, progress=False)
+    assert outcome.status == "ran", outcome.error
+    calls = []
+    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, **kw: calls.append(cmd)
+                        or subprocess.CompletedProcess(cmd, 0, "", ""))
+    html = runner.build_book("smoke", build=build, output=tmp_path / "book")
+    assert html == tmp_path / "book" / "_build" / "html"
+    assert calls[0][2] == str(tmp_path / "book")  # jupyter-book builds the copy
+    assert not (project / "book" / "generated").exists() and not (project / "_build").exists()
+    page = (tmp_path / "book" / "book" / "generated" / "notebooks" / "tiny" / "tiny.ipynb")
+    assert str(build) not in page.read_text() and "build/smoke/results/tiny" in page.read_text()
+    (build / "smoke" / "results" / "tiny" / "curve.png").unlink()  # a finished run only
+    with pytest.raises(FileNotFoundError, match="curve.png is missing.*hpostudy run"):
+        runner.build_book("smoke", build=build, output=tmp_path / "book")

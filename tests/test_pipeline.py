@@ -43,7 +43,8 @@ def test_book_shows_every_figure_and_table_and_builds_offline(smoke_build, book_
             assert f"{name}/{fig.name}" in shown, f"{name}/{fig.name} is not shown in the book"
         if (results / "comparison.csv").exists():
             assert f"{name}/comparison.csv" in shown, f"{name}: no paper-vs-reproduced table"
-    missing = [ref for ref in shown if not (ROOT / "book" / "generated" / ref).exists()]
+    generated = book_html.parents[1] / "book" / "generated"  # the book's own, not the project's
+    missing = [ref for ref in shown if not (generated / ref).exists()]
     assert not missing, f"chapter pages show files no notebook wrote: {missing}"
     page = (book_html / "book" / "chapters" / "parameter_paths.html").read_text()
     assert "fig2_1.png" in page and "Paper vs reproduced" in page
@@ -61,6 +62,8 @@ def test_book_shows_every_figure_and_table_and_builds_offline(smoke_build, book_
             assert name not in html and values[name] in html, f"{file.name}: {name} not rendered"
     notebook_page = next((book_html / "book" / "generated" / "notebooks").rglob("parameter_paths.html"))
     assert "executed with profile" in notebook_page.read_text()
+    for page in (book_html / "book" / "generated" / "notebooks").rglob("*.html"):
+        assert str(build) not in page.read_text(), f"{page.name} shows the test's build folder"
 
 
 def test_every_notebook_chapter_is_in_the_table_of_contents():

@@ -158,20 +158,37 @@ def rerun_reason(job: Job, inputs: str) -> str | None:
         return "its stamp is unreadable or from an older version"
     if stamp["inputs"] != inputs:
         return "its source, parameters or the library changed"
-    meta = job.results / "meta.json"
-    if stamp.get("meta") != store.file_digest(meta):
+    problem = unfinished(job.results, None if job.direct else job.executed, stamp)
+    if problem:
+        return problem
+    if stamp.get("meta") is not None:
+        recorded = (store.read_meta(job.results) or {}).get("settings")
+        if job.settings is not None and recorded != job.settings:
+            return "its folder holds results of other settings"
+    return None
+
+
+def unfinished(results: Path, executed: Path | None, stamp: dict | None = None) -> str | None:
+    """Why the execution that left ``results`` (and the executed notebook ``executed``; None
+    for a script) is not a finished one any more (None: it is): no stamp, its ``meta.json``
+    or executed notebook is not the one the stamp recorded (missing, truncated, rewritten by
+    another run), or a file ``meta.json`` lists is missing or changed."""
+    if stamp is None:
+        try:
+            stamp = json.loads((results / STAMP).read_text())
+        except (OSError, ValueError):
+            return f"no finished execution in {results}"
+    meta = results / "meta.json"
+    if not isinstance(stamp, dict) or stamp.get("meta") != store.file_digest(meta):
         return ("its meta.json is missing" if not meta.exists() else
                 "its meta.json changed since (rewritten by another run into the same folder, "
                 "or edited)")
     if stamp.get("meta") is not None:
-        problem = store.incomplete_reason(job.results)
+        problem = store.incomplete_reason(results)
         if problem:
             return problem
-        recorded = (store.read_meta(job.results) or {}).get("settings")
-        if job.settings is not None and recorded != job.settings:
-            return "its folder holds results of other settings"
-    if not job.direct and stamp.get("executed") != store.file_digest(job.executed):
-        return f"its executed notebook {job.executed} is missing or changed"
+    if executed is not None and stamp.get("executed") != store.file_digest(executed):
+        return f"its executed notebook {executed} is missing or changed"
     return None
 
 
@@ -489,28 +506,40 @@ def run_times(metas: list[Path]):
 
 # ---------------------------------------------------------------------- the book
 def build_book(profile: str = "smoke", build: Path | None = None, strict: bool = True,
-               chapters: list[str] | None = None) -> Path:
+               chapters: list[str] | None = None, output: Path | None = None) -> Path:
     """Copy the executed notebooks (each labelled with its profile) and their results into
     ``book/generated``, write the tables of where each chapter's results come from
     (:mod:`.provenance`) and build the HTML book with Jupyter Book (which executes nothing).
     ``chapters`` (chapter page names) builds the book of those chapters only, with the
-    introduction and the reference pages, from their notebooks' runs. Returns the HTML folder."""
+    introduction and the reference pages, from their notebooks' runs. Returns the HTML folder.
+
+    Only finished runs are published: each notebook's stamp, ``meta.json``, listed files and
+    executed notebook must be the ones its execution left (:func:`unfinished`). Paths into the
+    build folder are shown on the pages relative to it (``build/<profile>/...``), wherever it
+    lies. ``output`` is the folder that receives ``book/generated`` and ``_build/html``: by
+    default the project itself; any other folder gets a copy of the book's sources (``book/``
+    without ``generated/``, ``_config.yml``, ``_toc.yml``) and the project's own book is left
+    untouched (the tests build there)."""
     import nbformat
 
     root = project_root()
-    build = Path(build or root / "build") / profile
+    build = (Path(build or root / "build") / profile).resolve()
+    source = root if output is None else _book_sources(root, Path(output).resolve())
     every = nbs.discover(root)
     found = every
-    toc = root / "_toc.yml"
-    generated = root / "book" / "generated"
+    toc = source / "_toc.yml"
+    generated = source / "book" / "generated"
     if chapters:
         toc_text = _toc_of_chapters(toc, chapters)
         found = {n: nb for n, nb in every.items() if nb.chapter in chapters}
-    missing = [n for n in found if not (build / "results" / n / STAMP).exists()
-               or not (build / "executed" / f"{n}.ipynb").exists()]
+    missing = {n: unfinished(build / "results" / n, build / "executed" / f"{n}.ipynb")
+               for n in found}
+    missing = {n: why for n, why in missing.items() if why}
     if missing:
-        raise FileNotFoundError(f"no finished run of {missing} in {build}: run "
-                                f"`hpostudy run --profile {profile}` first")
+        raise FileNotFoundError(
+            f"no finished run of {sorted(missing)} in {build} ("
+            + "; ".join(f"{n}: {why}" for n, why in sorted(missing.items()))
+            + f"): run `hpostudy run --profile {profile} {' '.join(sorted(missing))}` first")
     if generated.exists():
         shutil.rmtree(generated)
     for name, nb in found.items():
@@ -520,7 +549,8 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
         executed = nbformat.read(build / "executed" / f"{name}.ipynb", as_version=4)
         executed.cells.insert(1, nbformat.v4.new_markdown_cell(
             _profile_banner(build / "results" / name, profile)))
-        nbformat.write(executed, dest)
+        shown = nbformat.writes(executed).replace(f"{build.parent}{os.sep}", "build/")
+        store.atomic_write(dest, shown)
         shutil.copytree(build / "results" / name, generated / name,
                         ignore=shutil.ignore_patterns(STAMP, store.MARKER, "checkpoints",
                                                       "*.pt", "*.tmp"))
@@ -528,16 +558,16 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
     for name, nb in every.items():
         if nb.chapter:
             by_chapter.setdefault(nb.chapter, []).append(name)
-    provenance.write_tables(root / "book", by_chapter)
-    verdict_page.write_tables(root / "book", by_chapter)
+    provenance.write_tables(source / "book", by_chapter)
+    verdict_page.write_tables(source / "book", by_chapter)
     if chapters:
         toc = generated / "_toc.yml"
         toc.write_text(toc_text)
     exe = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(exe), "build", str(root), "--path-output", str(root), "--toc", str(toc)]
+    cmd = [str(exe), "build", str(source), "--path-output", str(source), "--toc", str(toc)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=source, capture_output=True, text=True)
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
     if done.returncode:
@@ -547,7 +577,19 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
             "the book did not build (jupyter-book exit status "
             f"{done.returncode}{'; warnings are errors' if strict else ''}):\n"
             + "\n".join(problems[:30] or done.stderr.splitlines()[-30:]))
-    return root / "_build" / "html"
+    return source / "_build" / "html"
+
+
+def _book_sources(root: Path, output: Path) -> Path:
+    """A copy of the book's sources of ``root`` in ``output`` (its generated pages left out),
+    to build a book there; returns ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, output / name)
+    if (output / "book").exists():
+        shutil.rmtree(output / "book")
+    shutil.copytree(root / "book", output / "book", ignore=shutil.ignore_patterns("generated"))
+    return output
 
 
 class BookBuildError(RuntimeError):
