@@ -229,6 +229,25 @@ def test_runs_that_cannot_fit_in_memory_are_refused_before_training():
         hg.reverse(problem, dyn, torch.zeros(1, dtype=torch.float64), 10_000)
 
 
+def test_exact_checks_its_smaller_memory_need_before_training(monkeypatch):
+    """Where reverse refuses and recommends exact, exact needs log2(1/gamma) bits per parameter
+    per step; at momentum 0.5 (1 bit) a million parameters over a million steps need 125 GB
+    (on a machine said to have 16 GB free)."""
+    from hpostudy.hypergrad import adjoint
+
+    monkeypatch.setattr(adjoint, "available_memory", lambda device: 16 * 10 ** 9)
+    big = torch.zeros(1_000_000, dtype=torch.float64)
+    problem = Problem(lambda w, th, t: (th.sum() * w ** 2).sum(), lambda w, th: w.sum(), big)
+    dyn = SGDMomentum(lr=0.1, momentum=0.5)
+    theta = torch.zeros(1, dtype=torch.float64)
+    with pytest.raises(MemoryError, match=r"the information buffer \(1000000 parameters x 1000000 "
+                                          r"steps x log2\(1/gamma\) = 1 bits\) needs 125.0 GB .* "
+                                          r"use method 'drmad'"):
+        hg.exact(problem, dyn, theta, 1_000_000)
+    with pytest.raises(MemoryError, match=r"use checkpoint_every='sqrt', or method 'exact'"):
+        hg.reverse(problem, dyn, theta, 1_000_000)
+
+
 @pytest.mark.parametrize("method", ["exact", "float_reversal", "drmad2"])
 def test_nesterov_and_clipping_are_not_reversed(small, method):
     _, problem, space, _ = small

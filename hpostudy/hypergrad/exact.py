@@ -25,10 +25,12 @@ naming the step.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..dynamics import FLOAT, FloatArithmetic, Problem, SGDMomentum, check_call, train
-from .adjoint import require_reversible, reverse_loop
+from .adjoint import require_memory, require_reversible, reverse_loop
 from .fixedpoint import FixedPointArithmetic, RangeWatch
 from .result import ExactDiagnostics, FloatReversalDiagnostics, HypergradResult
 
@@ -78,6 +80,11 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     P = w0.numel()
     arith = FixedPointArithmetic(P, radix, k, dtype=w0.dtype, device=w0.device)
     gammas = [arith.momentum(dynamics.gamma(t)) for t in range(T)]
+    bound = arith.information_bound(gammas)
+    require_memory(math.ceil(P * T * bound / 8), w0.device,
+                   f"the information buffer ({P} parameters x {T} steps x log2(1/gamma) = "
+                   f"{bound:.3g} bits)", "use method 'drmad' (memory independent of T) or "
+                   "fewer steps")
     W0 = arith.encode_weights(w0)
     state = (W0, arith.zeros_velocity(W0))
     watch = RangeWatch(arith, w0.device)
@@ -119,7 +126,7 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     diagnostics = ExactDiagnostics(
         gamma=gammas[0], radix=radix, k=k, recovered_w0=recovered,
         buffer_bits_per_param_step=bits / (P * T),
-        information_bound_bits=arith.information_bound(gammas), buffer_bytes=stored,
+        information_bound_bits=bound, buffer_bytes=stored,
         accumulated_norm=norms, path=recorder.rows if recorder else None, **companion)
     return HypergradResult("exact", dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
