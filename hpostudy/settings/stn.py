@@ -4,10 +4,12 @@ comparison of an STN with grid search, random search and Bayesian optimization.
 
 **A fair comparison.** Every method gets
 
-* *the same budget per network*: the STN's network and every search trial's network train for
-  ``steps`` steps of the same batches with the same optimizer; a search of ``trials`` trials
-  spends ``trials * steps`` training steps, the STN ``steps`` (plus its validation steps).
-  Both totals and the wall-clock time are reported beside the results;
+* *the same total budget*: every search trial's network trains for ``steps`` steps of the
+  same batches with the same optimizer, so a search of ``trials`` trials spends
+  ``trials * steps`` training steps; the STN's one network trains as many
+  (``stn_steps``, by default ``trials * steps``; plus its validation steps). Each method's
+  training steps and process CPU seconds are reported beside the results, and a comparison
+  whose STN trained fewer steps than the search is not judged;
 * *the same ranges*: the STN's hyperparameters live in the very boxes the searches sample
   (:mod:`hpostudy.stn.hyperparameters`), so the STN cannot reach a value no search could try;
 * *the same starting information*: every hyperparameter starts at the same position
@@ -26,6 +28,7 @@ the searches' samplers all follow the seed).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,6 +44,7 @@ from ..stn.train import (STNSettings, check_converged, divergence, diverged, tra
 from ..study.config import ExperimentConfig
 
 SOURCE = "MacKay et al. 2019, slides"  # where every paper value of the chapter comes from
+PTB_TRAIN_TOKENS = 929589  # training tokens of Penn Treebank (Mikolov's version)
 SEARCHES = {"grid": "grid search", "random": "random search", "bayes": "Bayesian optimization"}
 METHODS = ("STN", *SEARCHES)
 
@@ -50,9 +54,11 @@ METHODS = ("STN", *SEARCHES)
 # frequent words, both small and trained for a few hundred steps, so that they overfit and
 # regularization matters. paper: the slides' networks (their steps and budgets are larger);
 # the deep CNN starts at a quarter of every box, where its eight dropout layers let it learn.
+# With 25 trials the STN trains 25 x 500 = 12,500 steps in the cpu profile: 400 passes over
+# the CNN's 1,000 images, 250 over the LSTM's 20,000 tokens (the slides' runs: 341 and 241).
 SMOKE = {"steps": 150, "eval_every": 50, "lr": 0.01}
 CIFAR_CPU = {"dataset": "cifar10", "n_train": 1000, "n_val": 1000, "channels": (16, 32),
-             "hidden": (64,), "steps": 400, "eval_every": 100, "seeds": 3}
+             "hidden": (64,), "steps": 500, "eval_every": 100, "seeds": 3}
 CIFAR_PAPER = {"dataset": "cifar10", "n_val": 5000, "channels": (64, 192, 384, 256, 256),
                "hidden": (1024, 1024), "batch_size": 128, "steps": 20000, "lr": 1e-4,
                "eval_every": 1000, "seeds": 3, "start": 0.25}
@@ -76,11 +82,21 @@ class STNSetting(ExperimentConfig):
     init_scale: float = 0.5  # initial perturbation scale sigma, in unconstrained units
     eval_every: int = 50  # training steps between evaluations of a training curve
     start: float = 0.5  # where every method starts: this position in every box (0.5: centre)
+    stn_steps: int = 0  # the STN's training steps (0: trials * steps, a search's total)
 
     def validate(self):
         if not 0 < self.start < 1:
             raise ValueError(f"start is a position inside the boxes, strictly between 0 and 1; "
                              f"got {self.start}")
+
+    def stn_length(self) -> int:
+        """The STN's training steps: ``stn_steps``, or what each search spends in all
+        (``trials * steps``), or ``steps`` in an experiment without searches."""
+        return self.stn_steps or self.steps * getattr(self, "trials", 1)
+
+    def epochs(self, steps: float) -> float:
+        """Passes over the training data that ``steps`` training steps make."""
+        return steps * self.batch_size / self.train_examples()
 
     def starts(self, model) -> dict[str, float]:
         """The starting value of every hyperparameter of ``model``."""
@@ -102,7 +118,16 @@ class ImageSetting(STNSetting):
     hidden: tuple[int, ...] = (64,)  # widths of the fully connected layers
 
     CHOICES = {"dataset": ("digits", "cifar10")}
-    ZERO_OK = ("n_train",)
+    ZERO_OK = ("n_train", "stn_steps")
+
+    def train_examples(self) -> int:
+        """Training images (``n_train``, or what remains beside the validation images: of the
+        embedded digits' training split, of CIFAR-10's 50,000)."""
+        if self.n_train:
+            return self.n_train
+        if self.dataset == "digits":
+            return len(data.load_digits(n_val=self.n_val, seed=0).y_train)
+        return 50000 - self.n_val
 
     def task(self, seed: int) -> ImageTask:
         if self.dataset == "digits":
@@ -127,7 +152,7 @@ class ImageSetting(STNSetting):
         return (f"{where}, {train} training and {self.n_val:,} validation images; CNN with "
                 f"{'-'.join(map(str, self.channels))} conv and "
                 f"{'-'.join(map(str, self.hidden))} FC units; {self.steps:,} steps of "
-                f"{self.batch_size} images per network")
+                f"{self.batch_size} images per search trial")
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,19 @@ class LanguageSetting(STNSetting):
     bptt: int = 12  # tokens per training sequence
 
     CHOICES = {"dataset": ("generated", "ptb")}
-    ZERO_OK = ("train_tokens", "eval_tokens", "vocab")
+    ZERO_OK = ("train_tokens", "eval_tokens", "vocab", "stn_steps")
+
+    def epochs(self, steps: float) -> float:
+        """Passes over the training tokens that ``steps`` steps of ``batch_size x bptt``
+        tokens make."""
+        return steps * self.batch_size * self.bptt / self.train_examples()
+
+    def train_examples(self) -> int:
+        """Training tokens (``train_tokens``, or all: Penn Treebank's 929,589, 80% of the
+        generated corpus)."""
+        if self.train_tokens:
+            return self.train_tokens
+        return PTB_TRAIN_TOKENS if self.dataset == "ptb" else int(0.8 * self.tokens)
 
     def validate(self):
         super().validate()
@@ -179,7 +216,8 @@ class LanguageSetting(STNSetting):
         if self.eval_tokens:
             where.append(f"first {self.eval_tokens:,} validation and test tokens")
         return (f"{', '.join(where)}; {self.layers}-layer LSTM, {self.hidden} units; "
-                f"{self.steps:,} steps of {self.batch_size} x {self.bptt} tokens per network")
+                f"{self.steps:,} steps of {self.batch_size} x {self.bptt} tokens per "
+                f"{'search trial' if hasattr(self, 'trials') else 'network'}")
 
 
 # ---------------------------------------------------------------------- units of work
@@ -188,14 +226,16 @@ def stn_unit(item, checkpoint) -> dict:
     changed by ``changes``, hyperparameters starting at ``start`` (None: ``cfg.starts``).
     Fails with :class:`~hpostudy.stn.train.Diverged` for a run that diverged."""
     cfg, seed, changes, start, options = item
+    cpu = time.process_time()
     task = cfg.task(seed)
     model = cfg.model(task, seed, **options)
-    result = train_stn(model, task, cfg.steps, cfg.stn_settings(**changes),
+    result = train_stn(model, task, cfg.stn_length(), cfg.stn_settings(**changes),
                        start=cfg.starts(model) if start is None else start,
                        eval_every=cfg.eval_every, checkpoint=checkpoint,
                        progress=f"STN, seed {seed}")
     check_converged(result["curve"], task.chance_loss, f"the STN run of seed {seed}")
-    return result
+    # process CPU seconds of this call (a run resumed from a checkpoint counts its last part)
+    return {**result, "cpu_seconds": time.process_time() - cpu}
 
 
 def grid_space(model, start: float = 0.5) -> tuple[dict, callable]:
@@ -230,13 +270,15 @@ def search_unit(item, checkpoint) -> dict:
 
     def objective(point: dict) -> dict:
         values = {k: float(x) for k, x in values_of(point).items()}
+        cpu = time.process_time()
         try:
             curve = train_fixed(cfg.model(task, seed), task, cfg.steps, lambda t: values,
                                 lr=cfg.lr)
         except FloatingPointError:
-            return {"value": math.inf, "val_loss": math.inf, "diverged": True}
+            return {"value": math.inf, "val_loss": math.inf, "diverged": True,
+                    "cpu_seconds": time.process_time() - cpu}
         final = {k: float(x) for k, x in curve.iloc[-1].items() if k not in ("step", "seconds")}
-        return {"value": final["val_loss"], **final,
+        return {"value": final["val_loss"], **final, "cpu_seconds": time.process_time() - cpu,
                 "diverged": diverged(final["val_loss"], task.chance_loss)}
 
     trials = black_box_search(
@@ -278,7 +320,8 @@ def run_versus(run, cfg) -> dict:
             last = curve.iloc[-1]
             rows.append({"seed": seed, "method": "STN", **_finals(last), "networks": 1,
                          "training_steps": int(last.step), "validation_steps": int(last.val_steps),
-                         "wall_minutes": float(last.seconds) / 60})
+                         "wall_minutes": float(last.seconds) / 60,
+                         "cpu_seconds": float(result.get("cpu_seconds", math.nan))})
             progress.append(pd.DataFrame({"seed": seed, "method": "STN", "training_steps":
                                           curve.step, "best_val_loss": curve.val_loss.cummin()}))
             schedules.append(result["schedule"].assign(seed=seed))
@@ -289,7 +332,9 @@ def run_versus(run, cfg) -> dict:
         top = trials.loc[trials.value.idxmin()]
         rows.append({"seed": seed, "method": method, **_finals(top), "networks": len(trials),
                      "training_steps": len(trials) * cfg.steps, "validation_steps": 0,
-                     "wall_minutes": float(trials.trial_seconds.sum()) / 60})
+                     "wall_minutes": float(trials.trial_seconds.sum()) / 60,
+                     "cpu_seconds": float(trials.cpu_seconds.sum())
+                     if "cpu_seconds" in trials else math.nan})
         progress.append(pd.DataFrame({"seed": seed, "method": method, "training_steps":
                                       (trials.index + 1) * cfg.steps,
                                       "best_val_loss": trials.value.cummin()}))
@@ -303,6 +348,12 @@ def run_versus(run, cfg) -> dict:
 def _finals(row) -> dict:
     return {k: float(row[k]) for k in row.index
             if k.startswith(("val_", "test_")) and k != "val_steps"}
+
+
+def _cpu(values) -> str:
+    """Process CPU seconds per seed, or ``n/a`` where a run did not record them."""
+    values = [float(x) for x in values]
+    return "n/a" if any(math.isnan(x) for x in values) else mean_sd(values, 3)
 
 
 # ---------------------------------------------------------------------- tables
@@ -336,24 +387,69 @@ def methods_table(runs: pd.DataFrame, metric: str, paper: dict,
                      f"test {metric}{unit}": mean_sd(g[f"test_{metric}"] * scale),
                      "networks": _count(g.networks),
                      "training steps": _count(g.training_steps),
+                     "CPU (s)": _cpu(g.cpu_seconds) if "cpu_seconds" in g else "n/a",
                      "wall-clock (min)": mean_sd(g.wall_minutes, 2),
                      f"slides: val / test {compared}": f"{paper[method][0]} / {paper[method][1]}"})
     return pd.DataFrame(rows)
 
 
-def beats_searches(runs: pd.DataFrame, compared: str, paper: dict, where: str) -> list[dict]:
+def budget(runs: pd.DataFrame, method: str) -> str:
+    """A method's training steps and process CPU seconds per seed, in words."""
+    g = runs[runs.method == method]
+    cpu = _cpu(g.cpu_seconds) if "cpu_seconds" in g else "n/a"
+    cpu = "CPU seconds not recorded" if cpu == "n/a" else f"{cpu} CPU s"
+    name = "STN" if method == "STN" else SEARCHES[method]
+    return f"{name} {_count(g.training_steps)} training steps, {cpu}"
+
+
+def gated(judgement: v.Judgement, scale: v.Scale, ran: dict, stn_steps: float,
+          search_steps: float, name: str) -> v.Judgement:
+    """``judgement`` through the claim's scale gate and the budget gate: an STN that trained
+    fewer steps than the search it is compared with makes the row not comparable."""
+    judgement = scale.gate(judgement, ran)
+    if stn_steps >= search_steps:
+        return judgement
+    reason = (f"unequal budgets: the STN trained {v.fmt(int(stn_steps))} steps, the {name} "
+              f"{v.fmt(int(search_steps))} in all; needs a run with the STN at the search's "
+              "total (stn_steps = trials x steps)")
+    if judgement.verdict == v.NOT_COMPARABLE:
+        reason += "; " + judgement.rule.removeprefix("not comparable: ")
+    return v.not_comparable(reason, judgement.reproduced)
+
+
+def beats_searches(runs: pd.DataFrame, compared: str, paper: dict, where: str, cfg,
+                   scale: v.Scale) -> list[dict]:
     """One verdict row per search: is the STN's final test ``compared`` (loss or perplexity)
-    below the search's best trial's, over seeds?"""
-    by = {m: g.sort_values("seed")[f"test_{compared}"].tolist()
-          for m, g in runs.groupby("method")}
+    below the search's best trial's? Paired by seed (the same data, initialization and batch
+    order), with the slides' difference as the size; judged only at equal training steps and
+    at the claim's scale (:func:`gated`; the STN's passes over the training data)."""
+    by = {m: g.sort_values("seed") for m, g in runs.groupby("method")}
+    stn = by["STN"]
+    stn_steps = float(stn.training_steps.min())
+    ran = {"epochs": cfg.epochs(stn_steps)}
     rows = []
     for method, name in SEARCHES.items():
+        judgement = v.difference(
+            stn[f"test_{compared}"].tolist(), by[method][f"test_{compared}"].tolist(),
+            what_lower=f"the STN's test {compared}", what_higher=f"the {name}'s best trial's",
+            paired=True, paper_size=paper[method][1] - paper["STN"][1])
         rows.append(v.row(
             f"The STN beats {name} (test {compared})",
             f"STN {paper['STN'][1]} vs {paper[method][1]} ({SOURCE})",
-            v.mean_below(by["STN"], by[method], what_lower=f"the STN's test {compared}",
-                         what_higher=f"the {name}'s best trial's"), where))
+            gated(judgement, scale, ran, stn_steps, float(by[method].training_steps.max()),
+                  name),
+            f"{where}; budgets per seed: {budget(runs, 'STN')}; {budget(runs, method)}"))
     return rows
+
+
+def slides_scale(iterations: int, batch: str, epochs: float, what: str) -> v.Scale:
+    """The scale gate of an STN claim: the STN's passes over its training data at least the
+    slides' (``iterations`` steps of ``batch``, ``epochs`` passes)."""
+    return v.Scale(needs={"epochs": round(epochs)},
+                   why=f"the slides' {what} ran {iterations:,} iterations of {batch}, "
+                       f"{round(epochs)} passes over the training data; a regularization "
+                       "schedule and the networks it is compared with are judged where training "
+                       "has gone as far into overfitting")
 
 
 def searches_setting(cfg) -> str:
