@@ -18,27 +18,48 @@ METHOD_COLORS = {"STL": "#8c8c8c", "NMTL": "#4c72b0", "HMTL": "#dd8452", "HMTL-S
 
 
 def accuracy_by_method(methods: pd.DataFrame, summary: pd.DataFrame):
-    """Figure 1 left: test accuracy per method, one grey line per split (paired), the mean with
-    its standard deviation, and the paper's value (diamond, right axis) for its ordering."""
+    """Figure 1 left on one scale: left, test accuracy per method, one grey line per split
+    (seed; paired), the mean with its standard deviation, and the paper's value (diamond) on
+    the same axis; right, each method's gain over STL paired by split, the mean with its 95%
+    t-interval, and the paper's gain (diamond) -- the differences its claims are about."""
+    from ..verdicts import difference_interval
+
     order = list(summary.method)
     wide = methods.pivot(index="seed", columns="method", values="test_accuracy")[order]
-    fig, ax = plt.subplots(figsize=(8, 4.2))
+    fig, (ax, gain) = plt.subplots(1, 2, figsize=(12, 4.4), width_ratios=(1.1, 1))
     x = np.arange(len(order))
-    for _, row in wide.iterrows():
-        ax.plot(x, row.to_numpy(), color="0.8", lw=0.8, zorder=1)
+    for k, (_, row) in enumerate(wide.iterrows()):
+        ax.plot(x, row.to_numpy(), color="0.8", lw=0.8, zorder=1,
+                label=f"one split (seed), {len(wide)} in all" if k == 0 else None)
     for i, name in enumerate(order):
         mine = summary[summary.method == name].iloc[0]
         ax.errorbar([i], [mine.test_accuracy], yerr=[mine.sd], fmt="o", ms=8, capsize=5,
-                    color=METHOD_COLORS.get(name, "k"), zorder=3)
-    ax.set_xticks(x, order)
-    ax.set_ylabel("test accuracy (this study)")
-    paper = ax.twinx()
-    paper.plot(x, summary.paper_accuracy.to_numpy(), "D--", color="0.35", ms=6, lw=0.8,
-               label="paper (Inception-V3 features)")
-    paper.set_ylabel("paper's test accuracy")
-    paper.grid(False)
-    paper.legend(loc="lower right")
-    ax.set_title(f"Test accuracy per split ({len(wide)} splits), mean ± sd")
+                    color=METHOD_COLORS.get(name, "k"), zorder=3,
+                    label="this study: mean ± sd" if i == 0 else None)
+    ax.plot(x, summary.paper_accuracy.to_numpy(), "D", color="0.25", ms=6,
+            label="paper (Inception-V3 features)")
+    ax.set_xticks(x, [n.replace(" paper R", "\npaper R") for n in order])
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=9)
+    ax.set_title("Test accuracy: this study and the paper")
+    others = [n for n in order if n != "STL"]
+    for i, name in enumerate(others):
+        iv = difference_interval(wide["STL"], wide[name], paired=True)
+        pts = 100 * np.array([iv.estimate, iv.low, iv.high])
+        gain.errorbar([i], [pts[0]], yerr=[[pts[0] - pts[1]], [pts[2] - pts[0]]], fmt="o", ms=8,
+                      capsize=5, color=METHOD_COLORS.get(name, "k"),
+                      label="this study: mean, 95% t-interval" if i == 0 else None)
+        paper = summary[summary.method == name].paper_accuracy.iloc[0]
+        paper_stl = summary[summary.method == "STL"].paper_accuracy.iloc[0]
+        gain.plot([i], [100 * (paper - paper_stl)], "D", color="0.25", ms=6,
+                  label="paper" if i == 0 else None)
+    gain.axhline(0, color="0.4", lw=0.8)
+    gain.set_xticks(np.arange(len(others)), [n.replace(" paper R", "\npaper R")
+                                             for n in others])
+    gain.set_ylabel("accuracy gain over STL (points)")
+    gain.legend(loc="lower right", fontsize=9)
+    gain.set_title(f"Gain over STL, paired by split ({len(wide)} splits)")
     fig.tight_layout()
     return fig
 
@@ -103,10 +124,10 @@ def grid_over_rho(grid: pd.DataFrame, ax=None):
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 3.6))
     positions = {rho: i for i, rho in enumerate(sorted(grid.rho.unique()))}
-    for seed, group in grid.groupby("seed"):
+    for k, (seed, group) in enumerate(grid.groupby("seed")):
         group = group.sort_values("rho")
         ax.plot([positions[r] for r in group.rho], group.val_error, color="0.75", lw=0.8,
-                marker="o", ms=3)
+                marker="o", ms=3, label=f"one seed ({grid.seed.nunique()})" if k == 0 else None)
     mean = grid.groupby("rho").val_error.mean()
     ax.plot([positions[r] for r in mean.index], mean.to_numpy(), color="k", marker="o",
             label="mean over seeds")
@@ -114,7 +135,7 @@ def grid_over_rho(grid: pd.DataFrame, ax=None):
     if len(diverged):
         ax.scatter([positions[r] for r in diverged.rho], diverged.val_error.clip(upper=1.0),
                    marker="x", color="#c44e52", s=50, zorder=3, label="training diverged")
-    ax.set_xticks(list(positions.values()), [f"{r:g}" for r in positions])
+    ax.set_xticks(list(positions.values()), [f"{r:g}" for r in positions], rotation=45)
     ax.set_xlabel("rho (grid)")
     ax.set_ylabel("best validation error")
     ax.set_ylim(top=min(1.0, ax.get_ylim()[1]))
@@ -126,21 +147,25 @@ def rt_ho(results: dict, folder: str | Path) -> dict[str, Path]:
     """Figure 1 right and RT-HO's hyperparameters along training, from
     :func:`hpostudy.experiments.rt_ho.run`'s results."""
     grid, methods, trajectory = results["grid"], results["methods"], results["trajectory"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     grid_over_rho(grid, axes[0])
     axes[0].set_title("Baseline: grid search on rho")
     for name, marker in (("Baseline", "s"), ("RT-HO", "o")):
         mine = methods[methods.method == name]
         axes[1].scatter(mine.cpu_seconds, mine.test_accuracy, marker=marker, s=50, label=name)
+        for row in mine.itertuples():  # the seed beside its point
+            axes[1].annotate(str(row.seed), (row.cpu_seconds, row.test_accuracy), fontsize=8,
+                             xytext=(4, 3), textcoords="offset points")
     axes[1].set_xlabel("process CPU seconds (whole search)")
     axes[1].set_ylabel("test accuracy")
-    axes[1].set_title("Accuracy and cost per seed")
+    axes[1].set_title("Accuracy and cost (number: seed)")
     axes[1].legend()
-    for seed, group in trajectory.groupby("seed"):
-        axes[2].plot(group.step, group.val_error, color="#4c72b0", lw=1)
+    for k, (seed, group) in enumerate(trajectory.groupby("seed")):
+        axes[2].plot(group.step, group.val_error, color=f"C{k % 10}", lw=1, label=f"seed {seed}")
     axes[2].set_xlabel("training step")
     axes[2].set_ylabel("validation error")
-    axes[2].set_title("RT-HO runs (one line per seed)")
+    axes[2].set_title("RT-HO runs")
+    axes[2].legend(fontsize=8, ncol=2 if trajectory.seed.nunique() > 5 else 1)
     fig.tight_layout()
     figs = {"fig1_right_rt_ho": fig, "rt_ho_hyperparameters": hyperparameter_paths(trajectory),
             "hypergradient_growth": hypergradient_growth(results["updates"], results["growth"],
