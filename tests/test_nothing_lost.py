@@ -376,3 +376,92 @@ def test_a_book_built_elsewhere_leaves_the_projects_book_alone_and_hides_the_bui
     (build / "smoke" / "results" / "tiny" / "curve.png").unlink()  # a finished run only
     with pytest.raises(FileNotFoundError, match="curve.png is missing.*hpostudy run"):
         runner.build_book("smoke", build=build, output=tmp_path / "book")
+
+
+# ------------------------------------------------------------------ Ray: one storage for all
+class _FakeRay:
+    """Just enough of Ray to run :class:`RayExecutor.map` in this process: every task runs
+    when submitted, in an environment without the search storage (as a fresh worker process
+    or another machine would be), its arguments resolved as Ray resolves them."""
+
+    class Ref:
+        def __init__(self, value):
+            self.value = value
+
+    def __init__(self):
+        self.seen = []
+
+    def is_initialized(self):
+        return True
+
+    def remote(self, target=None, **options):
+        if target is None:
+            return self.remote
+        ray = self
+
+        class Remote:
+            def options(self, **kw):
+                return self
+
+            def remote(self, *args):
+                args = [a.value if isinstance(a, _FakeRay.Ref) else a for a in args]
+                if isinstance(target, type):
+                    return ray._actor(target(*args))
+                saved = os.environ.pop(metaopt.SEARCH_STORAGE, None)
+                try:
+                    return _FakeRay.Ref(target(*args))
+                finally:
+                    if saved is not None:
+                        os.environ[metaopt.SEARCH_STORAGE] = saved
+
+        return Remote()
+
+    def _actor(self, instance):
+        class Method:
+            def __init__(self, f):
+                self.remote = lambda *a: _FakeRay.Ref(f(*a))
+
+        class Actor:
+            def __getattr__(self, name):
+                return Method(getattr(instance, name))
+
+        return Actor()
+
+    def put(self, value):
+        return _FakeRay.Ref(value)
+
+    def get(self, ref):
+        return ref.value
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        return refs[:1], refs[1:]
+
+    def cancel(self, ref):
+        pass
+
+
+def storage_seen(item, checkpoint):
+    return os.environ.get(metaopt.SEARCH_STORAGE)
+
+
+def test_ray_helper_tasks_search_on_the_runs_storage(monkeypatch):
+    import sys
+
+    from hpostudy.study.executors import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", _FakeRay())
+    monkeypatch.setenv(metaopt.SEARCH_STORAGE, "postgresql://db/hpostudy")
+    results = {}
+    RayExecutor().map(storage_seen, [0, 1, 2], [None] * 3, results.__setitem__)
+    assert results == {i: "postgresql://db/hpostudy" for i in range(3)}
+    assert os.environ[metaopt.SEARCH_STORAGE] == "postgresql://db/hpostudy"
+
+
+def test_a_notebooks_environment_does_not_outlive_it(monkeypatch, tmp_path):
+    from hpostudy.study import runner
+
+    monkeypatch.delenv(metaopt.SEARCH_STORAGE, raising=False)
+    job = runner.Job("x", tmp_path / "missing.py", {}, tmp_path / "x.ipynb", tmp_path, tmp_path,
+                     1, True, {metaopt.SEARCH_STORAGE: "sqlite:///s.db"})
+    assert runner._execute(job).status == "failed"
+    assert metaopt.SEARCH_STORAGE not in os.environ

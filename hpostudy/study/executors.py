@@ -120,10 +120,42 @@ class UnitBoard:
         self.left = []
 
 
+FORWARDED = ("HPOSTUDY_SEARCH_STORAGE",)  # settings of the run that its helper tasks must see
+
+
+def forwarded_environment() -> dict:
+    """The variables of :data:`FORWARDED` set in this process (``hpostudy run --storage`` sets
+    the search storage in the notebook's): a helper task on another worker process or machine
+    gets them explicitly, so that its searches use the same storage as the notebook's."""
+    return {k: os.environ[k] for k in FORWARDED if k in os.environ}
+
+
+class environment:
+    """Set ``variables`` in ``os.environ`` for the duration of a ``with`` block, then restore
+    what was there (a Ray worker process serves tasks of other runs afterwards)."""
+
+    def __init__(self, variables: dict):
+        self.variables = variables
+        self.saved: dict = {}
+
+    def __enter__(self):
+        self.saved = {k: os.environ.get(k) for k in self.variables}
+        os.environ.update(self.variables)
+        return self
+
+    def __exit__(self, *exc):
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _helper(function: Callable, items: Sequence, checkpoints: Sequence, board, name: str,
-            device: str, threads: int):
-    """A helper task: take one unit from ``board`` and compute it as the notebook would.
-    Returns ``(index, result)``, or ``None`` when the board was empty."""
+            device: str, threads: int, variables: dict):
+    """A helper task: take one unit from ``board`` and compute it as the notebook would, with
+    the notebook's ``variables`` (:func:`forwarded_environment`). Returns ``(index, result)``,
+    or ``None`` when the board was empty."""
     import ray
     import torch
 
@@ -134,7 +166,8 @@ def _helper(function: Callable, items: Sequence, checkpoints: Sequence, board, n
         return None
     deterministic(device)
     torch.set_num_threads(threads)
-    return index, function(items[index], checkpoints[index])
+    with environment(variables):
+        return index, function(items[index], checkpoints[index])
 
 
 class RayExecutor:
@@ -151,8 +184,9 @@ class RayExecutor:
         board = ray.remote(num_cpus=0)(UnitBoard).remote(len(items))
         shipped = ray.put(list(items)), ray.put(list(checkpoints))
         helper = ray.remote(_helper).options(**task_resources(device, unit_threads()))
+        variables = forwarded_environment()
         helpers = {f"helper-{h}": helper.remote(function, *shipped, board, f"helper-{h}", device,
-                                                unit_threads())
+                                                unit_threads(), variables)
                    for h in range(1, len(items))}
         failure = None
         with _bar(desc, total or len(items), done) as bar:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .. import store
 from . import notebooks as nbs, partial, provenance, verdict_page
-from .executors import connect, import_ray, task_resources, unit_threads
+from .executors import connect, environment, import_ray, task_resources, unit_threads
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
 STAMP = ".stamp"
@@ -193,10 +193,18 @@ def unfinished(results: Path, executed: Path | None, stamp: dict | None = None) 
 
 
 def _execute(job: Job) -> Outcome:
-    """Run one notebook (in a worker process or a Ray task); never raises."""
-    os.environ.update(job.environment)
-    os.environ["OMP_NUM_THREADS"] = os.environ["HPOSTUDY_THREADS"] = str(job.threads)
-    os.environ.setdefault("TQDM_MININTERVAL", "5")  # progress bars redraw every few seconds
+    """Run one notebook (in a worker process or a Ray task) with its environment, restored
+    afterwards (a worker runs other notebooks next, maybe without a search storage); never
+    raises."""
+    variables = {**job.environment, "OMP_NUM_THREADS": str(job.threads),
+                 "HPOSTUDY_THREADS": str(job.threads),
+                 "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "5")}  # redraw seldom
+    with environment(variables):
+        return _execute_in(job)
+
+
+def _execute_in(job: Job) -> Outcome:
+    """:func:`_execute` inside the notebook's environment."""
     start = time.perf_counter()
     try:
         if job.direct:
