@@ -432,7 +432,7 @@ def judge(tables: dict[str, pd.DataFrame], cfg: Config) -> pd.DataFrame:
             else:
                 share = _fig_3_14(s, null)
             rows.append(v.row(
-                f"{label} many L2 hyperparameters decrease, more than an uninformative "
-                "direction would lower (Fig 3.14; against the random-direction null)",
+                f"{label} many L2 hyperparameters decrease (Fig 3.14): a larger share than "
+                "random sign steps of the same size lower (the null)",
                 "many", share, where))
     return v.table(rows)

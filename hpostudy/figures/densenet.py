@@ -13,7 +13,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from . import meta_iteration_axis as _meta_iteration_axis, save
+from . import save
 
 _ERR = {"train_error": "tab:green", "val_error": "tab:orange", "test_error": "tab:purple"}
 LEGEND = 10  # legend font size (readable at 1x)
@@ -59,20 +59,42 @@ def densenet_benchmark(results: dict, folder: str | Path) -> dict[str, Path]:
 
 
 def fig3_8_drmad_meta_errors(meta: pd.DataFrame):
-    """Thesis Fig 3.8: errors per meta-iteration with DrMAD, one panel per initial L2."""
+    """Thesis Fig 3.8: the test error per meta-iteration with DrMAD, one panel per initial L2,
+    one line per seed (labelled); dashed, the random-direction control of the same seed where
+    it ran. Each tick names the meta-iteration's epochs, and the meta-iterations that train
+    longer than meta-iteration 0 are shaded: their error is not comparable with its (the epoch
+    confound), and where none is shaded there is none."""
+    meta = meta if "direction" in meta else meta.assign(direction="DrMAD")
     inits = list(dict.fromkeys(meta.init_l2))
     cols = min(max(len(inits), 1), 2)
     rows = -(-max(len(inits), 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
     axes = axes.flat
     for ax in axes[len(inits):]:
         ax.set_visible(False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for init, ax in zip(inits, axes):
         g = meta[meta.init_l2 == init]
-        _errors(ax, g, "meta_iteration", batch=False)
-        ax.set_title(f"initial L2 1e{init:g} ({_seeds(g)})", fontsize=10)
-        _meta_iteration_axis(ax)
-    axes[0].legend(fontsize=LEGEND)
+        for (direction, seed), run in g.groupby(["direction", "seed"]):
+            run = run.sort_values("meta_iteration")
+            ax.plot(run.meta_iteration, 100 * run.test_error,
+                    "-o" if direction == "DrMAD" else "--x", ms=4,
+                    color=colors[int(seed) % len(colors)],
+                    label=f"seed {int(seed)}" + ("" if direction == "DrMAD" else
+                                                 f", {direction}"))
+        epochs = g[g.direction == "DrMAD"].groupby("meta_iteration").epochs.max()
+        if len(epochs):
+            longer = epochs[epochs != epochs.iloc[0]]
+            for i in longer.index:
+                ax.axvspan(i - 0.5, i + 0.5, color="0.85", lw=0, zorder=0)
+            ax.set_xticks(list(epochs.index),
+                          [f"{i}\n{e} ep" for i, e in epochs.items()])
+            note = (f"shaded: longer than meta-iteration 0 ({epochs.iloc[0]} epoch(s))"
+                    if len(longer) else f"every meta-iteration {epochs.iloc[0]} epochs")
+            ax.set_title(f"initial L2 1e{init:g}\n{note}", fontsize=10)
+        ax.set_xlabel("meta-iteration (its epochs)")
+        ax.set_ylabel("test error (%)")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -83,7 +105,10 @@ def fig_drmad_during(during: pd.DataFrame, init: float):
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     d = during[during.init_l2 == init]
     if len(d):
-        d = d[d.seed == d.seed.min()].sort_values(["meta_iteration", "epoch"]).copy()
+        if "direction" in d:
+            d = d[d.direction == "DrMAD"]
+        seed = int(d.seed.min())
+        d = d[d.seed == seed].sort_values(["meta_iteration", "epoch"]).copy()
         offsets = d.groupby("meta_iteration").epoch.max().cumsum().shift(fill_value=0)
         d["x"] = d.epoch + d.meta_iteration.map(offsets)
         _errors(ax, d, "x", batch=False)
@@ -91,8 +116,8 @@ def fig_drmad_during(during: pd.DataFrame, init: float):
             ax.axvline(boundary, color="0.6", lw=0.8)
         ax.legend(fontsize=LEGEND)
     ax.set_xlabel("epoch (meta-iterations one after another)")
-    ax.set_title(f"Errors during training with DrMAD, initial L2 1e{init:g} (first seed)",
-                 fontsize=10)
+    ax.set_title(f"Errors during training with DrMAD, initial L2 1e{init:g}"
+                 + (f" (seed {seed})" if len(d) else ""), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -118,6 +143,8 @@ def fig_layer_lines(df: pd.DataFrame, x: str, xlabel: str, title: str, ylabel: s
 
 
 def _first_seed(df: pd.DataFrame) -> pd.DataFrame:
+    if "direction" in df:
+        df = df[df.direction == "DrMAD"]
     return df[df.seed == df.seed.min()] if len(df) else df
 
 
@@ -135,7 +162,8 @@ def densenet_drmad(results: dict, folder: str | Path) -> dict[str, Path]:
         figs[during_name] = fig_drmad_during(during, init)
         figs[layer_name] = fig_layer_lines(
             _first_seed(layers[layers.init_l2 == init]), "meta_iteration", "meta-iteration",
-            f"Per-layer average log10 L2 with DrMAD, starting at {init:g} (first seed)",
+            f"Per-layer average log10 L2 with DrMAD, starting at {init:g} (seed "
+            f"{int(layers.seed.min()) if len(layers) else 0})",
             "log10 L2")
     return {name: save(fig, folder, name) for name, fig in figs.items()}
 
