@@ -98,7 +98,6 @@ def test_hmtl_lead_is_a_paired_difference_in_points_and_standard_errors(tmp_path
     _write(tmp_path, "recorded/cpu/hmtl/methods.csv", methods)
     shown = bv.substitutions(tmp_path)
     assert shown["hmtl_lead_over_nmtl"] == "+2"
-    assert shown["hmtl_lead_over_nmtl_in_se"] == "3.46"
 
 
 def test_benchmark_values_read_the_row_of_their_method_and_horizon(tmp_path):
@@ -133,3 +132,21 @@ def test_rt_ho_values_read_float64_growth_per_seed_and_float32_errors_by_horizon
                             "hypergradient_norm": [50.0, 2.0, float("nan"), 3.0, 300.0,
                                                    float("inf")]})
     assert bv.rt_ho_update_growth_lowest(updates) == pytest.approx(25.0)  # seed 0: 50 / 2
+
+
+def test_densenet_values_read_the_drmad_runs_at_equal_epochs(tmp_path):
+    from hpostudy.study import book_values as bv
+
+    rows = [{"init_l2": init, "seed": s, "direction": d, "meta_iteration": i, "epochs": e,
+             "test_error": err, "l2_decreased": share}
+            for init in (-4.0, -2.0, -7.0) for s, errs in enumerate(
+                ([0.70, 0.72, 0.60], [0.71, 0.70, 0.60], [0.69, 0.75, 0.60]))
+            for d in ("DrMAD", "random signs")
+            for i, (e, err, share) in enumerate(zip((1, 1, 2), errs, (0.0, 0.4 + 0.1 * s,
+                                                                       0.5 + 0.1 * s)))]
+    meta = pd.DataFrame(rows)
+    meta.loc[meta.direction == "random signs", "test_error"] = 0.1  # never read
+    assert bv.densenet_equal_epoch_rises(meta) == 2  # meta-iteration 1, not the longer 2
+    assert bv.densenet_drmad_seeds(meta) == 3
+    assert bv.densenet_first_error_1e2(meta) == pytest.approx(0.70)
+    assert bv.densenet_share_decreased_1e7(meta) == pytest.approx(0.6)

@@ -169,13 +169,6 @@ def hmtl_lead_over_nmtl(methods: pd.DataFrame) -> float:
     return _hmtl_lead_over_nmtl(methods)[0]
 
 
-@recorded(f"{HMTL}/methods.csv")
-def hmtl_lead_over_nmtl_in_se(methods: pd.DataFrame) -> float:
-    """methods.csv: the mean of :func:`_hmtl_lead_over_nmtl` in its standard errors."""
-    mean, se = _hmtl_lead_over_nmtl(methods)
-    return mean / se
-
-
 @recorded(f"{HMTL}/relations.csv")
 def hmtl_s_related_ratio(relations: pd.DataFrame) -> float:
     """relations.csv: the mean weight HMTL-S gives the related pairs of CIFAR-10 classes over
@@ -299,3 +292,99 @@ def bench_h100_autograd_mb_per_step(table: pd.DataFrame) -> float:
     """hypergrad_cuda_h100.csv (T = 1,000): autograd's peak memory per step through the
     unrolled loop (``MB_per_step``)."""
     return _bench(table, "autograd", "MB_per_step", T=1000)
+
+
+# ------------------------------------------------------------------ why DrMAD explodes; Fig 3.6
+EXPLOSION = "recorded/cpu/drmad_explosion"
+REVERSAL = "recorded/cpu/reversal_precision"
+
+
+def _explosion_pass(summary: pd.DataFrame, column: str, S: int) -> float:
+    """summary.csv: ``column`` of the unscaled line with ``S`` reverse steps at the smallest
+    learning rate (the DrMAD code's 0.05 in the recorded run), mean over seeds."""
+    g = summary[(summary.lr == summary.lr.min()) & (summary["pass"] == f"line, S={S:,}")]
+    return mean_sd(g.groupby("seed")[column].mean())[0]
+
+
+@recorded(f"{EXPLOSION}/summary.csv")
+def explosion_growth_few(summary: pd.DataFrame) -> float:
+    """summary.csv: log10 growth of |dw| per reverse step (``log10_growth_per_step``) along
+    the line with 200 steps, learning rate 0.05, mean over seeds."""
+    return _explosion_pass(summary, "log10_growth_per_step", 200)
+
+
+@recorded(f"{EXPLOSION}/summary.csv")
+def explosion_growth_many(summary: pd.DataFrame) -> float:
+    """summary.csv: the same along the line with 2,000 steps."""
+    return _explosion_pass(summary, "log10_growth_per_step", 2000)
+
+
+@recorded(f"{EXPLOSION}/summary.csv")
+def explosion_curvature_few(summary: pd.DataFrame) -> float:
+    """summary.csv: the mean curvature the adjoint meets (``mean_curvature``) along the line
+    with 200 steps, learning rate 0.05, mean over seeds."""
+    return _explosion_pass(summary, "mean_curvature", 200)
+
+
+@recorded(f"{EXPLOSION}/summary.csv")
+def explosion_curvature_many(summary: pd.DataFrame) -> float:
+    """summary.csv: the same along the line with 2,000 steps."""
+    return _explosion_pass(summary, "mean_curvature", 2000)
+
+
+@recorded(f"{REVERSAL}/parting.csv")
+def reversal_parting_step(parting: pd.DataFrame) -> float:
+    """parting.csv: per seed the first reverse step at which any quantity parts (the
+    smallest ``parting_step``), mean over seeds."""
+    return mean_sd(parting.groupby("seed").parting_step.min())[0]
+
+
+@recorded("recorded/h100/reversal_precision/parting.csv")
+def reversal_parting_step_h100(parting: pd.DataFrame) -> float:
+    """The H100 run's parting.csv (one seed): as :func:`reversal_parting_step`."""
+    return mean_sd(parting.groupby("seed").parting_step.min())[0]
+
+
+# ------------------------------------------------------------------ DenseNet (thesis 3.2)
+DENSENET_DRMAD = "recorded/cpu/densenet_drmad"
+
+
+def _drmad_runs(meta: pd.DataFrame, init: float) -> pd.DataFrame:
+    """The DrMAD runs (not the random-direction control) from ``init`` in meta_iterations.csv,
+    ordered by seed and meta-iteration."""
+    if "direction" in meta:
+        meta = meta[meta.direction == "DrMAD"]
+    return meta[meta.init_l2 == init].sort_values(["seed", "meta_iteration"])
+
+
+@recorded(f"{DENSENET_DRMAD}/meta_iterations.csv")
+def densenet_equal_epoch_rises(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-4: the seeds whose test error is higher at the last
+    meta-iteration that trains as many epochs as meta-iteration 0 than at meta-iteration 0."""
+    count = 0
+    for _, g in _drmad_runs(meta, -4.0).groupby("seed"):
+        same = g[g.epochs == g.epochs.iloc[0]]
+        count += int(same.test_error.iloc[-1] > same.test_error.iloc[0])
+    return count
+
+
+@recorded(f"{DENSENET_DRMAD}/meta_iterations.csv")
+def densenet_drmad_seeds(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv: the number of seeds of the DrMAD runs from 1e-4."""
+    return _drmad_runs(meta, -4.0).seed.nunique()
+
+
+@recorded(f"{DENSENET_DRMAD}/meta_iterations.csv", show=percent)
+def densenet_first_error_1e2(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-2: the test error at meta-iteration 0, mean over
+    seeds."""
+    g = _drmad_runs(meta, -2.0)
+    return mean_sd(g[g.meta_iteration == 0].test_error)[0]
+
+
+@recorded(f"{DENSENET_DRMAD}/meta_iterations.csv", show=percent)
+def densenet_share_decreased_1e7(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-7: the share of L2 hyperparameters below their start
+    at each seed's last meta-iteration, mean over seeds."""
+    g = _drmad_runs(meta, -7.0)
+    return mean_sd(g.groupby("seed").l2_decreased.last())[0]
