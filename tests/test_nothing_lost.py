@@ -465,3 +465,34 @@ def test_a_notebooks_environment_does_not_outlive_it(monkeypatch, tmp_path):
                      1, True, {metaopt.SEARCH_STORAGE: "sqlite:///s.db"})
     assert runner._execute(job).status == "failed"
     assert metaopt.SEARCH_STORAGE not in os.environ
+
+
+# ------------------------------------------------------------------ output placement
+def test_output_dir_is_honoured_and_nothing_is_written_outside_it(project):
+    outcome = run_tiny(output_dir="mine/results")
+    assert outcome.results == project / "mine" / "results"
+    assert {"curve.png", "meta.json", "values.csv"} <= {p.name for p in outcome.results.iterdir()}
+    assert not (project / "build").exists()
+    assert run_tiny(output_dir="mine/results").status == "skipped (unchanged)"
+
+
+def test_output_dir_for_several_notebooks_is_refused(project):
+    from hpostudy.study import runner
+
+    (project / "notebooks" / "tiny2.py").write_text(TINY_NOTEBOOK)
+    with pytest.raises(ValueError, match="names one folder for 2 notebooks"):
+        runner.run_notebooks(None, "smoke", None, {"output_dir": "x"}, progress=False)
+
+
+def test_a_copy_of_a_study_notebook_elsewhere_gets_results_of_its_own(project):
+    from hpostudy.study import runner
+
+    chapter = run_tiny().results
+    before = _tree(chapter)
+    (project / "mystudy").mkdir()
+    (project / "mystudy" / "tiny.py").write_text(TINY_NOTEBOOK)
+    (copy,) = runner.run_notebooks(["mystudy/tiny.py"], "smoke", None, {"epochs": 4},
+                                   progress=False, direct=True)
+    assert copy.status == "ran", copy.error
+    assert copy.results != chapter and copy.results.name.startswith("tiny-")
+    assert _tree(chapter) == before

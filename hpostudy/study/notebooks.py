@@ -111,15 +111,29 @@ def discover(root: Path) -> dict[str, Notebook]:
     return {p.stem: read(p) for p in sorted(notebook_dir(root).glob("*.py"))}
 
 
+def _own_name(nb: Notebook, root: Path, study: set[str]) -> Notebook:
+    """``nb`` under a name of its own if it is a copy outside ``notebooks/`` named like a study
+    notebook (``<name>-<digest of its path>``): its results then never land in, or replace,
+    that chapter's folder."""
+    import dataclasses
+    import hashlib
+
+    if nb.path.resolve().parent == notebook_dir(root).resolve() or nb.name not in study:
+        return nb
+    tag = hashlib.sha256(str(nb.path.resolve()).encode()).hexdigest()[:8]
+    return dataclasses.replace(nb, name=f"{nb.name}-{tag}")
+
+
 def resolve(selection: list[str] | None, root: Path) -> list[Notebook]:
     """Notebooks by name (from ``notebooks/``) or by path; all of the study's when empty."""
     if not selection:
         return list(discover(root).values())
     found = []
+    study = {p.stem for p in notebook_dir(root).glob("*.py")}
     for item in selection:
         path = Path(item)
         if item.endswith(".py") or path.exists():
-            found.append(read(path))
+            found.append(_own_name(read(path), root, study))
             continue
         candidate = notebook_dir(root) / f"{item}.py"
         if not candidate.exists():

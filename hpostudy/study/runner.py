@@ -130,6 +130,11 @@ class Job:
     direct: bool
     environment: dict  # variables set for the notebook (executor, cluster, search storage)
     settings: dict | None = None  # the settings its run must record (None: no Config)
+    scratch: Path | None = None  # where its input notebook and script go (default: the build)
+
+    @property
+    def work(self) -> Path:
+        return self.scratch or self.results.parent.parent
 
 
 def _stamp(job: Job) -> str:
@@ -231,7 +236,7 @@ def _execute_with_papermill(job: Job) -> None:
 
     notebook = jupytext.read(job.source)
     notebook.metadata["kernelspec"] = dict(nbs.KERNELSPEC)
-    unexecuted = job.executed.parent.parent / "notebooks" / job.executed.name
+    unexecuted = job.work / "notebooks" / job.executed.name
     unexecuted.parent.mkdir(parents=True, exist_ok=True)
     job.executed.parent.mkdir(parents=True, exist_ok=True)
     jupytext.write(notebook, unexecuted)
@@ -262,7 +267,7 @@ def notebook_script(source: Path, parameters: dict) -> str:
 
 
 def _execute_as_script(job: Job) -> None:
-    script = job.results.parent.parent / "scripts" / f"{job.name}.py"
+    script = job.work / "scripts" / f"{job.name}.py"
     store.atomic_write(script, notebook_script(job.source, job.parameters))
     proc = subprocess.run([sys.executable, str(script)], cwd=job.cwd, capture_output=True,
                           text=True)
@@ -288,6 +293,11 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
     root = _root_or_cwd()
     notebooks = nbs.resolve(selection, root)
     params = dict(params or {})
+    if params.get("output_dir") is not None and len(notebooks) > 1:
+        raise ValueError(f"-p output_dir={params['output_dir']} names one folder for "
+                         f"{len(notebooks)} notebooks, whose results would overwrite each "
+                         "other: run one notebook with it (or leave output_dir unset for "
+                         "build/<profile>/results/<name>)")
     injected = preflight(notebooks, profile, device, params, local=executor == "local")
     environment = {}
     if storage:
@@ -309,10 +319,10 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
     notes: dict[str, str] = {}
     todo = []
     for nb in notebooks:
-        results = build / "results" / nb.name
+        results, executed, scratch = _placement(nb, build, root, params.get("output_dir"))
         job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
-                  build / "executed" / f"{nb.name}.ipynb", results, root, threads, direct,
-                  environment, _settings(nb, profile, device, params, results))
+                  executed, results, root, threads, direct,
+                  environment, _settings(nb, profile, device, params, results), scratch)
         stamp = results / STAMP
         current = _stamp(job)
         reason = rerun_reason(job, current)
@@ -404,6 +414,18 @@ class _RayNotebooks:
     def close(self) -> None:
         if self.started_here:
             self.ray.shutdown()
+
+
+def _placement(nb: nbs.Notebook, build: Path, root: Path,
+               output_dir: str | None) -> tuple[Path, Path, Path | None]:
+    """``(results folder, executed notebook, scratch folder)`` of ``nb``:
+    ``build/results/<name>``, ``build/executed/<name>.ipynb`` and the build itself, or with
+    ``-p output_dir=DIR`` (relative to the project) the folder ``DIR``, ``DIR/<name>.ipynb``
+    and ``DIR/.hpostudy``: nothing is written outside ``DIR``."""
+    if output_dir is None:
+        return build / "results" / nb.name, build / "executed" / f"{nb.name}.ipynb", None
+    results = (root / Path(output_dir).expanduser()).resolve()
+    return results, results / f"{nb.name}.ipynb", results / ".hpostudy"
 
 
 def _settings(nb: nbs.Notebook, profile: str, device: str | None, params: dict,
