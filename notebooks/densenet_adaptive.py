@@ -69,8 +69,9 @@ figures.densenet_adaptive(results, cfg.output_dir)
 
 # %% [markdown]
 # ## Paper vs reproduced
-# One rule per claim, applied to every seed; the rule column says how the verdict follows,
-# the setting column how the run differs from the thesis.
+# One rule per claim, from a 95% interval over seeds behind the claim's scale gate; the
+# rule column says how the verdict follows, the setting column how the run differs from the
+# thesis.
 
 # %%
 results["comparison"]

@@ -80,13 +80,15 @@ results["status"]
 
 # %% [markdown]
 # ## Paper vs reproduced
-# One rule per claim, applied to every seed; the rule column says how the verdict follows,
-# the setting column how the run differs from the thesis.
+# One rule per claim, from a 95% interval over seeds behind the claim's scale gate; the
+# rule column says how the verdict follows, the setting column how the run differs from the
+# thesis.
 
 # %%
 results["comparison"]
 
 # %% [markdown]
 # **Summary.** The thesis found no improvement from 1e-4, a zero hypergradient from 1e-2 and
-# NaNs from 1e-4 and 1e-7; each claim gets a rule over seeds above, and a claim the runs are too
-# short to test is marked "not comparable".
+# NaNs from 1e-4 and 1e-7; each claim gets a rule over seeds above, judged at equal epochs and
+# against random sign steps of the same size where the runs include that control, and a claim
+# the runs are too short to test is marked "not comparable" with the reason.
