@@ -327,7 +327,11 @@ def difference(lower: Sequence[float], higher: Sequence[float], *, what_lower: s
     early = _too_few(iv.n, rule, reproduced, min_seeds, iv)
     if early:
         return Judgement(early.verdict, early.rule, reproduced, size and SIZE_UNTESTED, iv)
-    return Judgement(side_of(iv, low=-margin), rule, reproduced, size, iv)
+    if not iv.defined:
+        verdict = INCONCLUSIVE
+    else:  # strictly: identical values (an interval [0, 0]) show no difference either way
+        verdict = AGREE if iv.low > -margin else DISAGREE if iv.high < -margin else INCONCLUSIVE
+    return Judgement(verdict, rule, reproduced, size, iv)
 
 
 def share_of_seeds(flags: Sequence[bool], *, what: str, above: float = 0.5,

@@ -149,6 +149,9 @@ def test_difference_paired_and_welch_on_both_sides():
     assert v.difference(x, y, paired=True, margin=0.0, **kw).verdict == v.DISAGREE
     with pytest.raises(ValueError, match="one pair per seed"):
         v.difference([1.0, 2.0], [1.0], paired=True, **kw)
+    # identical values: an interval [0, 0] shows no difference, in either direction
+    assert v.difference([1.0] * 3, [1.0] * 3, paired=True, **kw).verdict == v.INCONCLUSIVE
+    assert v.difference([1.0] * 3, [1.0] * 3, paired=False, **kw).verdict == v.INCONCLUSIVE
     # unpaired, well separated
     assert v.difference([1.0, 1.1, 0.9], [2.0, 2.1, 1.9], paired=False, **kw).verdict == v.AGREE
 
