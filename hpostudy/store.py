@@ -291,6 +291,18 @@ MARKER_HEARTBEAT = 30  # seconds between touches of a held marker
 MARKER_GRACE = 120  # a marker of another machine untouched for longer belongs to a dead run
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` of this machine started, as the boot's id and the start time in
+    clock ticks since boot (``/proc/<pid>/stat``), None where that cannot be read: a process id
+    reused by another process after a restart or a crash has another start."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"
+
+
 def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this machine."""
     if pid <= 0:
@@ -336,7 +348,8 @@ class RunMarker:
         except OSError as err:
             raise StoreError(f"cannot create the output folder {self.folder} ({err.strerror}): "
                              "choose another output_dir or fix its permissions") from err
-        record = {"pid": os.getpid(), "host": socket.gethostname(),
+        record = {"pid": os.getpid(), "pid_start": process_start(os.getpid()),
+                  "host": socket.gethostname(),
                   "started": _dt.datetime.now().isoformat(timespec="seconds"),
                   "status": "running", **info}
         for _ in range(2):
@@ -349,8 +362,14 @@ class RunMarker:
                         f"{self.folder} is being written by another run: process "
                         f"{other['pid']} on {other['host']}, started {other['started']} "
                         f"(profile {other.get('profile', '?')}). Wait for it to finish, stop it "
-                        "(kill that process), or give this run another output folder "
-                        "(-p output_dir=...).") from None
+                        f"(kill {other['pid']} on {other['host']}), or give this run another "
+                        "output folder (-p output_dir=...). If that run is gone and the lock "
+                        f"is stale, delete {self.path}"
+                        + ("" if other.get("host") == socket.gethostname() else
+                           f" (a run on another machine counts as alive while its lock was "
+                           f"touched in the last {MARKER_GRACE} s by this machine's clock: "
+                           "machines whose clocks differ (clock skew) can keep a dead run's "
+                           "lock alive)") + ".") from None
                 self.path.unlink(missing_ok=True)  # left by a killed or failed run
                 continue
             except OSError as err:
@@ -388,9 +407,12 @@ def _marker_alive(record: dict, path: Path) -> bool:
     if record.get("status") != "running":
         return False
     if record.get("host") == socket.gethostname():
-        return process_alive(int(record.get("pid", -1)))
+        pid = int(record.get("pid", -1))
+        started = record.get("pid_start")
+        # the process id may have been taken by another process since: compare start times
+        return process_alive(pid) and (started is None or process_start(pid) in (None, started))
     try:
-        return time.time() - path.stat().st_mtime < MARKER_GRACE
+        return abs(time.time() - path.stat().st_mtime) < MARKER_GRACE
     except OSError:
         return False
 

@@ -496,3 +496,34 @@ def test_a_copy_of_a_study_notebook_elsewhere_gets_results_of_its_own(project):
     assert copy.status == "ran", copy.error
     assert copy.results != chapter and copy.results.name.startswith("tiny-")
     assert _tree(chapter) == before
+
+
+# ------------------------------------------------------------------ stale locks
+def test_a_lock_whose_process_id_was_reused_is_taken_over(tmp_path):
+    import json
+
+    from hpostudy import store
+
+    marker = store.RunMarker(tmp_path)
+    marker.acquire(profile="smoke")
+    record = json.loads(marker.path.read_text())
+    record["pid_start"] = "another-boot:1"  # this pid now belongs to another process
+    marker.path.write_text(json.dumps(record))
+    assert store.folder_state(tmp_path) == "incomplete"
+    store.RunMarker(tmp_path).acquire(profile="smoke")  # not refused
+
+
+def test_a_live_lock_says_how_to_remove_it_and_mentions_clock_skew(tmp_path):
+    import json
+
+    from hpostudy import store
+
+    marker = store.RunMarker(tmp_path)
+    marker.path.write_text(json.dumps({"pid": 1, "host": "node7", "started": "today",
+                                       "status": "running"}))
+    with pytest.raises(store.FolderBusy, match=r"kill 1 on node7.*delete .*\.running\.json.*"
+                                               r"clock skew"):
+        marker.acquire(profile="smoke")
+    future = marker.path.stat().st_mtime + 3600  # touched by a clock an hour ahead, then gone
+    os.utime(marker.path, (future, future))
+    marker.acquire(profile="smoke")
