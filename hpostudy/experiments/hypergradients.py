@@ -18,6 +18,7 @@ from typing import Callable
 
 import pandas as pd
 import torch
+from torch import nn
 
 from .. import data
 from .. import hypergrad as hg
@@ -50,17 +51,72 @@ class Config(ExperimentConfig):
     def validate(self):
         if not 0 < self.momentum < 1:
             raise ValueError(f"momentum must be in (0, 1), got {self.momentum}")
+        if self.lr == 0:
+            raise ValueError("lr=0 leaves the weights where they start, so the L2 penalties "
+                             "never act and every hypergradient is 0: give a positive lr "
+                             "(e.g. -p lr=0.1)")
+        if self.dataset not in data.SKLEARN and ":" not in self.dataset:
+            raise ValueError(f"dataset '{self.dataset}' is not a table of features: choose one "
+                             f"of {', '.join(data.SKLEARN)}, or your own loader as "
+                             "'module:function' returning (X, y)")
         if len(set(self.methods)) != len(self.methods):
             raise ValueError(f"methods must be distinct, got {self.methods}")
 
 
+def build(builder: Callable, n_inputs: int, n_classes: int) -> nn.Module:
+    """``builder(n_inputs, n_classes)`` in float64, refused with the fix unless it builds an
+    ``nn.Module`` from these two numbers."""
+    name = getattr(builder, "__qualname__", repr(builder))
+    try:
+        module = builder(n_inputs, n_classes)
+    except TypeError as err:
+        raise TypeError(f"model {name}: building it as {name}(n_inputs={n_inputs}, "
+                        f"n_classes={n_classes}) raised TypeError: {err}. The template builds "
+                        "every model from these two numbers: give other arguments defaults") \
+            from err
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"model {name}(n_inputs, n_classes) must return a torch.nn.Module, got "
+                        f"{type(module).__name__}")
+    return module.double()
+
+
+def check_scores(module: nn.Module, x: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """The model's output on the float64 batch ``x``, refused with the fix unless it is one
+    finite float64 score per class and example, shape ``(len(x), n_classes)``."""
+    name = type(module).__name__
+    try:
+        out = module(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        raise ValueError(f"model {name} fails on a float64 batch of shape {tuple(x.shape)}: "
+                         f"{type(err).__name__}: {err}. It must take n_inputs = {x.shape[1]} "
+                         "features and compute in the inputs' dtype (register its tensors as "
+                         "nn.Parameter or buffers so that .double() converts them)") from err
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"model {name} must return a tensor of class scores, got "
+                        f"{type(out).__name__}")
+    if tuple(out.shape) != (len(x), n_classes):
+        raise ValueError(f"model {name} gives outputs of shape {tuple(out.shape)} for "
+                         f"{len(x)} examples; it must give one score per class, shape "
+                         f"({len(x)}, {n_classes}): build its last layer with n_classes outputs")
+    if out.dtype != torch.float64:
+        raise TypeError(f"model {name} returns {out.dtype} scores from float64 inputs: it "
+                        "computes in lower precision somewhere (a tensor that is not a "
+                        "registered parameter or buffer, or a .float() call); the template "
+                        "runs in float64 for exact reversal")
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError(f"model {name} gives NaN or infinite scores at its initial weights")
+    return out
+
+
 def fingerprint(builder: Callable, n_inputs: int, n_classes: int) -> str:
     """What identifies a model passed as a Python object: the digest of its initial weights and
-    of its output on a fixed input (a changed layer, width or activation changes it)."""
+    of its output on a fixed input (a changed layer, width or activation changes it). The
+    model is checked on that input (:func:`check_scores`) before any work."""
     torch.manual_seed(0)
-    module = builder(n_inputs, n_classes).double()
+    module = build(builder, n_inputs, n_classes)
     with torch.no_grad():
-        out = module(torch.linspace(-1, 1, 2 * n_inputs, dtype=torch.float64).view(2, -1))
+        out = check_scores(module, torch.linspace(-1, 1, 2 * n_inputs,
+                                                  dtype=torch.float64).view(2, -1), n_classes)
     h = hashlib.sha256()
     for tensor in [*module.state_dict().values(), out]:
         h.update(tensor.detach().double().numpy().tobytes())
@@ -72,8 +128,8 @@ def setup(cfg: Config, builder: Callable, seed: int):
     splits = data.load_table(cfg.dataset, cfg.n_val, cfg.n_test, seed).to(cfg.device,
                                                                           torch.float64)
     torch.manual_seed(seed)
-    module = builder(splits.input_shape[0], splits.num_classes)
-    model = FlatModel(module.to(device=cfg.device, dtype=torch.float64))
+    module = build(builder, splits.input_shape[0], splits.num_classes)
+    model = FlatModel(module.to(device=cfg.device))
     space = HyperSpace(model, [Group("l2", "log10_l2", "unit", init=cfg.init_log10_l2)])
     task = ClassificationTask(model, splits, space, cfg.batch_size, seed=seed)
     dynamics = SGDMomentum(lr=cfg.lr, momentum=hg.effective_gamma(cfg.momentum))
@@ -93,6 +149,10 @@ def one_seed(item, checkpoint=None) -> list[dict]:
         seconds = time.process_time() - start
         results[method] = res.hypergrad
         ref = results[cfg.methods[0]]
+        if not bool(ref.any()):
+            raise ValueError(f"seed {seed}: the hypergradient by {cfg.methods[0]} is exactly 0: "
+                             "the validation loss does not depend on the L2 penalties over "
+                             f"T={cfg.T} steps (do the weights move? check lr and the model)")
         rows.append({"seed": seed, "method": method, "norm": float(res.hypergrad.norm()),
                      "cosine": _cosine(res.hypergrad, ref),
                      "relative_error": float((res.hypergrad - ref).norm() / ref.norm()),
@@ -116,6 +176,9 @@ def run(cfg: Config, model: Callable | None = None) -> dict[str, pd.DataFrame]:
                          "run(cfg, model=Builder)")
     builder = resolve(cfg.model, "model") if cfg.model else model
     probe = data.load_table(cfg.dataset, cfg.n_val, cfg.n_test, cfg.seed)
+    if cfg.batch_size > len(probe.y_train):
+        raise ValueError(f"batch_size={cfg.batch_size} exceeds the {len(probe.y_train)} training "
+                         f"examples of {cfg.dataset}: lower batch_size, or n_val and n_test")
     extra = {"model": fingerprint(builder, probe.input_shape[0], probe.num_classes)}
     with prepare(cfg, extra) as run:
         per_seed = run.map(one_seed, [(cfg, builder, s) for s in cfg.seed_list], desc="seeds",

@@ -53,7 +53,14 @@ class BookValue:
         path = Path(book_dir) / self.file
         if not path.exists():
             return NOT_RECORDED
-        return self.show(self.compute(pd.read_csv(path)))
+        try:
+            return self.show(self.compute(pd.read_csv(path)))
+        except Exception as err:  # whatever the file holds instead of the recorded table
+            raise ValueError(f"{path}: the book value '{self.compute.__name__}' cannot be "
+                             f"computed from it ({type(err).__name__}: {err}); the file is not "
+                             "the table its run recorded (a renamed column, a non-number): "
+                             "record the run again (`hpostudy record`) or restore the file "
+                             "from git") from err
 
 
 VALUES: dict[str, BookValue] = {}

@@ -131,6 +131,10 @@ def _dispatch(args) -> int:
     if args.address and args.executor != "ray":
         raise ValueError("--address names a Ray cluster: use it with --executor ray")
     params = dict(args.params)
+    if "profile" in params:
+        raise ValueError(f"-p profile={params['profile']}: the profile is not a notebook "
+                         "parameter here (it sets every knob's default and the output folder); "
+                         f"give it as --profile {params['profile']}")
     device = params.pop("device", None) or args.device
     selection = list(args.notebooks) + list(args.only)
     outcomes = runner.run_notebooks(selection or None, args.profile, device, params,

@@ -93,9 +93,27 @@ def task_resources(device: str, threads: int = 1) -> dict:
     return {"num_gpus": 1 if device == "cuda" else 0, "num_cpus": threads}
 
 
+def env_threads(default: int | None = None) -> int | None:
+    """``HPOSTUDY_THREADS``, PyTorch threads per run, as a positive whole number (``default``
+    where it is unset or empty); anything else is refused naming the variable and the fix."""
+    raw = os.environ.get("HPOSTUDY_THREADS", "")
+    if not raw.strip():
+        return default
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"HPOSTUDY_THREADS={raw!r} is not a positive whole number of PyTorch "
+                         "threads per run: set it to 1, 2, ... (HPOSTUDY_THREADS=1 when several "
+                         "runs share a machine) or unset it for the machine's cores divided by "
+                         "--jobs")
+    return threads
+
+
 def unit_threads() -> int:
     """CPU threads per unit task (``HPOSTUDY_THREADS``, default 1)."""
-    return int(os.environ.get("HPOSTUDY_THREADS") or 1)
+    return env_threads(1)
 
 
 class UnitBoard:

@@ -60,12 +60,18 @@ def duration(seconds: float) -> str:
 def run_summary(meta_file: Path) -> dict:
     """One finished run (its ``meta.json``): notebook, profile, data, seeds, device, threads,
     torch, wall and CPU seconds (None where not recorded)."""
-    meta = json.loads(Path(meta_file).read_text())
-    settings = meta.get("settings") or meta.get("config", {})  # "config": before the study layer
-    return {"notebook": Path(meta_file).parent.name, "profile": settings.get("profile"),
-            "data": data_label(settings), "seeds": settings.get("seeds", 1),
-            "device": meta["device"], "threads": meta.get("threads", ""), "torch": meta["torch"],
-            "seconds": meta["seconds"], "cpu_seconds": meta.get("cpu_seconds")}
+    try:
+        meta = json.loads(Path(meta_file).read_text())
+        settings = meta.get("settings") or meta.get("config", {})  # "config": an older layout
+        return {"notebook": Path(meta_file).parent.name, "profile": settings.get("profile"),
+                "data": data_label(settings), "seeds": settings.get("seeds", 1),
+                "device": meta["device"], "threads": meta.get("threads", ""),
+                "torch": meta["torch"], "seconds": meta["seconds"],
+                "cpu_seconds": meta.get("cpu_seconds")}
+    except (ValueError, KeyError, AttributeError, TypeError) as err:
+        raise ValueError(f"{meta_file} is not a finished run's metadata ({type(err).__name__}: "
+                         f"{err}; truncated or edited?): record the run again (`hpostudy "
+                         "record`), restore the file from git, or remove its folder") from err
 
 
 def runs(book: Path, notebooks: list[str]) -> list[dict]:

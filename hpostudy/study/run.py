@@ -25,7 +25,6 @@ with the reason, so it is never taken for a finished result.
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import platform
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Callable, Sequence
 
 from .. import store
 from .config import ExperimentConfig
+from .executors import env_threads
 from .profiles import check_device, deterministic
 
 
@@ -186,9 +186,9 @@ def prepare(cfg: ExperimentConfig, extra: dict | None = None) -> Run:
     for name in cfg.datasets():
         data.require(name)
     deterministic(cfg.device)
-    threads = os.environ.get("HPOSTUDY_THREADS")
+    threads = env_threads()
     if threads:
         import torch
 
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(threads)
     return Run(cfg, extra)

@@ -34,7 +34,8 @@ from pathlib import Path
 
 from .. import store
 from . import notebooks as nbs, partial, provenance, verdict_page
-from .executors import connect, environment, import_ray, task_resources, unit_threads
+from .executors import (connect, env_threads, environment, import_ray, task_resources,
+                        unit_threads)
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
 STAMP = ".stamp"
@@ -314,7 +315,7 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
     else:
         cores = os.cpu_count() or 1
         jobs = max(1, min(jobs or cores, len(notebooks)))
-        threads = int(os.environ.get("HPOSTUDY_THREADS", max(1, cores // jobs)))
+        threads = env_threads(max(1, cores // jobs))
     outcomes: dict[str, Outcome] = {}
     notes: dict[str, str] = {}
     todo = []
@@ -474,7 +475,16 @@ def record_results(profile: str, names: list[str] | None = None, build: Path | N
     target = Path(target or root / "book" / "recorded" / profile)
     folders = ([build / "results" / n for n in names] if names
                else sorted(p for p in (build / "results").glob("*") if p.is_dir()))
-    finished = [f for f in folders if store.folder_state(f) == "complete"]
+    states = {f: store.folder_state(f) for f in folders}
+    finished = [f for f in folders if states[f] == "complete"]
+    unfinished = {f.name: state for f, state in states.items() if state != "complete"}
+    if names and unfinished:
+        present = sorted(p.name for p in (build / "results").glob("*") if p.is_dir())
+        raise FileNotFoundError(
+            "--only " + ", ".join(f"{n}: {'no results' if state == 'empty' else state}"
+                                  for n, state in unfinished.items())
+            + f" in {build / 'results'} (results there: {', '.join(present) or 'none'}); run "
+            f"`hpostudy run NAME --profile {profile}` to finish it, or leave it out")
     if not finished:
         raise FileNotFoundError(f"no finished results in {build / 'results'}: run "
                                 f"`hpostudy run --profile {profile}` first")
