@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hpostudy import store
 from hpostudy.study import rejudge
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,19 +36,15 @@ def test_rejudging_rewrites_only_the_comparison_and_keeps_its_digest(tmp_path):
               and p.name != "meta.json"}
     (copy / "comparison.csv").write_text("finding,verdict\nedited by hand,agree\n")
     meta = json.loads((copy / "meta.json").read_text())
-    if isinstance(meta.get("files"), dict):
-        meta["files"]["comparison.csv"] = "0" * 64
-        (copy / "meta.json").write_text(json.dumps(meta))
+    meta["files"] = {p.name: store.file_digest(p) for p in copy.glob("*.csv")}
+    store.write_meta(meta, copy)  # as a run of today writes it: digests, sealed
+    (copy / "comparison.csv").write_text("finding,verdict\nedited by hand,agree\n")
+    assert store.incomplete_reason(copy) is not None
     rejudge.rejudge(copy)
     assert "edited by hand" not in (copy / "comparison.csv").read_text()
     assert {p.name: p.read_bytes() for p in copy.iterdir() if p.name not in
             ("comparison.csv", "meta.json")} == before
-    meta = json.loads((copy / "meta.json").read_text())
-    if isinstance(meta.get("files"), dict):
-        import hashlib
-
-        assert meta["files"]["comparison.csv"] == hashlib.sha256(
-            (copy / "comparison.csv").read_bytes()).hexdigest()
+    assert store.incomplete_reason(copy) is None  # complete again: digest and seal true
 
 
 def test_rejudging_what_cannot_be_judged_says_why(tmp_path):

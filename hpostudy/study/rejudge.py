@@ -10,7 +10,6 @@ and figures are left as they were.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 from pathlib import Path
@@ -90,14 +89,13 @@ def rejudge(folder: Path) -> pd.DataFrame:
 
 
 def _update_digest(folder: Path, written: Path) -> None:
-    """Where ``meta.json`` records each file's digest, record the rewritten table's, so the
-    folder stays a complete run (the measured tables it was judged from are unchanged)."""
-    meta_file = folder / "meta.json"
-    meta = json.loads(meta_file.read_text())
-    files = meta.get("files")
-    if isinstance(files, dict):
-        files[written.name] = hashlib.sha256(written.read_bytes()).hexdigest()
-        store.atomic_write(meta_file, json.dumps(meta, indent=2))
+    """Where ``meta.json`` records each file's digest, record the rewritten table's (and seal
+    the metadata again, :func:`hpostudy.store.write_meta`), so the folder stays a complete run:
+    the measured tables it was judged from are unchanged."""
+    meta = store.read_meta(folder)
+    if meta is not None and isinstance(meta.get("files"), dict):
+        meta["files"][written.name] = store.file_digest(written)
+        store.write_meta(meta, folder)
 
 
 def rejudge_all(target: Path, names: list[str] | None = None) -> list[str]:
