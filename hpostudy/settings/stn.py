@@ -394,12 +394,12 @@ def methods_table(runs: pd.DataFrame, metric: str, paper: dict,
 
 
 def budget(runs: pd.DataFrame, method: str) -> str:
-    """A method's training steps and process CPU seconds per seed, in words."""
+    """A method's training steps per seed, in words. Its process CPU seconds stand beside it
+    in the methods table, not here: a comparison row must be the same for a run resumed from
+    a checkpoint (which counts only its last part of the time) as for an uninterrupted one."""
     g = runs[runs.method == method]
-    cpu = _cpu(g.cpu_seconds) if "cpu_seconds" in g else "n/a"
-    cpu = "CPU seconds not recorded" if cpu == "n/a" else f"{cpu} CPU s"
     name = "STN" if method == "STN" else SEARCHES[method]
-    return f"{name} {_count(g.training_steps)} training steps, {cpu}"
+    return f"{name} {_count(g.training_steps)} training steps"
 
 
 def gated(judgement: v.Judgement, scale: v.Scale, ran: dict, stn_steps: float,
