@@ -49,7 +49,12 @@ Grad = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 def at(schedule: Schedule, t: int) -> float:
     """Value of a schedule (constant or function of the step) at step ``t``."""
-    return float(schedule(t)) if callable(schedule) else float(schedule)
+    value = schedule(t) if callable(schedule) else schedule
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"a learning-rate or momentum schedule gave {value!r} at step {t}; it "
+                        "must give a number") from None
 
 
 def piecewise(base: float, milestones: list[int], factor: float = 0.1) -> Callable[[int], float]:
@@ -149,6 +154,9 @@ class Problem:
             w_ = w.detach().requires_grad_(True)
             th = theta.detach().requires_grad_(True)
             f = self.val_loss(w_, th)
+            if not isinstance(f, torch.Tensor) or f.dim() != 0:
+                raise ValueError(f"val_loss must return a scalar tensor, got "
+                                 f"{tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__}")
             dw, dth = torch.autograd.grad(f, (w_, th), allow_unused=True)
         if not bool(torch.isfinite(f)):
             raise FloatingPointError(f"the validation loss at the final weights is {float(f.detach())}")
@@ -483,6 +491,14 @@ class TunedSGDMomentum(Dynamics):
         """:math:`(\\eta, \\mu)` from ``theta`` in the weights' dtype (differentiable)."""
         return theta[self.lr_entry].to(like.dtype), theta[self.momentum_entry].to(like.dtype)
 
+    def check(self, w0: torch.Tensor, theta: torch.Tensor) -> None:
+        """Both entries exist in ``theta``."""
+        for label, entry in (("lr_entry", self.lr_entry), ("momentum_entry", self.momentum_entry)):
+            if entry >= theta.numel():
+                raise ValueError(f"{label}={entry} but theta has {theta.numel()} entries: append "
+                                 "the learning rate and the momentum to the hyperparameters, or "
+                                 "point at their entries")
+
     def update(self, state: State, g: torch.Tensor, theta: torch.Tensor, t: int,
                arith: FloatArithmetic = FLOAT) -> State:
         if arith.exact:
@@ -530,7 +546,8 @@ class Adam(Dynamics):
         if not callable(lr) and (not isinstance(lr, (int, float)) or not lr >= 0):
             raise ValueError(f"the learning rate must be a non-negative number or a schedule, "
                              f"got {lr!r}")
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas}")
         if not eps >= 0 or not eps_root >= 0 or eps + eps_root == 0:
             raise ValueError(f"eps and eps_root must be non-negative and not both 0, got {eps}, "
@@ -595,11 +612,20 @@ def check_call(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int
         like = dynamics.init(problem.w0)  # Adam's v holds both moments, shape (2, P)
         if (not isinstance(state, tuple) or len(state) != 2
                 or any(not isinstance(x, torch.Tensor) or x.shape != y.shape
-                       or x.device != y.device for x, y in zip(state, like))):
+                       or x.device != y.device or x.dtype != y.dtype
+                       for x, y in zip(state, like))):
             raise ValueError(f"state must be a pair (w, v) of tensors shaped like w0 and "
                              f"{type(dynamics).__name__}'s velocity, "
-                             f"{tuple(like[0].shape)} and {tuple(like[1].shape)}, on "
-                             f"{problem.w0.device} (a state that train() returned)")
+                             f"{tuple(like[0].shape)} and {tuple(like[1].shape)}, "
+                             f"{problem.w0.dtype} on {problem.w0.device} (a state that train() "
+                             "returned)")
+
+
+def check_start(t0) -> int:
+    """The one check of the step a continued run starts at: a non-negative integer."""
+    if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
+        raise ValueError(f"t0 must be a non-negative integer, got {t0!r}")
+    return t0
 
 
 class FiniteWatch:
@@ -635,6 +661,7 @@ def train(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int,
     gradients; ``callback(t, state_after_step)`` sees every step. A NaN or infinite weight
     raises ``FloatingPointError`` naming the step where it appeared."""
     check_call(problem, dynamics, theta, T, state)
+    check_start(t0)
     state = dynamics.init(problem.w0) if state is None else state
     watch = FiniteWatch("the weights", state[0])
     with torch.no_grad():

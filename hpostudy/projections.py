@@ -46,6 +46,8 @@ def box(x: torch.Tensor, lower: float | torch.Tensor, upper: float | torch.Tenso
     _check_finite(x, "box")
     lower = torch.as_tensor(lower, dtype=x.dtype, device=x.device)
     upper = torch.as_tensor(upper, dtype=x.dtype, device=x.device)
+    if bool(lower.isnan().any()) or bool(upper.isnan().any()):
+        raise ValueError("a box needs numbers (or infinities) as bounds, got NaN")
     if bool((lower > upper).any()):
         raise ValueError("a box needs lower <= upper in every coordinate; got a lower bound above "
                          "its upper bound")
@@ -62,9 +64,9 @@ def budget(x: torch.Tensor, radius: float) -> torch.Tensor:
     """
     if not radius >= 0:
         raise ValueError(f"the budget R must be non-negative, got {radius}")
+    _check_finite(x, "budget")
     if x.dim() != 1:
         raise ValueError(f"budget projects a vector, got shape {tuple(x.shape)}")
-    _check_finite(x, "budget")
     positive = x.clamp_min(0.0)
     if float(positive.sum()) <= radius:
         return positive
@@ -89,8 +91,8 @@ def symmetric_budget(M: torch.Tensor, radius: float) -> torch.Tensor:
     diagonal stays zero (:math:`\\tau \\ge 0`), so the same function projects onto the matrices
     with zero diagonal when ``M`` has one.
     """
+    _check_finite(M, "symmetric_budget")
     if M.dim() != 2 or M.shape[0] != M.shape[1]:
         raise ValueError(f"symmetric_budget projects a square matrix, got shape {tuple(M.shape)}")
-    _check_finite(M, "symmetric_budget")
     S = 0.5 * (M + M.T)
     return budget(S.reshape(-1), radius).reshape(S.shape)

@@ -624,3 +624,35 @@ def test_hyperparameters_of_another_dtype_than_the_weights_are_refused(small):
     with pytest.raises(TypeError, match=r"hyperparameters are torch.float32 but the weights "
                                         r"torch.float64: .* theta.to\(torch.float64\)"):
         hg.reverse(problem, dyn, space.init().float(), 3)
+
+
+def test_more_bad_engine_inputs_are_named():
+    from hpostudy.dynamics import Adam, TunedSGDMomentum
+
+    problem, _, _ = quadratic()
+    theta = torch.zeros(3, dtype=torch.float64)
+    dyn = SGDMomentum(lr=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match=r"betas must be two numbers in \[0, 1\), got None"):
+        Adam(betas=None)
+    with pytest.raises(ValueError, match="lr_entry=5 but theta has 3 entries: append the learning "
+                                         "rate and the momentum"):
+        hg.reverse(problem, TunedSGDMomentum(lr_entry=5, momentum_entry=1), theta, 3)
+    for bad in (None, "fast"):
+        with pytest.raises(TypeError, match=rf"schedule gave {bad!r} at step 0; it must give a "
+                                            "number"):
+            train(problem, SGDMomentum(lr=lambda t: bad), theta, 3)
+    for t0 in (-1, "a", 1.0):
+        with pytest.raises(ValueError, match=rf"t0 must be a non-negative integer, got {t0!r}"):
+            train(problem, dyn, theta, 3, t0=t0)
+    vector_val = Problem(problem.train_loss, lambda w, th: w, problem.w0)
+    with pytest.raises(ValueError, match=r"val_loss must return a scalar tensor, got \(3,\)"):
+        hg.reverse(vector_val, dyn, theta, 3)
+    with pytest.raises(ValueError, match=r"state must be a pair \(w, v\) .* torch.float64 on cpu"):
+        train(problem, dyn, theta, 3, state=(torch.zeros(3), torch.zeros(3)))
+
+
+def test_projections_refuse_lists_and_nan_bounds():
+    with pytest.raises(TypeError, match="budget projects a floating-point tensor, got list"):
+        projections.budget([1.0, 2.0], 1.0)
+    with pytest.raises(ValueError, match="a box needs numbers .* as bounds, got NaN"):
+        projections.box(torch.ones(3), math.nan, 1.0)

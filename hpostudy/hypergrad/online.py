@@ -14,7 +14,7 @@ from typing import Callable
 
 import torch
 
-from ..dynamics import FiniteWatch, Problem, check_call, check_horizon
+from ..dynamics import FiniteWatch, Problem, check_call, check_horizon, check_start
 from .adjoint import backpropagate, checked_update
 from .result import OnlineResult, OnlineUpdate
 
@@ -37,8 +37,7 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
     check_horizon(window, "window")
     if window > every:
         raise ValueError(f"window ({window}) cannot exceed every ({every})")
-    if isinstance(t0, bool) or not isinstance(t0, int) or t0 < 0:
-        raise ValueError(f"t0 must be a non-negative integer, got {t0!r}")
+    check_start(t0)
     theta = theta.detach().clone()
     state = dynamics.init(problem.w0) if state is None else state
     recent: deque = deque(maxlen=window)
