@@ -55,8 +55,9 @@ results = accumulated_norms.run(cfg)
 
 # %% [markdown]
 # ## The accumulated norms
-# One line per seed. Look at how fast the norm changes at each end of the reverse pass
-# compared with its typical change in between: that is what the table's rule measures.
+# One line per seed, named in the legend. Look at how fast the norm changes at each end of the
+# reverse pass (the shaded first and last 1% of the reverse steps) compared with its typical
+# change in between: that is what the table's rule measures, on a log scale over seeds.
 
 # %%
 figures.accumulated_norms(results, cfg.output_dir)

@@ -41,7 +41,7 @@ def test_every_value_computes_from_the_recorded_files():
 
 
 def test_a_value_without_its_file_reads_not_recorded(tmp_path):
-    assert bv.substitutions(tmp_path)["drmad_exact_time_ratio"] == bv.NOT_RECORDED
+    assert bv.substitutions(tmp_path)["drmad_exact_memory_ratio"] == bv.NOT_RECORDED
 
 
 @pytest.mark.parametrize("x, number", [(2000.0, "2,000"), (74.33, "74.3"), (2.7777, "2.78"),
@@ -64,31 +64,69 @@ def _write(folder: Path, file: str, table: pd.DataFrame) -> None:
 def test_values_are_means_over_seeds_of_what_each_seed_gives(tmp_path):
     """Hand-made recorded files where a first row, a mean of pooled rows or a ratio of means
     would give other numbers than the documented computation."""
-    # seed 0: ratios 1, 3, 100 at S=10 (median 3); seed 1: 5, 7, 9 (median 7) -> mean 5, sd 2.83;
-    # the S=100 rows, the rows following drmad2 and the longer horizon must not count
+    # seed 0: ratios 1, 3, 100 at S=10 (median 3); seed 1: 5, 7, 9 (median 7); seed 2: 1, 1, 1
+    # -> geometric mean (3 * 7 * 1)^(1/3) = 2.76; the S=100 rows, the rows following drmad2
+    # and the longer horizon must not count
     rows = []
-    for seed, ratios in ((0, (1.0, 3.0, 100.0)), (1, (5.0, 7.0, 9.0))):
+    for seed, ratios in ((0, (1.0, 3.0, 100.0)), (1, (5.0, 7.0, 9.0)), (2, (1.0, 1.0, 1.0))):
         for i, ratio in enumerate(ratios):
-            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=10, follow="drmad",
-                             norm_drmad=2 * ratio, norm_exact=2.0, beta_steps_x10=10 * (seed + 1) + i))
-            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=100, follow="drmad",
-                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=10 * (seed + 1) + i))
-            rows.append(dict(meta_iteration=i, seed=seed, T=50, S=10, follow="drmad2",
-                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=10 * (seed + 1) + i))
-            rows.append(dict(meta_iteration=i, seed=seed, T=500, S=10, follow="drmad",
-                             norm_drmad=1e6, norm_exact=1.0, beta_steps_x10=1e6))
+            cos = (0.5, -0.1 * (seed + 1), 0.2)[i]  # lowest later cosines -0.1, -0.2, -0.3
+            common = dict(meta_iteration=i, seed=seed, norm_exact=1.0, cos_sign_drmad=0.9,
+                          beta_steps_x10=10 * (seed + 1) + i)
+            rows.append(dict(common, T=50, S=10, follow="drmad", norm_drmad=ratio,
+                             cos_drmad=cos, cos_drmad2=cos + 0.1 * (seed + 1),
+                             test_error=0.10 - 0.01 * (seed + 1) * i))
+            rows.append(dict(common, T=50, S=100, follow="drmad", norm_drmad=1e6,
+                             cos_drmad=-0.9 if i else 0.9, cos_drmad2=0.0, test_error=0.1))
+            rows.append(dict(common, T=50, S=10, follow="drmad2", norm_drmad=1e6,
+                             cos_drmad=-1.0, test_error=0.0))
+            rows.append(dict(common, T=500, S=10, follow="drmad", norm_drmad=1e6,
+                             cos_drmad=-1.0, beta_steps_x10=1e6, test_error=0.0))
     _write(tmp_path, "recorded/cpu/drmad_quality/metaruns.csv", pd.DataFrame(rows))
-    # time ratios exact/drmad per seed: 4 and 2 -> mean 3 (the ratio of the means is 10/4)
+    # bytes ratios exact/drmad per seed: 5 and 3 -> mean 4 (the ratio of the means is 20/6)
     _write(tmp_path, "recorded/cpu/drmad_quality/cost.csv", pd.DataFrame(dict(
         seed=[0, 0, 0, 1, 1, 1], method=["exact", "drmad", "reverse"] * 2,
-        cpu_seconds=[4.0, 1.0, 5.0, 6.0, 3.0, 3.0], stored_bytes=[10, 2, 4000, 10, 2, 4000])))
+        cpu_seconds=[4.0, 1.0, 5.0, 6.0, 3.0, 3.0], stored_bytes=[10, 2, 4000, 9, 3, 6000])))
     shown = bv.substitutions(tmp_path)
-    assert shown["drmad_norm_ratio_few_steps"] == "5"
-    assert shown["drmad_norm_ratio_few_steps_sd"] == "2.83"
-    assert shown["drmad_beta_steps"] == "15"  # first meta-iteration: 10 and 20
-    assert shown["drmad_exact_time_ratio"] == "3"
-    assert shown["drmad_reverse_time_ratio"] == "3"  # 5 and 1
+    assert shown["drmad_norm_ratio_few_steps"] == "2.76"
+    assert shown["drmad_norm_ratio_few_steps_lowest"] == "1"
+    assert shown["drmad_norm_ratio_few_steps_highest"] == "7"
+    assert shown["drmad_norm_ratio_many_steps"] == "1e+06"
+    assert shown["drmad_cosine_few_steps_most_negative"] == "-0.3"
+    assert shown["drmad_cosine_few_steps_least_negative"] == "-0.1"
+    assert shown["drmad_cosine_many_steps_lowest"] == "-0.9"
+    assert shown["drmad2_cosine_gap"] == "0.2"  # per-seed median gaps 0.1, 0.2, 0.3
+    assert shown["drmad_test_fall_few_steps"] == "4"  # 2, 4, 6 points over two meta-steps
+    assert shown["drmad_test_fall_many_steps"] == "0"
+    assert shown["drmad_beta_steps"] == "18.2"  # first meta-iteration: 10, 20, 30 (geometric)
+    assert shown["drmad_exact_memory_ratio"] == "4"
     assert shown["drmad_reverse_memory_ratio"] == "2,000"
+
+
+def test_cost_values_are_benchmark_ratios_and_the_buffer_over_one_vector(tmp_path):
+    bench = pd.DataFrame(dict(method=["drmad", "exact", "reverse"], T=[10000] * 3,
+                              cpu_s_best=[2.0, 9.0, 5.0], peak_MB=[4.0, 8.0, 400.0],
+                              stored_MB=[None, 3.0, 390.0]))
+    _write(tmp_path, "bench/results/hypergrad_cpu_T10000.csv", bench)
+    _write(tmp_path, "bench/results/hypergrad_cpu_T200000.csv", bench.assign(T=200000))
+    # the buffer over one float64 vector of the 784-50-50-50-10 MLP (44,860 weights, 0.35888 MB)
+    runs = pd.DataFrame(dict(T=[20000, 20000, 200000], seed=[0, 1, 0],
+                             buffer_MB=[0.35888, 0.71776, 3.5888],
+                             growth_near_T=[10.0, 1000.0, 7.0], growth_near_0=[1.0, 4.0, 3.0]))
+    _write(tmp_path, "book/recorded/cpu/accumulated_norms/runs.csv", runs)
+    shown = {name: value.render(tmp_path / "book") for name, value in bv.VALUES.items()
+             if name.startswith(("bench_exact_", "bench_reverse_", "exact_buffer",
+                                 "accumulated_growth"))}
+    assert shown["bench_exact_time_over_drmad_T10000"] == "4.5"
+    assert shown["bench_reverse_time_over_drmad_T10000"] == "2.5"
+    assert shown["bench_reverse_memory_over_drmad_T10000"] == "100"
+    assert shown["bench_exact_memory_over_drmad_T200000"] == "2"
+    assert shown["bench_exact_kept_MB_T200000"] == "3"
+    assert shown["exact_buffer_over_drmad_shorter"] == "1.5"  # mean of the two seeds
+    assert shown["exact_buffer_over_drmad_longest"] == "10"
+    assert shown["accumulated_growth_near_end_shorter"] == "100"  # geometric mean of 10, 1000
+    assert shown["accumulated_growth_near_start_shorter"] == "2"
+    assert shown["accumulated_growth_near_end_longest"] == "7"
 
 
 def test_hmtl_lead_is_a_paired_difference_in_points_and_standard_errors(tmp_path):

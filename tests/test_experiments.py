@@ -123,17 +123,31 @@ def test_drmad_quality_tables_cost_and_resume(tmp_path):
         meta_iterations=(2,), seeds_per_horizon=(1,), drmad2_exact_steps=2, **TINY)
     res = drmad_quality.run(cfg)
     df = res["metaruns"]
-    assert len(df) == 2 * 2 + 2  # two DrMAD-following meta-runs and one DrMAD2-following
+    # two DrMAD-following meta-runs, one DrMAD2-following, two controls; 2 meta-iterations each
+    assert len(df) == 5 * 2
+    assert sorted(df.follow.unique()) == ["drmad", "drmad2", "exact", "random"]
     d = df[df.follow == "drmad"]
     assert d.cos_drmad.between(-1, 1).all() and d.exact_recovered_w0.all()
     assert (d.norm_exact > 0).all() and list(d.meta_iteration.unique()) == [0, 1]
+    # the controls start where DrMAD starts (same seed, initialization, hyperparameters) and
+    # are paired with its smallest S
+    first = df[df.meta_iteration == 0].set_index(["follow", "S"])
+    for follow in ("exact", "random", "drmad2"):
+        assert first.loc[(follow, 3), "test_error"] == first.loc[("drmad", 3), "test_error"]
+    assert first.loc[("exact", 3), "norm_exact"] == first.loc[("drmad", 3), "norm_exact"]
+    later = df[df.meta_iteration == 1].set_index("follow")
+    assert later.loc["exact", "norm_exact"] != d[d.meta_iteration == 1].norm_exact.iloc[0]
     cost = res["cost"].set_index("method")
     P = 64 * 8 + 8 + 8 * 10 + 10
     assert cost.loc["reverse", "stored_bytes"] == 12 * P * 8  # every state's weights (float64)
     assert cost.loc["drmad", "stored_bytes"] == P * 8  # w_0
     assert (cost.cpu_seconds > 0).all()
     comparison = res["comparison"]
-    assert list(comparison.columns) == verdicts.COLUMNS and len(comparison) == 10
+    # norms at each S, negative cosines at each S, DrMAD2, the fall against the controls, beta
+    assert list(comparison.columns) == verdicts.COLUMNS and len(comparison) == 7
+    assert set(comparison.verdict) == {verdicts.NOT_COMPARABLE}  # T = 12 < 2,000, digits
+    assert all("T 12 < 2000" in rule for rule in comparison.rule)
+    pd.testing.assert_frame_equal(drmad_quality.judge(res, cfg), comparison)
     again = drmad_quality.run(cfg)  # every unit loads from the store: the same numbers
     pd.testing.assert_frame_equal(again["metaruns"], df)
 
@@ -145,7 +159,145 @@ def test_drmad_quality_runs_long_horizons_with_fewer_seeds(tmp_path):
     runs = drmad_quality.meta_runs(cfg)
     assert {(r.T, r.seed, r.meta_iterations) for r in runs} == {(6, 0, 2), (6, 1, 2),
                                                                 (10, 0, 1)}
-    assert len({r.name for r in runs}) == len(runs) == 6
+    assert len({r.name for r in runs}) == len(runs) == 3 * 4  # DrMAD, DrMAD2, two controls
+    assert {r.follow for r in runs if r.T == 10} == {"drmad", "drmad2", "exact", "random"}
+    bare = drmad_quality.Config.for_profile("smoke", horizons=(6,), reverse_steps=(2,),
+                                            meta_iterations=(2,), seeds_per_horizon=(1,),
+                                            controls=())
+    assert [r.follow for r in drmad_quality.meta_runs(bare)] == ["drmad", "drmad2"]
+    assert drmad_quality.Config.for_profile("cpu").controls == ("exact", "random")
+
+
+def test_random_signs_are_fixed_by_seed_and_meta_iteration_and_balanced():
+    theta = torch.zeros(4000, dtype=torch.float64)
+    a = drmad_quality.random_signs(theta, 0, 3)
+    assert torch.equal(a, drmad_quality.random_signs(theta, 0, 3))
+    assert set(a.unique().tolist()) == {-1.0, 1.0} and a.dtype == torch.float64
+    assert abs(float(a.mean())) < 0.05  # about half of each
+    for other in (drmad_quality.random_signs(theta, 1, 3),
+                  drmad_quality.random_signs(theta, 0, 4)):
+        assert abs(drmad_quality.cosine(a, other)) < 0.05  # unrelated directions
+
+
+def _metaruns(T=2000, seeds=(0, 1, 2), falls=None, lowest=(-0.3, -0.25, -0.35),
+              ratios=(1.0, 2.0, 0.5), n=10):
+    """Hand-made metaruns: DrMAD at S = 200 (norm ratio ``ratios`` per seed, its lowest later
+    cosine ``lowest``) and 2,000 (ratio 1e20), DrMAD2, and the runs of ``falls`` (follow ->
+    fall of the test error per seed, in error rate; those absent are not in the run)."""
+    falls = {"drmad": (0.01, 0.012, 0.011), **(falls or {})}
+    rows = []
+    for k, seed in enumerate(seeds):
+        for i in range(n):
+            base = {"meta_iteration": i, "seed": seed, "T": T, "beta_steps_x10": 200.0}
+            for S, ratio in ((200, ratios[k]), (2000, 1e20)):
+                cos = lowest[k] if i == 5 else 0.5
+                rows.append({**base, "S": S, "follow": "drmad", "norm_exact": 1.0,
+                             "norm_drmad": ratio, "cos_drmad": cos, "cos_sign_drmad": 0.4,
+                             "cos_drmad2": cos + 0.3,
+                             "test_error": 0.07 - (falls["drmad"][k] if S == 200 else 0.0)
+                             * i / (n - 1)})
+            for follow, fall in falls.items():
+                if follow != "drmad":
+                    rows.append({**base, "S": 200, "follow": follow,
+                                 "test_error": 0.07 - fall[k] * i / (n - 1)})
+    return pd.DataFrame(rows)
+
+
+def test_drmad_quality_judge_on_made_tables():
+    cfg = drmad_quality.Config.for_profile("cpu", benchmark=())
+    rows = drmad_quality.judge({"metaruns": _metaruns(falls={
+        "random": (0.002, 0.001, 0.003), "exact": (0.02, 0.022, 0.021)})}, cfg)
+    by = dict(zip(rows.finding.str.slice(0, 24), rows.verdict))
+    assert len(rows) == 7
+    assert rows.verdict.tolist() == [
+        verdicts.AGREE,  # S = 2,000: the ratio 1e20 is far above 100
+        verdicts.AGREE,  # S = 200: ratios 1, 2, 0.5 within one order
+        verdicts.AGREE, verdicts.AGREE,  # lowest cosines -0.25 to -0.35, below -2/sqrt(320)
+        verdicts.AGREE,  # DrMAD2's cosine 0.3 above DrMAD's in every seed
+        verdicts.AGREE,  # falls 1-1.2 pt against random's 0.1-0.3
+        verdicts.AGREE]  # beta: 200
+    assert "exact minus random" in rows.reproduced.iloc[5], by
+    # falls no larger than random signs': the fall is no evidence for DrMAD
+    same = drmad_quality.judge({"metaruns": _metaruns(falls={
+        "random": (0.01, 0.013, 0.0105), "exact": (0.02, 0.022, 0.021)})}, cfg)
+    assert same.verdict.iloc[5] == verdicts.INCONCLUSIVE
+    worse = drmad_quality.judge({"metaruns": _metaruns(falls={
+        "random": (0.02, 0.021, 0.022), "exact": (0.02, 0.022, 0.021)})}, cfg)
+    assert worse.verdict.iloc[5] == verdicts.DISAGREE
+    # cosines of -0.02 to -0.05 are within the noise of unrelated directions in 320 dimensions
+    weak = drmad_quality.judge({"metaruns": _metaruns(lowest=(-0.02, -0.05, -0.03))}, cfg)
+    assert weak.verdict.iloc[2] == verdicts.DISAGREE and "-0.112" in weak.rule.iloc[2]
+    # no controls: not comparable, saying so, with DrMAD's falls at both S
+    bare = drmad_quality.judge({"metaruns": _metaruns()}, cfg)
+    assert bare.verdict.iloc[5] == verdicts.NOT_COMPARABLE
+    assert "not yet recorded" in bare.rule.iloc[5] and "S=2,000" in bare.reproduced.iloc[5]
+    # below the scale gate every row is not comparable, whatever the numbers
+    short = drmad_quality.judge({"metaruns": _metaruns(T=1000)},
+                                cfg.replace(horizons=(1000,)))
+    assert set(short.verdict) == {verdicts.NOT_COMPARABLE}
+    assert all("T 1000 < 2000" in rule for rule in short.rule)
+    few = drmad_quality.judge({"metaruns": _metaruns(n=3)}, cfg.replace(meta_iterations=(3,)))
+    assert few.verdict.iloc[5] == few.verdict.iloc[2] == verdicts.NOT_COMPARABLE
+    assert few.verdict.iloc[0] == verdicts.AGREE  # the norms need no course of meta-steps
+
+
+def _bench(rows, name="bench/results/hypergrad_cpu_T10000.csv", raw=()):
+    table = pd.DataFrame([{"status": "ok", "data": "MNIST", "device": "CPU, 1 thread",
+                           "reverse_steps": 300 if r[0] == "drmad" else None,
+                           **dict(zip(["method", "T", "cpu_s_best", "peak_MB", "stored_MB"], r))}
+                          for r in rows])
+    tables = {name: table}
+    if raw:
+        tables[name.replace(".csv", "_raw.csv")] = pd.DataFrame(
+            [{"status": "ok", **dict(zip(["method", "T", "cpu_s", "peak_bytes"], r))}
+             for r in raw])
+    return tables
+
+
+def test_cost_claims_are_judged_on_benchmark_rows_at_the_thesis_horizon():
+    raw = [("drmad", 100, 1.0, 1e6), ("drmad", 100, 1.2, 1.5e6), ("exact", 100, 2.0, 1e6),
+           ("exact", 100, 2.1, 1e6), ("plain", 100, 1.0, 1.0), ("plain", 100, 9.0, 9.0)]
+    tables = _bench([("drmad", 10000, 10.0, 5.0, None), ("exact", 10000, 40.0, 2000.0, 900.0),
+                     ("reverse", 10000, 500.0, 300.0, 290.0),
+                     ("drmad", 1000, 1.0, 5.0, None), ("exact", 1000, 4.0, 5.5, 1.0)], raw=raw)
+    # the spread of repeated measurements of these methods: time 1.2, memory 1.5 (plain, a
+    # method of no ratio, with its spread of 9, does not count)
+    assert drmad_quality.measurement_spread(tables, "cpu_s") == pytest.approx(1.2)
+    assert drmad_quality.measurement_spread(tables, "peak_bytes") == pytest.approx(1.5)
+    rows = drmad_quality.benchmark_rows(tables)
+    found = {r["finding"]: r for r in rows}
+    exact_time = found["DrMAD is at least 45 times faster than exact reversal (T=10,000; the "
+                       "DrMAD abstract's claim against the original implementation, tested "
+                       "against our vectorized one)"]
+    assert exact_time["verdict"] == verdicts.DISAGREE  # 4x, interval [2.8, 5.8]
+    assert exact_time["reproduced"].startswith("4x, interval [2.78, 5.76]")
+    memory = found["DrMAD needs 100 times less memory than exact reversal (T=10,000; the DrMAD "
+                   "abstract's claim against the original implementation, tested against our "
+                   "vectorized one)"]
+    assert memory["verdict"] == verdicts.AGREE  # 400x, interval [178, 900]
+    reverse = found["DrMAD is at least 45 times faster than stored-trajectory reverse mode "
+                    "(T=10,000; the DrMAD abstract's claim, tested against this method)"]
+    assert reverse["verdict"] == verdicts.INCONCLUSIVE  # 50x, interval [34.7, 72]
+    short = [r for r in rows if "(T=1,000;" in r["finding"]]
+    assert len(short) == 2 and {r["verdict"] for r in short} == {verdicts.NOT_COMPARABLE}
+    assert "T 1000 < 2000" in short[0]["rule"]
+    assert "vectorized" in exact_time["setting"] and "big integers" in exact_time["setting"]
+
+
+def test_cost_claims_on_the_recorded_benchmark():
+    cfg = drmad_quality.Config.for_profile("cpu")
+    assert cfg.benchmark == drmad_quality.BENCHMARK
+    tables = drmad_quality.read_benchmark(cfg.benchmark)
+    assert set(cfg.benchmark) <= set(tables)  # committed with the checkout
+    rows = {r["finding"]: r for r in drmad_quality.benchmark_rows(tables)}
+    T10000 = tables["bench/results/hypergrad_cpu_T10000.csv"].set_index("method")
+    ratio = T10000.loc["exact", "cpu_s_best"] / T10000.loc["drmad", "cpu_s_best"]
+    row = rows["DrMAD is at least 45 times faster than exact reversal (T=10,000; the DrMAD "
+               "abstract's claim against the original implementation, tested against our "
+               "vectorized one)"]
+    assert row["reproduced"].startswith(f"{verdicts.fmt(ratio)}x")
+    assert row["verdict"] == verdicts.DISAGREE
+    assert any("(T=200,000;" in f for f in rows)
 
 
 # ---------------------------------------------------------------------- accumulated norms
@@ -177,6 +329,37 @@ def test_accumulated_norm_series_per_horizon_and_seed(tmp_path):
     assert runs.recovered_w0.all() and len(runs) == 3
     assert (runs.buffer_bits_per_param_step >= runs.information_bound_bits * 0.999).all()
     assert list(res["comparison"].columns) == verdicts.COLUMNS
+
+
+def _runs(T, near_T, near_0, buffer_MB=8.61312):
+    return pd.DataFrame([{"T": T, "seed": s, "growth_near_T": a, "growth_near_0": b,
+                          "recovered_w0": True, "buffer_bits_per_param_step": 0.074,
+                          "information_bound_bits": 0.074, "buffer_MB": buffer_MB}
+                         for s, (a, b) in enumerate(zip(near_T, near_0))])
+
+
+def test_accumulated_norms_judge_on_made_tables():
+    cfg = accumulated_norms.Config.for_profile("cpu")
+    rows = accumulated_norms.judge({"runs": _runs(20000, (1000, 900, 1100), (1.2, 0.8, 1.0))},
+                                   cfg)
+    # a steep rise near t = T-1; near t = 0 a change like any other window's
+    assert rows.verdict.tolist() == [verdicts.AGREE, verdicts.DISAGREE,
+                                     verdicts.NOT_COMPARABLE]
+    assert "geometric mean" in rows.rule.iloc[0]
+    # the buffer against the one weight vector DrMAD keeps: 44,860 float64 weights, 0.359 MB
+    assert accumulated_norms.n_weights(cfg) == 44860
+    assert "24 times the one weight vector DrMAD keeps (0.359 MB)" in rows.reproduced.iloc[2]
+    near = accumulated_norms.judge({"runs": _runs(20000, (6.0, 4.0, 9.0), (5.0, 4.0, 6.5))}, cfg)
+    assert near.verdict.tolist()[:2] == [verdicts.INCONCLUSIVE] * 2  # within reach of 5
+    short = accumulated_norms.judge({"runs": _runs(2000, (1000,) * 3, (1000,) * 3)},
+                                    cfg.replace(horizons=(2000, 200000)))
+    assert short.verdict.tolist()[:2] == [verdicts.NOT_COMPARABLE] * 2
+    assert "T 2000 < 20,000" in short.rule.iloc[0]
+    # a norm that falls at an end (a negative change) is no rise: it counts as NO_RISE
+    fell = accumulated_norms.judge({"runs": _runs(20000, (-2.3, -1.0, 0.5, 0.2, -0.4, 0.3),
+                                                  (1000,) * 6)}, cfg)
+    assert fell.verdict.iloc[0] == verdicts.DISAGREE and "did not rise" in fell.rule.iloc[0]
+    assert "measured per seed: -2.3, -1, 0.5" in fell.reproduced.iloc[0]
 
 
 # ---------------------------------------------------------------------- reversal precision

@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from . import grid, meta_iteration_axis, save
 
@@ -223,6 +224,8 @@ def fig_accumulated(acc: pd.DataFrame, T: int, number: str, window: float = 0.01
                 **_seed_style(seeds, seed))
     positive = g.norm[g.norm > 0]
     ax.set_yscale("symlog", linthresh=max(float(positive.min()), 1e-12) if len(positive) else 1)
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x):,}"))
     ax.set_xlabel("elementary iteration t (the reverse pass runs right to left)")
     ax.set_ylabel("norm of the accumulated hypergradient")
     ax.set_title(f"Fig {number}: T = {T:,}", fontsize=11)

@@ -16,9 +16,9 @@ from typing import Callable
 
 import pandas as pd
 
-from ..experiments.drmad_quality import over_drmad, per_seed
+from ..experiments.drmad_quality import fall, lowest_later_cosine, over_drmad, per_seed
 from ..experiments.hmtl import related_ratio
-from ..verdicts import fmt, mean_sd
+from ..verdicts import fmt, mean_sd, t_interval
 
 NOT_RECORDED = "(not recorded)"
 
@@ -82,68 +82,238 @@ def substitutions(book_dir: Path) -> dict[str, str]:
 
 # ------------------------------------------------------------------ DrMAD vs exact (thesis 3.1)
 DRMAD_QUALITY = "recorded/cpu/drmad_quality"
+ACCUMULATED = "recorded/cpu/accumulated_norms"
+
+
+def _drmad_at(metaruns: pd.DataFrame, fewest: bool = True) -> pd.DataFrame:
+    """The rows following the DrMAD signs at the first horizon ``T`` with the fewest (or the
+    most) reverse steps ``S``, with the DrMAD/exact norm ratio (``norm_drmad / norm_exact``)."""
+    d = metaruns[(metaruns.follow == "drmad") & (metaruns["T"] == metaruns["T"].min())]
+    d = d[d.S == (d.S.min() if fewest else d.S.max())]
+    return d.assign(ratio=lambda x: x.norm_drmad / x.norm_exact)
 
 
 def _few_steps_ratios(metaruns: pd.DataFrame) -> pd.Series:
-    """Per seed: the median over meta-iterations of the DrMAD/exact norm ratio
-    (``norm_drmad / norm_exact``) with the fewest reverse steps ``S``, following the DrMAD
-    signs at the first horizon ``T``: the thesis' "about 200 reverse steps" row of the
-    comparison (Fig 3.1)."""
-    d = metaruns[(metaruns.follow == "drmad") & (metaruns["T"] == metaruns["T"].min())]
-    d = d[d.S == d.S.min()].assign(ratio=lambda x: x.norm_drmad / x.norm_exact)
-    return per_seed(d, "ratio")
+    """Per seed: the median over meta-iterations of the DrMAD/exact norm ratio with the fewest
+    reverse steps: the values of the comparison's "about 200 reverse steps" row (Fig 3.1)."""
+    return per_seed(_drmad_at(metaruns), "ratio")
 
 
 @recorded(f"{DRMAD_QUALITY}/metaruns.csv")
 def drmad_norm_ratio_few_steps(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the mean over seeds of :func:`_few_steps_ratios`."""
-    return mean_sd(_few_steps_ratios(metaruns))[0]
+    """metaruns.csv: the geometric mean over seeds of :func:`_few_steps_ratios` (the row's
+    estimate)."""
+    return t_interval(_few_steps_ratios(metaruns), log=True).estimate
 
 
 @recorded(f"{DRMAD_QUALITY}/metaruns.csv")
-def drmad_norm_ratio_few_steps_sd(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the standard deviation over seeds of :func:`_few_steps_ratios`."""
-    return mean_sd(_few_steps_ratios(metaruns))[1]
+def drmad_norm_ratio_many_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the median over meta-iterations of the DrMAD/exact norm ratio
+    with the most reverse steps; geometric mean over seeds (the explosion row's estimate)."""
+    return t_interval(per_seed(_drmad_at(metaruns, fewest=False), "ratio"), log=True).estimate
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_norm_ratio_few_steps_lowest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the smallest over seeds of :func:`_few_steps_ratios`."""
+    return _few_steps_ratios(metaruns).min()
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_norm_ratio_few_steps_highest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the largest over seeds of :func:`_few_steps_ratios`."""
+    return _few_steps_ratios(metaruns).max()
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_cosine_few_steps_least_negative(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the lowest cosine with the exact hypergradient (of DrMAD's or of
+    its signs) after the first meta-iteration, with the fewest reverse steps
+    (:func:`hpostudy.experiments.drmad_quality.lowest_later_cosine`); the largest over seeds."""
+    return lowest_later_cosine(_drmad_at(metaruns)).max()
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_cosine_few_steps_most_negative(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the same, the smallest over seeds."""
+    return lowest_later_cosine(_drmad_at(metaruns)).min()
+
+
+def _test_fall(metaruns: pd.DataFrame, fewest: bool) -> pd.Series:
+    """Per seed, the fall of the test error following the DrMAD signs (first meta-iteration
+    minus last, :func:`hpostudy.experiments.drmad_quality.fall`), in percentage points."""
+    d = _drmad_at(metaruns, fewest)
+    return 100 * fall(d, "drmad", int(d["T"].iloc[0]), int(d.S.iloc[0]))
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_test_fall_few_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of :func:`_test_fall` with the fewest reverse steps."""
+    return mean_sd(_test_fall(metaruns, True))[0]
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_test_fall_many_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of :func:`_test_fall` with the most reverse steps."""
+    return mean_sd(_test_fall(metaruns, False))[0]
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_cosine_many_steps_median(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the median over every seed and meta-iteration of DrMAD's cosine with the
+    exact hypergradient (``cos_drmad``) with the most reverse steps."""
+    return _drmad_at(metaruns, fewest=False).cos_drmad.median()
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad_cosine_many_steps_lowest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the lowest cosine after the first meta-iteration (as
+    :func:`drmad_cosine_few_steps_most_negative`) with the most reverse steps; mean over
+    seeds (the row's estimate)."""
+    return mean_sd(lowest_later_cosine(_drmad_at(metaruns, fewest=False)))[0]
+
+
+@recorded(f"{DRMAD_QUALITY}/metaruns.csv")
+def drmad2_cosine_gap(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the median cosine of DrMAD2 with the exact hypergradient minus
+    DrMAD's (``cos_drmad2``, ``cos_drmad``), fewest reverse steps; mean over seeds (the
+    comparison's paired difference)."""
+    medians = _drmad_at(metaruns).groupby("seed")[["cos_drmad", "cos_drmad2"]].median()
+    return mean_sd(medians.cos_drmad2 - medians.cos_drmad)[0]
 
 
 @recorded(f"{DRMAD_QUALITY}/metaruns.csv")
 def drmad_beta_steps(metaruns: pd.DataFrame) -> float:
     """metaruns.csv: the number of reverse steps the beta estimate with the factor 10 gives
-    (``beta_steps_x10``) at the first meta-iteration and horizon, mean over seeds."""
+    (``beta_steps_x10``) at the first meta-iteration and horizon, geometric mean over seeds
+    (the comparison row's estimate)."""
     first = metaruns[(metaruns.meta_iteration == 0) & (metaruns["T"] == metaruns["T"].min())]
-    return mean_sd(first.drop_duplicates("seed").beta_steps_x10)[0]
+    return t_interval(first.drop_duplicates("seed").beta_steps_x10, log=True).estimate
 
 
 def _cost_ratio(cost: pd.DataFrame, method: str, column: str) -> float:
     """cost.csv: ``column`` of ``method`` over DrMAD's, per seed
-    (:func:`hpostudy.experiments.drmad_quality.over_drmad`, as the cost rows of the
-    comparison), mean over seeds."""
+    (:func:`hpostudy.experiments.drmad_quality.over_drmad`), mean over seeds."""
     return mean_sd(over_drmad(cost, method, column))[0]
-
-
-@recorded(f"{DRMAD_QUALITY}/cost.csv")
-def drmad_exact_time_ratio(cost: pd.DataFrame) -> float:
-    """cost.csv: exact reversal's process CPU time (``cpu_seconds``) over DrMAD's."""
-    return _cost_ratio(cost, "exact", "cpu_seconds")
 
 
 @recorded(f"{DRMAD_QUALITY}/cost.csv")
 def drmad_exact_memory_ratio(cost: pd.DataFrame) -> float:
     """cost.csv: the bytes exact reversal keeps for its reverse pass (``stored_bytes``) over
-    DrMAD's."""
+    DrMAD's, in the thesis' setting at its horizon."""
     return _cost_ratio(cost, "exact", "stored_bytes")
-
-
-@recorded(f"{DRMAD_QUALITY}/cost.csv")
-def drmad_reverse_time_ratio(cost: pd.DataFrame) -> float:
-    """cost.csv: stored-trajectory reverse mode's process CPU time over DrMAD's."""
-    return _cost_ratio(cost, "reverse", "cpu_seconds")
 
 
 @recorded(f"{DRMAD_QUALITY}/cost.csv")
 def drmad_reverse_memory_ratio(cost: pd.DataFrame) -> float:
     """cost.csv: the bytes of the stored trajectory over the bytes DrMAD keeps."""
     return _cost_ratio(cost, "reverse", "stored_bytes")
+
+
+def _buffer_over_vector(runs: pd.DataFrame, longest: bool) -> float:
+    """runs.csv: exact reversal's buffer (``buffer_MB``, mean over seeds) at the longest (or
+    shortest) horizon over the one float64 weight vector DrMAD keeps, the MLP of the recorded
+    cpu profile (:func:`hpostudy.experiments.accumulated_norms.n_weights`)."""
+    from ..experiments import accumulated_norms
+
+    T = runs["T"].max() if longest else runs["T"].min()
+    vector_MB = accumulated_norms.n_weights(accumulated_norms.Config.for_profile("cpu")) * 8e-6
+    return runs[runs["T"] == T].buffer_MB.mean() / vector_MB
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def exact_buffer_over_drmad_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_buffer_over_vector` at the shorter horizon (T = 20,000)."""
+    return _buffer_over_vector(runs, longest=False)
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def exact_buffer_over_drmad_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_buffer_over_vector` at the longest horizon (T = 200,000)."""
+    return _buffer_over_vector(runs, longest=True)
+
+
+def _growth(runs: pd.DataFrame, column: str, longest: bool) -> float:
+    """runs.csv: ``column`` (``growth_near_T``: the rise near t = T-1; ``growth_near_0``: near
+    t = 0) at the longest (or shortest) horizon, geometric mean over seeds (the row's
+    estimate)."""
+    T = runs["T"].max() if longest else runs["T"].min()
+    return t_interval(runs[runs["T"] == T][column], log=True).estimate
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def accumulated_growth_near_end_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_growth` of the rise near t = T-1 at T = 20,000."""
+    return _growth(runs, "growth_near_T", longest=False)
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def accumulated_growth_near_start_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_growth` of the rise near t = 0 at T = 20,000."""
+    return _growth(runs, "growth_near_0", longest=False)
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def accumulated_growth_near_end_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_growth` of the rise near t = T-1 at T = 200,000."""
+    return _growth(runs, "growth_near_T", longest=True)
+
+
+@recorded(f"{ACCUMULATED}/runs.csv")
+def accumulated_growth_near_start_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: :func:`_growth` of the rise near t = 0 at T = 200,000."""
+    return _growth(runs, "growth_near_0", longest=True)
+
+
+def _bench_ratio(table: pd.DataFrame, method: str, column: str) -> float:
+    """A benchmark table of one horizon: ``column`` of ``method``'s row over DrMAD's (the
+    ratio of the comparison's cost rows, :func:`hpostudy.experiments.drmad_quality.
+    benchmark_rows`)."""
+    return _bench(table, method, column) / _bench(table, "drmad", column)
+
+
+@recorded("../bench/results/hypergrad_cpu_T10000.csv")
+def bench_exact_time_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: exact reversal's best CPU time over DrMAD's (``cpu_s_best``)."""
+    return _bench_ratio(table, "exact", "cpu_s_best")
+
+
+@recorded("../bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_time_over_drmad_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: exact reversal's best CPU time over DrMAD's."""
+    return _bench_ratio(table, "exact", "cpu_s_best")
+
+
+@recorded("../bench/results/hypergrad_cpu_T10000.csv")
+def bench_reverse_time_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: stored-trajectory reverse mode's best CPU time over DrMAD's."""
+    return _bench_ratio(table, "reverse", "cpu_s_best")
+
+
+@recorded("../bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_memory_over_drmad_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: exact reversal's peak memory above the warm process over
+    DrMAD's (``peak_MB``)."""
+    return _bench_ratio(table, "exact", "peak_MB")
+
+
+@recorded("../bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_kept_MB_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: what exact reversal keeps for its reverse pass, its buffer
+    (``stored_MB``), in MB."""
+    return _bench(table, "exact", "stored_MB")
+
+
+@recorded("../bench/results/hypergrad_cpu_T200000.csv")
+def bench_drmad_peak_MB_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: DrMAD's peak memory above the warm process (``peak_MB``)."""
+    return _bench(table, "drmad", "peak_MB")
+
+
+@recorded("../bench/results/hypergrad_cpu_T10000.csv")
+def bench_reverse_memory_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: the stored trajectory's peak memory over DrMAD's."""
+    return _bench_ratio(table, "reverse", "peak_MB")
 
 
 # ------------------------------------------------------------------ task relations (Franceschi et al.)
