@@ -166,7 +166,7 @@ def fig3_3_errors(metaruns: pd.DataFrame):
     fig, axes = plt.subplots(2 * len(Ts), 2, figsize=(10, 8.4 * len(Ts)), squeeze=False)
     names = {"train_error": "train error", "val_error": "validation error",
              "test_error": "test error"}
-    colors = {"train_error": "tab:green", "val_error": "tab:purple", "test_error": "black"}
+    colors = {"train_error": "tab:green", "val_error": "tab:purple", "test_error": "tab:olive"}
     controls = {"exact", "random"} <= set(metaruns.follow)
     for i, T in enumerate(Ts):
         (errors, directions), (falls, key) = axes[2 * i], axes[2 * i + 1]

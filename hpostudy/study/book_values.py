@@ -565,3 +565,43 @@ def densenet_share_decreased_1e7(meta: pd.DataFrame) -> float:
     at each seed's last meta-iteration, mean over seeds."""
     g = _drmad_runs(meta, -7.0)
     return mean_sd(g.groupby("seed").l2_decreased.last())[0]
+
+
+# ------------------------------------------------------------------ every hypergradient (issue 23)
+FRONT_MLP = "recorded/cpu/front_mlp"
+
+
+def _front_row(summary: pd.DataFrame, T: int, prefix: str) -> pd.Series:
+    """summary.csv: the row of the estimator whose ``method`` starts with ``prefix`` at
+    horizon ``T``, with the most iterations (the last number of its label) where several."""
+    rows = summary[(summary["T"] == T) & summary.method.str.startswith(prefix)]
+    if rows.empty:
+        raise ValueError(f"no estimator '{prefix}...' at T={T} in the front's summary")
+    knob = rows.method.str.extract(r"(\d+)$")[0].astype(float).fillna(0)
+    return rows.loc[knob.idxmax()]
+
+
+@recorded(f"{FRONT_MLP}/summary.csv")
+def front_mlp_longest_T(summary: pd.DataFrame) -> float:
+    """summary.csv: the longest horizon ``T`` at which exact reversal ran."""
+    return int(summary[summary.method == "exact"]["T"].max())
+
+
+@recorded(f"{FRONT_MLP}/summary.csv")
+def front_mlp_exact_x_plain_1000(summary: pd.DataFrame) -> float:
+    """summary.csv: exact reversal's CPU time over plain training's (``x_plain``, mean over
+    seeds) at T = 1,000."""
+    return float(_front_row(summary, 1000, "exact").x_plain)
+
+
+@recorded(f"{FRONT_MLP}/summary.csv")
+def front_mlp_implicit_cg_error_1000(summary: pd.DataFrame) -> float:
+    """summary.csv: the relative error against exact reversal (``relative_error``, geometric
+    mean over seeds) of implicit conjugate gradient with its most iterations at T = 1,000."""
+    return float(_front_row(summary, 1000, "implicit cg ").relative_error)
+
+
+@recorded(f"{FRONT_MLP}/summary.csv")
+def front_mlp_implicit_cg_x_plain_1000(summary: pd.DataFrame) -> float:
+    """summary.csv: the same estimator's CPU time over plain training's (``x_plain``)."""
+    return float(_front_row(summary, 1000, "implicit cg ").x_plain)
