@@ -30,7 +30,7 @@ class Config(SmallCNNSetting):
     coordinates: int = 12  # random coordinates recorded (6 pairs for Fig 2.1)
 
     PRESETS = {"smoke": {},
-               "cpu": {**CPU, "epochs": 22, "coordinates": 24, "seeds": 3},
+               "cpu": {**CPU, "epochs": 22, "coordinates": 24, "seeds": 10},
                "paper": {**PAPER, "epochs": 30, "coordinates": 24, "seeds": 3}}
 
     def validate(self):
