@@ -273,9 +273,38 @@ class HyperSpace:
         return torch.exp(sum(self.expand(n, theta) for n in names))
 
     def describe(self) -> str:
-        rows = [f"{n}: {g.kind}, {g.granularity}, {g.size} values, init {g.init}"
-                for n, g in self.groups.items()]
+        """Every group: its kind and what theta means on that scale, which entries of theta
+        cover which parameter tensors, and the tensors it leaves out (biases of L2 groups)."""
+        rows = []
+        for n, g in self.groups.items():
+            rows.append(f"{n}: {g.kind}, {g.granularity}, {g.size} values, init {g.init}")
+            rows.append(f"  {MEANING[g.kind]}")
+            start, per = self.offsets[n].start, PER[g.granularity]
+            if g.granularity == "scalar":
+                rows.append(f"  theta[{start}] {', '.join(b.name for b in g.blocks)}")
+            for b in g.blocks if g.granularity != "scalar" else []:
+                if b.count == 1:
+                    rows.append(f"  theta[{start + b.start}] {b.name}")
+                else:
+                    rows.append(f"  theta[{start + b.start}:{start + b.start + b.count}] "
+                                f"{b.name} ({per})")
+            covered = {b.name for b in g.blocks}
+            left = [name for name in self.model.names if name not in covered]
+            if left and g.kind in ("log10_l2", "log_l2_z"):
+                rows.append(f"  not penalized: {', '.join(left)}"
+                            + ("" if g.include_bias else " (include_bias=True covers biases)"))
         return f"HyperSpace({self.size} hyperparameters)\n  " + "\n  ".join(rows)
+
+
+MEANING = {
+    "log10_l2": "penalty sum_j 10**theta_j * w_j**2: theta is log10 of the L2 coefficient "
+                "(PyTorch's weight_decay would be 2 * 10**theta)",
+    "log_lr": "learning rate of these parameters: base * exp(theta)",
+    "log_scale": "reparametrization w = exp(theta) * z, z trained (thesis section 3.1)",
+    "log_l2_z": "penalty sum_j exp(theta_j) * z_j**2 on the reparametrized z",
+}
+PER = {"parameter": "one per element", "unit": "one per output unit", "layer": "",
+       "scalar": ""}
 
 
 def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]",

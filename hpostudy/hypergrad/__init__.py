@@ -30,7 +30,7 @@ infinity appearing during training raises ``FloatingPointError`` naming the step
 import inspect
 
 from .drmad import beta_estimate, drmad, drmad2
-from .exact import exact, float_reversal
+from .exact import MomentumRoundedWarning, exact, float_reversal
 from .fixedpoint import effective_gamma
 from .forward import forward, rt_ho
 from .implicit import implicit
@@ -74,4 +74,4 @@ __all__ = ["METHODS", "HypergradResult", "OnlineResult", "OnlineUpdate", "Diagno
            "DrmadDiagnostics", "ForwardDiagnostics", "TruncatedDiagnostics",
            "ImplicitDiagnostics", "hypergradient", "reverse", "exact", "float_reversal", "drmad",
            "drmad2", "forward", "truncated", "implicit", "rt_ho", "online", "beta_estimate",
-           "effective_gamma"]
+           "effective_gamma", "MomentumRoundedWarning"]

@@ -26,6 +26,7 @@ naming the step.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -62,7 +63,9 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
           path_seed: int = 0, also_float: bool = False, progress=None) -> HypergradResult:
     """Hypergradient by exact reversal of ``T`` steps of thesis Algorithm 1 (module docstring).
 
-    The momentum used is ``round(gamma * 2^k) / 2^k`` (``diagnostics.gamma``).
+    The momentum used is ``round(gamma * 2^k) / 2^k`` (``diagnostics.gamma``); a momentum
+    that is not of that form is rounded with a ``MomentumRoundedWarning`` (give
+    ``SGDMomentum(momentum=hg.effective_gamma(gamma))`` to every method compared with it).
     ``record_norms``: ``diagnostics.accumulated_norm`` as in :func:`~.reverse.reverse`.
     ``record_path=c``: ``diagnostics.path`` holds, per reverse step, c coordinates and the norms
     of w, v, d_meta, d_w; with ``also_float=True`` the same pass is repeated in plain floating
@@ -80,6 +83,7 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     P = w0.numel()
     arith = FixedPointArithmetic(P, radix, k, dtype=w0.dtype, device=w0.device)
     gammas = [arith.momentum(dynamics.gamma(t)) for t in range(T)]
+    _warn_rounded_momentum(dynamics, gammas, k)
     bound = arith.information_bound(gammas)
     require_memory(math.ceil(P * T * bound / 8), w0.device,
                    f"the information buffer ({P} parameters x {T} steps x log2(1/gamma) = "
@@ -158,6 +162,25 @@ def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
                                            recorder.rows if recorder else None)
     return HypergradResult("float_reversal", dtheta_direct + dtheta, ds[0], w_T, float(f),
                            diagnostics)
+
+
+class MomentumRoundedWarning(UserWarning):
+    """Exact reversal ran with the momentum rounded to ``n / 2^k``, not the one given."""
+
+
+def _warn_rounded_momentum(dynamics: SGDMomentum, gammas: list[float], k: int) -> None:
+    """Warn once when exact reversal's momentum ``n / 2^k`` differs from the dynamics' own:
+    its hypergradient then belongs to the rounded momentum, not to the one other methods use."""
+    for t, gamma in enumerate(gammas):
+        given = dynamics.gamma(t)
+        if given != gamma:
+            warnings.warn(
+                f"exact reversal represents the momentum as n/2^{k}: momentum {given!r} (step "
+                f"{t}) runs as {gamma!r}, so this hypergradient is the one of momentum "
+                f"{gamma!r}. To compare methods on one trajectory give every method "
+                f"SGDMomentum(momentum=hpostudy.hypergrad.effective_gamma({given!r}"
+                f"{'' if k == 16 else f', k={k}'}))", MomentumRoundedWarning, stacklevel=3)
+            return
 
 
 def _check_count(name: str, value) -> None:
