@@ -651,12 +651,17 @@ def _checked_table(X, y, spec: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(labels)
 
 
-def _split_count(share, n: int, name: str, spec: str) -> int:
-    """A split's size from a share in [0, 1) or a whole count >= 1."""
+def check_split(share, name: str, where: str = "") -> None:
+    """Refuse a split size that is neither a share in [0, 1) nor a whole count of examples."""
     if (isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0
             or (share >= 1 and share != int(share))):
-        raise ValueError(f"dataset '{spec}': {name} must be a share in [0, 1) or a whole count "
-                         f"of examples, got {share!r}")
+        raise ValueError(f"{where}{name} must be a share in [0, 1) or a whole count of examples, "
+                         f"got {share!r}")
+
+
+def _split_count(share, n: int, name: str, spec: str) -> int:
+    """A split's size from a share in [0, 1) or a whole count >= 1."""
+    check_split(share, name, f"dataset '{spec}': ")
     return int(round(share * n)) if share < 1 else int(share)
 
 

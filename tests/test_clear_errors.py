@@ -76,6 +76,23 @@ def test_a_zero_learning_rate_is_refused_before_any_work():
         hypergradients.Config.for_profile("smoke", lr=0.0)
 
 
+@pytest.mark.parametrize("knobs,message", [
+    ({"n_val": 1.5}, r"n_val must be a share in \[0, 1\) or a whole count of examples, got 1.5"),
+    ({"n_val": 0}, r"n_val=0 leaves no validation examples"),
+    ({"momentum": 0.0}, r"momentum must be in \(0, 1\), got 0.0: exact reversal divides by it"),
+    ({"methods": "reverse"}, r"parameter 'methods' of 'hypergradients' must be a list of str, got "
+                             r"str 'reverse'; write a list, e.g. -p \"methods=\['reverse'\]\""),
+])
+def test_template_knobs_are_checked_before_any_work(knobs, message):
+    with pytest.raises(ValueError, match=message):
+        hypergradients.Config.for_profile("smoke", **knobs)
+
+
+def test_rejudging_an_unknown_recording_lists_the_recorded_ones(capsys):
+    assert cli.main(["rejudge", "--profile", "nosuch"]) == 2
+    assert "--profile names a folder of book/recorded/ (cpu" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ a dataset loader's (X, y)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(60, 4))

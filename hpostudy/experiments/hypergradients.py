@@ -50,7 +50,13 @@ class Config(ExperimentConfig):
 
     def validate(self):
         if not 0 < self.momentum < 1:
-            raise ValueError(f"momentum must be in (0, 1), got {self.momentum}")
+            raise ValueError(f"momentum must be in (0, 1), got {self.momentum}: exact reversal "
+                             "divides by it (e.g. -p momentum=0.9)")
+        data.check_split(self.n_val, "n_val")
+        data.check_split(self.n_test, "n_test")
+        if self.n_val == 0:
+            raise ValueError("n_val=0 leaves no validation examples, and the hypergradient is "
+                             "that of the validation loss: give a share (e.g. 0.25) or a count")
         if self.lr == 0:
             raise ValueError("lr=0 leaves the weights where they start, so the L2 penalties "
                              "never act and every hypergradient is 0: give a positive lr "

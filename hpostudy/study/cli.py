@@ -117,6 +117,10 @@ def _dispatch(args) -> int:
         from .rejudge import rejudge_all
 
         target = runner.project_root() / "book" / "recorded" / args.profile
+        if not target.is_dir():
+            there = sorted(p.name for p in target.parent.glob("*") if p.is_dir())
+            raise FileNotFoundError(f"no recorded runs in {target}: --profile names a folder of "
+                                    f"book/recorded/ ({', '.join(there) or 'none yet'})")
         print(f"judged again: {', '.join(rejudge_all(target, args.only))}")
         return 0
     if args.command == "book":

@@ -163,7 +163,8 @@ def _check(cls, name: str, value, hint):
         if not isinstance(value, (list, tuple)):
             raise ParameterError(f"parameter '{name}' of '{cls.name()}' must be a list of "
                                  f"{getattr(element, '__name__', element)}, got "
-                                 f"{type(value).__name__} {value!r}")
+                                 f"{type(value).__name__} {value!r}; write a list, e.g. "
+                                 f"-p \"{name}=[{value!r}]\"")
         if not value and name not in cls.EMPTY_OK:
             raise ParameterError(f"parameter '{name}' of '{cls.name()}' must not be empty")
         return tuple(_scalar(cls, name, v, element) for v in value)
