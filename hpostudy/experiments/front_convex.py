@@ -25,7 +25,7 @@ from .. import hypergrad as hg
 from .. import verdicts as v
 from ..dynamics import SGDMomentum, train
 from ..settings import convex
-from ..settings.front import front_rows, measure, outer_loop, variants
+from ..settings.front import front_rows, measure, outer_loop, summary, variants
 from ..study.config import ExperimentConfig, ParameterError
 from ..study.run import prepare
 
@@ -151,8 +151,8 @@ def outer_labels(cfg: Config, name: str) -> list[str]:
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """The fronts and the outer loops of every problem; returns (and writes) ``front``,
-    ``outer`` (one row per meta-iteration and a last one with the final errors) and
-    ``comparison``."""
+    ``summary`` (:func:`hpostudy.settings.front.summary`), ``outer`` (one row per
+    meta-iteration and a last one with the final errors) and ``comparison``."""
     fronts = [(cfg, p, T, s) for p in cfg.problems for T in cfg.horizons for s in cfg.seed_list]
     outers = [(cfg, p, label, s) for p in cfg.problems
               for label in ["initial", *outer_labels(cfg, p)] for s in cfg.seed_list]
@@ -165,8 +165,9 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
         front = pd.DataFrame([r for rows in measured for r in rows])
         outer = pd.DataFrame([r for rows in looped for r in rows])
         comparison = judge({"front": front, "outer": outer}, cfg)
-        run.save_tables(front=front, outer=outer, comparison=comparison)
-    return {"front": front, "outer": outer, "comparison": comparison}
+        table = summary(front)
+        run.save_tables(front=front, summary=table, outer=outer, comparison=comparison)
+    return {"front": front, "summary": table, "outer": outer, "comparison": comparison}
 
 
 def setting(cfg: Config, name: str) -> str:

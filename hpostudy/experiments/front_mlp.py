@@ -1,7 +1,7 @@
 """Every hypergradient on the thesis' MLP (the "Every hypergradient" chapter, part a).
 
 The setting of thesis section 3.1 (:mod:`hpostudy.settings.mnist_mlp`: MLP 50-50-50-10 with
-tanh units on MNIST, per-unit scale and L2 hyperparameters, 2 x 160 of them, SGD with momentum
+tanh units on MNIST, per-unit scale and L2 hyperparameters, SGD with momentum
 in the thesis' form, float64; digits on ``smoke``). Per horizon ``T`` and seed, every estimator
 of :func:`hpostudy.settings.front.variants` computes the hypergradient at the initial
 hyperparameters; the table ``front`` gives its cosine and relative error against exact
@@ -9,7 +9,7 @@ reversal of the same ``T`` steps (the reference: exact up to the fixed point's r
 stored-trajectory reverse mode in float64 beside it shows how close), its process CPU time
 over plain training of the same steps, the bytes it stores and its Hessian-vector products.
 Stored-trajectory reverse mode is skipped where its trajectory exceeds ``max_stored_bytes``,
-forward mode (320 tangents) where ``m x T`` exceeds ``forward_budget``. ``outer`` runs the
+forward mode (one tangent per hyperparameter) where ``m x T`` exceeds ``forward_budget``. ``outer`` runs the
 thesis' meta-optimizer setting with Adam along a few estimators (``meta_methods``) for the same
 meta-iterations and training steps, ending with validation and test error.
 """
@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import verdicts as v
 from ..dynamics import train
-from ..settings.front import front_rows, measure, outer_loop, variants
+from ..settings.front import front_rows, measure, outer_loop, summary, variants
 from ..settings.mnist_mlp import CPU, MLPSetting, build
 from ..study.config import ParameterError
 from ..study.run import prepare
@@ -35,7 +35,7 @@ class Config(MLPSetting):
     implicit_batches: int = 5  # the implicit methods' training loss: the last this many mini-batches
     drmad_steps: int = 20  # DrMAD's reverse steps S (at most T; thesis: about 200)
     drmad2_exact_steps: int = 5  # DrMAD2's exact reverse steps before the line (thesis: about 100)
-    forward_budget: float = 2e4  # forward mode (m = 320 tangents) runs where m x T is at most this
+    forward_budget: float = 2e4  # forward mode (m tangents) runs where m x T is at most this
     max_stored_bytes: float = 2e9  # reverse mode's stored trajectory runs up to this
     meta_T: int = 30  # training steps per meta-iteration of the outer loops
     meta_iterations: int = 2  # meta-iterations of every outer loop (the same for all)
@@ -123,7 +123,7 @@ def outer_labels(cfg: Config) -> list[str]:
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """The fronts per horizon and seed and the outer loops; returns (and writes) ``front``,
-    ``outer`` and ``comparison``."""
+    ``summary`` (:func:`hpostudy.settings.front.summary`), ``outer`` and ``comparison``."""
     fronts = [(cfg, T, s) for T in cfg.horizons for s in cfg.seed_list]
     with prepare(cfg) as run:
         outers = [(cfg, label, s) for label in ["initial", *outer_labels(cfg)]
@@ -136,8 +136,9 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
         front = pd.DataFrame([r for rows in measured for r in rows])
         outer = pd.DataFrame([r for rows in looped for r in rows])
         comparison = judge({"front": front, "outer": outer}, cfg)
-        run.save_tables(front=front, outer=outer, comparison=comparison)
-    return {"front": front, "outer": outer, "comparison": comparison}
+        table = summary(front)
+        run.save_tables(front=front, summary=table, outer=outer, comparison=comparison)
+    return {"front": front, "summary": table, "outer": outer, "comparison": comparison}
 
 
 def setting(cfg: Config) -> str:
