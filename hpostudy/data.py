@@ -15,6 +15,7 @@ its reverse pass and the next meta-iteration all see exactly the same batches.
 from __future__ import annotations
 
 import gzip
+import numbers
 import os
 import pickle
 import re
@@ -700,8 +701,8 @@ class BatchStream:
     """
 
     def __init__(self, n: int, batch_size: int, seed: int = 0, reshuffle: bool = True):
-        if batch_size <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if n < batch_size:
             raise ValueError(f"batch_size {batch_size} is larger than the {n} examples")
         self.n, self.batch_size, self.seed, self.reshuffle = n, batch_size, int(seed), reshuffle

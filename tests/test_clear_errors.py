@@ -304,3 +304,17 @@ def test_a_truncated_recorded_meta_json_names_its_file(tmp_path):
     meta.write_text(json.dumps({"settings": {"profile": "cpu"}, "device": "cpu"}))
     with pytest.raises(ValueError, match=r"is not a finished run's metadata \(KeyError: 'torch'"):
         provenance.runs(tmp_path, ["parameter_paths"])
+
+
+# ------------------------------------------------------------------ library building blocks
+def test_bad_model_sizes_batch_sizes_and_wrapped_objects():
+    from hpostudy.models import MLP, FlatModel
+
+    for sizes in [(0, (4,), 10), (64, (0,), 10), (64, (4,), 2.5)]:
+        with pytest.raises(ValueError, match="an MLP needs positive integer layer sizes"):
+            MLP(*sizes)
+    with pytest.raises(TypeError, match="FlatModel wraps a torch.nn.Module, got str"):
+        FlatModel("mlp")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 2.5"):
+        data.BatchStream(100, 2.5)
+    assert data.BatchStream(100, np.int64(10)).indices(0).numel() == 10

@@ -37,6 +37,8 @@ class FlatModel:
     """
 
     def __init__(self, module: nn.Module):
+        if not isinstance(module, nn.Module):
+            raise TypeError(f"FlatModel wraps a torch.nn.Module, got {type(module).__name__}")
         self.module = module
         params = list(module.named_parameters())
         self.names = [n for n, _ in params]

@@ -1,6 +1,8 @@
 """Multilayer perceptron (thesis section 3.1: fully connected layers of 50, 50, 50, 10 units)."""
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
@@ -20,6 +22,10 @@ class MLP(nn.Sequential):
         if activation not in _ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}': choose one of {sorted(_ACTIVATIONS)}")
         sizes = [in_features, *hidden, out_features]
+        if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in sizes):
+            raise ValueError(f"an MLP needs positive integer layer sizes, got in_features="
+                             f"{in_features!r}, hidden={tuple(hidden)!r}, out_features="
+                             f"{out_features!r}")
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(a, b))
