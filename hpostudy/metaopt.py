@@ -267,7 +267,7 @@ def black_box_search(objective: Callable[[dict], float | tuple | dict], space: d
     seconds and their running sum (compute time, summed over workers), and the best value so
     far.
     """
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     _check_search(space, method, trials)
     shared = os.environ.get(SEARCH_STORAGE)

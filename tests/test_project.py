@@ -97,13 +97,13 @@ def test_readme_layout_matches_the_tree():
 
 # Layers of the package, bottom first: a module may import its own layer and those below.
 LAYERS = [
-    ("store", "verdicts", "importing", "data", "models", "hyper", "dynamics", "problems",
-     "hypergrad", "projections", "multitask"),
+    ("store", "verdicts", "importing", "progress", "data", "models", "hyper", "dynamics",
+     "problems", "hypergrad", "projections", "multitask"),
     ("metaopt", "stn"),
     ("study.profiles", "study.config", "study.executors", "study.run"),
     ("settings",),
     ("experiments",),
-    ("study.notebooks", "study.runner", "study.cli", "study"),
+    ("study.notebooks", "study.kernel", "study.runner", "study.cli", "study"),
 ]
 
 

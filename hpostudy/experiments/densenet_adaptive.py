@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .. import hypergrad as hg
 from .. import verdicts as v

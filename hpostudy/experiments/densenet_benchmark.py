@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .. import verdicts as v
 from ..verdicts import Judgement, Scale

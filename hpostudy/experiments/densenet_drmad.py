@@ -28,7 +28,7 @@ import math
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .. import hypergrad as hg
 from .. import verdicts as v

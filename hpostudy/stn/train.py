@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from ..store import Checkpoint
 from .hyperparameters import HyperparameterSet

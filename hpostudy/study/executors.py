@@ -54,7 +54,7 @@ class LocalExecutor:
 
 
 def _bar(desc: str | None, total: int, done: int):
-    from tqdm.auto import tqdm
+    from ..progress import tqdm
 
     return tqdm(total=total, initial=done, desc=desc, unit="unit",
                 disable=desc is None or total <= 1)

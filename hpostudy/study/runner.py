@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import store
-from . import notebooks as nbs, partial, provenance, verdict_page
+from . import notebooks as nbs, partial, provenance, shutdown, verdict_page
 from .executors import (connect, env_threads, environment, import_ray, task_resources,
                         unit_threads)
 
@@ -235,6 +235,8 @@ def _execute_with_papermill(job: Job) -> None:
     import jupytext
     import papermill
 
+    from .kernel import kernel_options
+
     notebook = jupytext.read(job.source)
     notebook.metadata["kernelspec"] = dict(nbs.KERNELSPEC)
     unexecuted = job.work / "notebooks" / job.executed.name
@@ -244,7 +246,7 @@ def _execute_with_papermill(job: Job) -> None:
     try:
         papermill.execute_notebook(str(unexecuted), str(job.executed), parameters=job.parameters,
                                    kernel_name="python3", progress_bar=False,
-                                   cwd=str(job.cwd), log_output=False)
+                                   cwd=str(job.cwd), log_output=False, **kernel_options())
     except papermill.PapermillExecutionError as err:
         first = (err.source or "").strip().splitlines()
         raise _Failed(f"cell {err.cell_index} ({first[0][:60] if first else ''}...) raised "
@@ -354,6 +356,7 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
     where = "on Ray" if executor == "ray" else f"{jobs} at a time"
     bar = tqdm(total=len(todo), desc=f"notebooks ({profile}, {where})", unit="nb",
                disable=not progress or not todo)
+    shutdown.IN_FLIGHT.update({job.name: job.results for job, _ in todo})  # what a signal stops
     if executor == "ray":
         for job, stamp, outcome in cluster.run(todo):
             _settle(job, stamp, outcome, outcomes, bar, notes)
@@ -453,6 +456,7 @@ def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar, notes: 
             store.atomic_write(job.results / STAMP, _stamp_record(job, stamp))
     outcome.note = notes.get(job.name, "")
     outcomes[job.name] = outcome
+    shutdown.IN_FLIGHT.pop(job.name, None)
     bar.set_postfix_str(f"{job.name}: {outcome.status}")
     bar.update(1)
 
