@@ -30,6 +30,10 @@ from ..study.config import ExperimentConfig, ParameterError
 from ..study.run import prepare
 
 PROBLEMS = ("ridge", "cleaning")
+# the outer loops of the cpu profile: one or two settings per family (forward where affordable)
+CPU_META = ("reverse (checkpointed)", "exact", "DrMAD S=200", "DrMAD2 20+180", "forward",
+            "truncated K=10", "truncated K=100", "implicit cg 100", "implicit neumann 100",
+            "implicit fixed_point 100")
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,11 @@ class Config(ExperimentConfig):
         "cpu": {"horizons": (10, 100, 1000, 10000), "seeds": 3, "cleaning_dataset": "mnist",
                 "cleaning_train": 1000, "n_val": 1000, "n_test": 5000, "drmad_steps": 200,
                 "drmad2_exact_steps": 20, "forward_budget": 2e5, "meta_T": 1000,
-                "meta_iterations": 30},
+                "meta_iterations": 10, "meta_methods": CPU_META},
         "paper": {"horizons": (10, 100, 1000, 10000), "seeds": 3, "cleaning_dataset": "mnist",
                   "cleaning_train": 1000, "n_val": 1000, "n_test": 5000, "drmad_steps": 200,
                   "drmad2_exact_steps": 20, "forward_budget": 2e5, "meta_T": 1000,
-                  "meta_iterations": 30},
+                  "meta_iterations": 10, "meta_methods": CPU_META},
     }
     CHOICES = {"problems": PROBLEMS, "cleaning_dataset": ("digits", "mnist")}
     SIGNED = ("ridge_init", "cleaning_init")
@@ -108,14 +112,21 @@ def variants_of(cfg: Config, problem, m: int, T: int):
                     max_stored_bytes=cfg.max_stored_bytes, forward_budget=cfg.forward_budget)
 
 
+def one_closed(item, checkpoint=None) -> torch.Tensor:
+    """The answer at the optimum (:func:`hpostudy.settings.convex.bilevel_gradient`) of one
+    problem and seed at the initial hyperparameters: the same for every horizon."""
+    cfg, name, seed = item
+    task, problem, dynamics, theta = build(cfg, name, seed)
+    return convex.bilevel_gradient(task, theta)[1]
+
+
 def one_front(item, checkpoint=None) -> list[dict]:
     """Every estimator at horizon ``T`` for one problem and seed, against exact reversal and
-    the closed form."""
-    cfg, name, T, seed = item
+    the answer at the optimum ``closed``."""
+    cfg, name, T, seed, closed = item
     task, problem, dynamics, theta = build(cfg, name, seed)
-    _, closed = convex.bilevel_gradient(task, theta)
     rows, _ = measure(problem, dynamics, theta, T, variants_of(cfg, problem, task.m, T),
-                      second=closed)
+                      second=closed.to(theta.device))
     return [{"problem": name, "seed": seed, "hyperparameters": task.m,
              "parameters": problem.w0.numel(), **r} for r in rows]
 
@@ -137,28 +148,35 @@ def one_outer(item, checkpoint=None) -> list[dict]:
 
 def outer_labels(cfg: Config, name: str) -> list[str]:
     """The estimators of the outer loops of problem ``name``: every one that runs at
-    ``meta_T``, or those named in ``meta_methods``."""
+    ``meta_T``, or those of ``meta_methods`` that run for this problem (forward mode may be
+    over its budget for one problem and not the other); a label that names no estimator is
+    refused."""
     task, problem, _, _ = build(cfg, name, cfg.seed)
-    runnable = [x.label for x in variants_of(cfg, problem, task.m, cfg.meta_T) if not x.skip]
+    every = variants_of(cfg, problem, task.m, cfg.meta_T)
     if "all" in cfg.meta_methods:
-        return runnable
-    unknown = sorted(set(cfg.meta_methods) - set(runnable))
+        return [x.label for x in every if not x.skip]
+    unknown = sorted(set(cfg.meta_methods) - {x.label for x in every})
     if unknown:
-        raise ParameterError(f"meta_methods {unknown} are not estimators that run at meta_T = "
-                             f"{cfg.meta_T}; choose among {runnable}")
-    return list(cfg.meta_methods)
+        raise ParameterError(f"meta_methods {unknown} are not estimators at meta_T = "
+                             f"{cfg.meta_T}; choose among {[x.label for x in every]}")
+    return [x.label for x in every if x.label in cfg.meta_methods and not x.skip]
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """The fronts and the outer loops of every problem; returns (and writes) ``front``,
     ``summary`` (:func:`hpostudy.settings.front.summary`), ``outer`` (one row per
     meta-iteration and a last one with the final errors) and ``comparison``."""
-    fronts = [(cfg, p, T, s) for p in cfg.problems for T in cfg.horizons for s in cfg.seed_list]
-    outers = [(cfg, p, label, s) for p in cfg.problems
-              for label in ["initial", *outer_labels(cfg, p)] for s in cfg.seed_list]
+    pairs = [(cfg, p, s) for p in cfg.problems for s in cfg.seed_list]
     with prepare(cfg) as run:
+        outers = [(cfg, p, label, s) for p in cfg.problems
+                  for label in ["initial", *outer_labels(cfg, p)] for s in cfg.seed_list]
+        closed = dict(zip([(p, s) for _, p, s in pairs], run.map(
+            one_closed, pairs, desc="answers at the optimum",
+            names=[f"closed-{p}-seed{s}" for _, p, s in pairs])))
+        fronts = [(cfg, p, T, s, closed[p, s]) for p in cfg.problems for T in cfg.horizons
+                  for s in cfg.seed_list]
         measured = run.map(one_front, fronts, desc="fronts",
-                           names=[f"front-{p}-T{T}-seed{s}" for _, p, T, s in fronts])
+                           names=[f"front-{p}-T{T}-seed{s}" for _, p, T, s, _ in fronts])
         looped = run.map(one_outer, outers, desc="outer loops",
                          names=[f"outer-{p}-{label.replace(' ', '_')}-seed{s}"
                                 for _, p, label, s in outers])
