@@ -48,8 +48,10 @@ n_test = None  # test share (or count)
 
 # %% [markdown]
 # ## The model
-# Any `nn.Module` works (dropout and batch norm included); it is evaluated as a function of one
-# flat parameter vector by the library.
+# Any `nn.Module` that PyTorch can differentiate twice works (dropout, batch norm and
+# `nn.MultiheadAttention` included); it is evaluated as a function of one flat parameter vector
+# by the library, on float64 inputs of shape `(batch, n_inputs)`. A package of yours beside
+# this notebook imports as usual under `hpostudy run` (`model="your_package.module:Net"`).
 
 # %%
 from torch import nn

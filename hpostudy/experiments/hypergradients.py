@@ -47,6 +47,7 @@ class Config(ExperimentConfig):
     PRESETS = {"smoke": {}, "cpu": {"T": 1000, "seeds": 3}, "paper": {"T": 1000, "seeds": 3}}
     CHOICES = {"methods": tuple(hg.METHODS)}
     SIGNED = ("init_log10_l2",)
+    IMPORTABLE = ("dataset", "model")  # resolved before the kernel starts (study.runner)
 
     def validate(self):
         if not 0 < self.momentum < 1:
@@ -126,7 +127,36 @@ def fingerprint(builder: Callable, n_inputs: int, n_classes: int) -> str:
     h = hashlib.sha256()
     for tensor in [*module.state_dict().values(), out]:
         h.update(tensor.detach().double().numpy().tobytes())
+    check_second_derivative(module, torch.linspace(-1, 1, 2 * n_inputs, dtype=torch.float64)
+                            .view(2, -1), n_classes)
     return h.hexdigest()[:16]
+
+
+def check_second_derivative(module: nn.Module, x: torch.Tensor, n_classes: int) -> None:
+    """Refuse, with the fix, a model PyTorch cannot differentiate twice (every hypergradient
+    method differentiates the training step): one gradient with its graph, then its
+    derivative, on the batch ``x`` (the RNG left as it was)."""
+    name = type(module).__name__
+    model = FlatModel(module)
+    w = model.initial(torch.float64).requires_grad_()
+    y = torch.arange(len(x)) % n_classes
+    try:
+        with torch.random.fork_rng():
+            loss = torch.nn.functional.cross_entropy(model(w, x), y)
+            (g,) = torch.autograd.grad(loss, w, create_graph=True)
+            if g.requires_grad:
+                torch.autograd.grad(g.square().sum(), w, allow_unused=True)
+    except RuntimeError as err:
+        attention = "attention" in str(err)
+        raise ValueError(
+            f"model {name} cannot be differentiated twice, as every hypergradient method "
+            f"needs: {err}. " + (
+                "A fused attention kernel has no second derivative: nn.MultiheadAttention "
+                "layers are routed through the math kernel by the library; call "
+                "F.scaled_dot_product_attention inside hpostudy.models.math_attention()"
+                if attention else "Replace the operation that has no second derivative "
+                "(a custom autograd.Function without a differentiable backward, say)")) \
+            from err
 
 
 def setup(cfg: Config, builder: Callable, seed: int):

@@ -54,6 +54,10 @@ class FlatModel:
         # tied weights (one tensor under two names) need functional_call's tie handling,
         # which costs a module walk per call: only pay it when the module has them
         self.tied = len(list(module.named_parameters(remove_duplicate=False))) > len(params)
+        # PyTorch's fused attention kernels have no second derivative ("derivative for
+        # aten::_scaled_dot_product_flash_attention_for_cpu_backward is not implemented"):
+        # a module with attention layers runs them through the math kernel, which has one
+        self.attention = any(isinstance(m, nn.MultiheadAttention) for m in module.modules())
 
     def initial(self, dtype=torch.float32, device=None) -> torch.Tensor:
         """The module's current parameters as one flat vector."""
@@ -120,10 +124,21 @@ class FlatModel:
         # Buffers are passed as clones so that batch-norm updates of running statistics never
         # mutate tensors captured by torch.func transforms.
         bufs = {n: b.clone() for n, b in self.buffers.items()}
+        if self.attention:
+            with math_attention():
+                return functional_call(self.module, (params, bufs), (x,), tie_weights=self.tied)
         return functional_call(self.module, (params, bufs), (x,), tie_weights=self.tied)
 
     def __repr__(self) -> str:
         return f"FlatModel({type(self.module).__name__}, {self.size:,} parameters)"
+
+
+def math_attention():
+    """A context in which ``scaled_dot_product_attention`` uses its math kernel, the one
+    PyTorch can differentiate twice (wrap a model's own attention calls in it)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(SDPBackend.MATH)
 
 
 def init_like_glorot(module: nn.Module, generator: torch.Generator) -> None:

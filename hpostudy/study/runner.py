@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import store
+from ..importing import importable_from, resolve, shadowing
 from . import notebooks as nbs, partial, provenance, shutdown, verdict_page
 from .executors import (connect, env_threads, environment, import_ray, task_resources,
                         unit_threads)
@@ -90,6 +91,9 @@ def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
                 f"parameter(s) {hidden} are not in the parameters cell of notebook '{nb.name}' "
                 f"(its parameters: {sorted(k for k in nb.parameters if k != 'profile')}); "
                 "select notebooks with --only, or add the knob to that cell")
+        shadow = shadowing([_root_or_cwd(), nb.path.parent])
+        if shadow:
+            raise nbs.NotebookError(f"{nb.path.name}: {shadow}")
         config = nb.config
         if config is not None:
             from .. import data
@@ -100,12 +104,24 @@ def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
                 check_device(cfg.device)
             for dataset in cfg.datasets():
                 data.require(dataset)
+            with importable_from(nb.path.parent):  # the user's code, as the kernel will see it
+                for knob in getattr(config, "IMPORTABLE", ()):
+                    spec = getattr(cfg, knob)
+                    if isinstance(spec, str) and ":" in spec:
+                        resolve(spec, knob)
         values = {"profile": profile, **params}
         if device is not None:
             values["device"] = device
         injected[nb.name] = {k: list(v) if isinstance(v, tuple) else v
                              for k, v in values.items()}
     return injected
+
+
+def _python_path(folder: Path) -> str:
+    """``PYTHONPATH`` for a notebook's kernel: its own folder first (a package of the user's
+    beside the notebook imports without any set-up), then what was already there."""
+    return os.pathsep.join([str(folder.resolve())]
+                           + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 
 
 def library_digest() -> str:
@@ -325,7 +341,8 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
         results, executed, scratch = _placement(nb, build, root, params.get("output_dir"))
         job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
                   executed, results, root, threads, direct,
-                  environment, _settings(nb, profile, device, params, results), scratch)
+                  {**environment, "PYTHONPATH": _python_path(nb.path.parent)},
+                  _settings(nb, profile, device, params, results), scratch)
         stamp = results / STAMP
         current = _stamp(job)
         reason = rerun_reason(job, current)
