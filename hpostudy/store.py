@@ -304,7 +304,8 @@ def process_start(pid: int) -> str | None:
 
 
 def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs on this machine."""
+    """Whether process ``pid`` runs on this machine (a zombie -- dead, not yet waited for by
+    its parent, which may never do so in a container -- does not)."""
     if pid <= 0:
         return False
     try:
@@ -312,8 +313,11 @@ def process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
         return True
-    return True
 
 
 class RunMarker:
@@ -357,7 +361,7 @@ class RunMarker:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 other = self.read() or {}
-                if other.get("pid") != record["pid"] and _marker_alive(other, self.path):
+                if other.get("pid") != record["pid"] and marker_alive(other, self.path):
                     raise FolderBusy(
                         f"{self.folder} is being written by another run: process "
                         f"{other['pid']} on {other['host']}, started {other['started']} "
@@ -390,11 +394,12 @@ class RunMarker:
             except OSError:
                 return
 
-    def fail(self, reason: str) -> None:
-        """Keep the marker (the folder stays incomplete) and say why the run stopped."""
+    def fail(self, reason: str, status: str = "failed") -> None:
+        """Keep the marker (the folder stays incomplete) and say why the run stopped
+        (``status``: ``failed``, or ``interrupted`` by a signal to ``hpostudy run``)."""
         self._stop.set()
         record = self.read() or {}
-        record.update({"status": "failed", "reason": reason[:500], "pid": -1})
+        record.update({"status": status, "reason": reason[:500], "pid": -1})
         atomic_write(self.path, json.dumps(record))
 
     def release(self) -> None:
@@ -402,7 +407,7 @@ class RunMarker:
         self.path.unlink(missing_ok=True)
 
 
-def _marker_alive(record: dict, path: Path) -> bool:
+def marker_alive(record: dict, path: Path) -> bool:
     """Whether the run that wrote marker ``record`` (at ``path``) is still running."""
     if record.get("status") != "running":
         return False
@@ -486,7 +491,7 @@ def incomplete_reason(folder: Path) -> str | None:
     folder = Path(folder)
     marker = RunMarker(folder).read()
     if marker is not None:
-        if _marker_alive(marker, folder / MARKER):
+        if marker_alive(marker, folder / MARKER):
             return f"a run is writing into it (process {marker.get('pid')} on {marker.get('host')})"
         return f"its last run did not finish ({marker.get('status', '?')}: " \
                f"{marker.get('reason', 'killed')})"
@@ -510,7 +515,7 @@ def folder_state(folder: Path) -> str:
     folder = Path(folder)
     marker = RunMarker(folder).read()
     if marker is not None:
-        return "running" if _marker_alive(marker, folder / MARKER) else "incomplete"
+        return "running" if marker_alive(marker, folder / MARKER) else "incomplete"
     if not (folder / "meta.json").exists():
         return "empty"
     return "complete" if incomplete_reason(folder) is None else "incomplete"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import shlex
 import sys
 
 from .profiles import DEVICES, PROFILES
@@ -89,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.resume = shlex.join(["hpostudy", *(sys.argv[1:] if argv is None else argv)])
     try:
         return _dispatch(args)
     except EXPECTED_ERRORS as err:
@@ -141,10 +143,13 @@ def _dispatch(args) -> int:
                          f"give it as --profile {params['profile']}")
     device = params.pop("device", None) or args.device
     selection = list(args.notebooks) + list(args.only)
-    outcomes = runner.run_notebooks(selection or None, args.profile, device, params,
-                                    force=args.force, jobs=args.jobs,
-                                    direct=args.no_notebook, executor=args.executor,
-                                    address=args.address, storage=args.storage)
+    from . import shutdown
+
+    with shutdown.stopping(args.resume):  # SIGINT, SIGTERM: stop all it started, one line
+        outcomes = runner.run_notebooks(selection or None, args.profile, device, params,
+                                        force=args.force, jobs=args.jobs,
+                                        direct=args.no_notebook, executor=args.executor,
+                                        address=args.address, storage=args.storage)
     for o in outcomes:
         print(f"{o.status:22s} {o.name:24s} {o.seconds:7.1f} s  -> {o.results}"
               + (f"  ({o.note})" if o.note else ""))

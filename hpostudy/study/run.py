@@ -90,8 +90,9 @@ class Run:
 
     def __exit__(self, kind, error, tb) -> bool:
         store.close_run(self.folder)
-        if error is not None:
-            self.marker.fail(f"{kind.__name__}: {error}")
+        if error is not None:  # Ctrl-C: interrupted, resumed by running again
+            self.marker.fail(f"{kind.__name__}: {error}", status="interrupted" if issubclass(
+                kind, KeyboardInterrupt) else "failed")
             return False
         try:
             store.write_meta(self.metadata(), self.folder)
