@@ -152,6 +152,28 @@ def test_drmad_quality_tables_cost_and_resume(tmp_path):
     pd.testing.assert_frame_equal(again["metaruns"], df)
 
 
+def test_drmad_quality_trains_once_for_drmad_and_drmad2_per_meta_iteration(tmp_path,
+                                                                            monkeypatch):
+    """Issue 20 (overhead): a DrMAD-following meta-iteration trains once for DrMAD and DrMAD2
+    (hg.drmad_shared) and once inside the exact hypergradient, not three times."""
+    import importlib
+
+    from hpostudy import hypergrad as hg
+
+    drmad_module = importlib.import_module("hpostudy.hypergrad.drmad")
+    cfg = drmad_quality.Config.for_profile(
+        "smoke", output_dir=str(tmp_path), horizons=(12,), reverse_steps=(3,),
+        meta_iterations=(2,), seeds_per_horizon=(1,), drmad2_exact_steps=2, **TINY)
+    trainings, exact_calls = [], []
+    forward, exact = drmad_module._forward, hg.exact
+    monkeypatch.setattr(drmad_module, "_forward",
+                        lambda *a, **k: trainings.append(a[3]) or forward(*a, **k))
+    monkeypatch.setattr(hg, "exact", lambda *a, **k: exact_calls.append(a[3]) or exact(*a, **k))
+    run = drmad_quality.MetaRun(12, 3, "drmad", True, cfg.seed, 2)
+    records = drmad_quality.one_meta_run((cfg, run))
+    assert len(records) == 2 and trainings == [12, 12] and exact_calls == [12, 12]
+
+
 def test_drmad_quality_runs_long_horizons_with_fewer_seeds(tmp_path):
     cfg = drmad_quality.Config.for_profile("smoke", horizons=(6, 10), reverse_steps=(2,),
                                            meta_iterations=(2, 1), seeds=2,

@@ -222,6 +222,35 @@ def test_drmad2_with_all_steps_exact_is_float_reversal(mlp):
     assert d2.diagnostics.reverse_steps == 0
 
 
+def test_drmad_shared_is_drmad_and_drmad2_bit_for_bit_from_one_training(mlp, monkeypatch):
+    """Issue 20 (overhead): DrMAD and DrMAD2 at the same hyperparameters train the same T
+    steps; drmad_shared trains them once and returns exactly what the separate calls do."""
+    import importlib
+
+    drmad_module = importlib.import_module("hpostudy.hypergrad.drmad")  # not the function
+    problem, dynamics, theta, _ = mlp
+    runs = [{"reverse_steps": 7}, {"exact_steps": 4, "reverse_steps": 5},
+            {"beta_factor": 10.0, "record_norms": True}]
+    alone = [hg.drmad(problem, dynamics, theta, 30, reverse_steps=7),
+             hg.drmad2(problem, dynamics, theta, 30, exact_steps=4, reverse_steps=5),
+             hg.drmad(problem, dynamics, theta, 30, beta_factor=10.0, record_norms=True)]
+    trainings = []
+    forward = drmad_module._forward
+    monkeypatch.setattr(drmad_module, "_forward",
+                        lambda *a, **k: trainings.append(a[3]) or forward(*a, **k))
+    shared = hg.drmad_shared(problem, dynamics, theta, 30, runs)
+    assert trainings == [30]  # one forward training for the three
+    for a, b in zip(alone, shared):
+        assert a.method == b.method
+        assert torch.equal(a.hypergrad, b.hypergrad) and torch.equal(a.w_final, b.w_final)
+        assert torch.equal(a.grad_w0, b.grad_w0)
+        assert a.val_loss == b.val_loss and a.diagnostics == b.diagnostics
+    with pytest.raises(TypeError, match="callback"):
+        hg.drmad_shared(problem, dynamics, theta, 30, [{"callback": print}])
+    with pytest.raises(ValueError, match="exact_steps"):
+        hg.drmad_shared(problem, dynamics, theta, 30, [{"exact_steps": 31}])
+
+
 def test_beta_estimate_and_reverse_steps(mlp):
     assert hg.beta_estimate([1.0, 2.0, 3.0], 300.0) == pytest.approx(1 / 300.0)
     assert hg.beta_estimate([1.0, 2.0, 3.0], 300.0, factor=10) == pytest.approx(10 / 300.0)

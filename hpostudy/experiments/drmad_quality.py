@@ -174,9 +174,10 @@ def one_meta_run(item: tuple[Config, MetaRun], checkpoint=None) -> list[dict]:
     def step(i, theta):
         if r.follow in CONTROLS:
             return control(i, theta)
-        drmad = hg.drmad(problem, dynamics, theta, r.T, reverse_steps=r.S)
-        drmad2 = hg.drmad2(problem, dynamics, theta, r.T, exact_steps=K,
-                           reverse_steps=max(r.S - K, 1))
+        # DrMAD and DrMAD2 from one forward training (the same T steps from the same theta):
+        # bit for bit hg.drmad(..., reverse_steps=S) and hg.drmad2(..., exact_steps=K, ...)
+        drmad, drmad2 = hg.drmad_shared(problem, dynamics, theta, r.T, [
+            {"reverse_steps": r.S}, {"exact_steps": K, "reverse_steps": max(r.S - K, 1)}])
         beta_steps = drmad.diagnostics.beta_reverse_steps
         record = {**base(i), "norm_drmad": float(drmad.hypergrad.norm()),
                   "norm_drmad2": float(drmad2.hypergrad.norm()),

@@ -29,7 +29,7 @@ infinity appearing during training raises ``FloatingPointError`` naming the step
 """
 import inspect
 
-from .drmad import beta_estimate, drmad, drmad2
+from .drmad import beta_estimate, drmad, drmad2, drmad_shared
 from .exact import MomentumRoundedWarning, exact, float_reversal
 from .fixedpoint import effective_gamma
 from .forward import forward, rt_ho
@@ -54,8 +54,24 @@ METHODS = {
 
 
 def hypergradient(method: str, problem, dynamics, theta, T: int, **options) -> HypergradResult:
-    """Dispatch to the method called ``method`` (see :data:`METHODS`); an option the method
-    does not have is named with the ones it has."""
+    """The hypergradient by the method called ``method``, one of ``METHODS``.
+
+    Args:
+        method: ``"reverse"``, ``"exact"``, ``"float_reversal"``, ``"drmad"``, ``"drmad2"``,
+            ``"forward"``, ``"truncated"`` or ``"implicit"``.
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`).
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters, a flat tensor.
+        T: the training steps.
+        **options: the method's own keyword options.
+
+    Returns:
+        HypergradResult: what the method returns.
+
+    Raises:
+        ValueError: an unknown method.
+        TypeError: an option the method does not have (named with the ones it has).
+    """
     if method not in METHODS:
         raise ValueError(f"unknown hypergradient method '{method}': choose one of {sorted(METHODS)}")
     fn = METHODS[method]
@@ -73,5 +89,6 @@ __all__ = ["METHODS", "HypergradResult", "OnlineResult", "OnlineUpdate", "Diagno
            "ReverseDiagnostics", "ExactDiagnostics", "FloatReversalDiagnostics",
            "DrmadDiagnostics", "ForwardDiagnostics", "TruncatedDiagnostics",
            "ImplicitDiagnostics", "hypergradient", "reverse", "exact", "float_reversal", "drmad",
-           "drmad2", "forward", "truncated", "implicit", "rt_ho", "online", "beta_estimate",
+           "drmad2", "drmad_shared", "forward", "truncated", "implicit", "rt_ho", "online",
+           "beta_estimate",
            "effective_gamma", "MomentumRoundedWarning"]

@@ -40,8 +40,18 @@ from .result import DrmadDiagnostics, HypergradResult
 
 
 def beta_estimate(distances: list[float], total: float, factor: float = 1.0) -> float:
-    """:math:`\\beta` from :math:`\\|w_t - w_0\\|` (t = 1, 2, ...) and :math:`\\|w_T - w_0\\|`:
-    the 1/t-weighted average of :math:`\\|w_t - w_0\\| / (t \\|w_T - w_0\\|)`, times ``factor``."""
+    r"""The straight-line estimate :math:`\beta` of DrMAD's reverse step count (thesis section 3.1).
+
+    .. math:: \beta = c \,\frac{\sum_t \frac1t \frac{\|w_t - w_0\|}{t\,\|w_T - w_0\|}}{\sum_t \frac1t}
+
+    Args:
+        distances: :math:`\|w_t - w_0\|` for t = 1, 2, ...
+        total: :math:`\|w_T - w_0\|`.
+        factor: the factor :math:`c`.
+
+    Returns:
+        float: :math:`\beta`; DrMAD then takes about :math:`1/\beta` reverse steps.
+    """
     if total <= 0 or not distances:
         return 1.0
     weights = [1.0 / t for t in range(1, len(distances) + 1)]
@@ -58,19 +68,56 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
           exact_steps: int = 0, record_norms: bool = False,
           reverse_dynamics: Dynamics | None = None, callback=None,
           progress=None) -> HypergradResult:
-    """Approximate hypergradient by DrMAD (``exact_steps=0``) or DrMAD2 (module docstring).
+    r"""Approximate hypergradient by DrMAD (Fu et al. 2016; thesis Algorithm 3).
 
-    ``reverse_steps``: the straight-line steps S; None estimates it from :math:`\\beta`.
-    ``reverse_dynamics``: the dynamics whose adjoint runs on the line (default ``dynamics``,
-    e.g. the thesis-form SGD with momentum while the forward pass uses Nesterov, as the
-    thesis' DenseNet runs did: DrMAD's path does not depend on it, thesis section 1.2.2);
-    ``callback(t, state)`` sees every forward step.
-    Diagnostics (:class:`~.result.DrmadDiagnostics`): ``reverse_steps`` (S used), ``beta``,
-    ``beta_reverse_steps`` (1/beta), ``exact_steps`` and, with ``record_norms``,
-    ``accumulated_norm`` (one value per reverse step).
+    Trains ``T`` steps keeping only :math:`w_0` and :math:`w_T`, then runs the adjoint recursion
+    backwards along the straight line :math:`w_t \approx (1 - t/T)\,w_0 + (t/T)\,w_T` in
+    S steps. With ``exact_steps > 0`` (DrMAD2, thesis section 3.1) the first reverse steps
+    follow the exactly reversed true path.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        reverse_steps: the straight-line steps S; None estimates it as :math:`1/\beta`
+            (:func:`beta_estimate`).
+        beta_factor: the factor of :func:`beta_estimate`.
+        beta_window: the first steps whose distances from :math:`w_0` enter :math:`\beta`.
+        exact_steps: reverse steps on the reversed true path before the line (0: DrMAD).
+        record_norms: ``diagnostics.accumulated_norm``, one value per reverse step.
+        reverse_dynamics: the dynamics whose adjoint runs on the line (default ``dynamics``;
+            e.g. the thesis-form SGD with momentum while training uses Nesterov, as the thesis'
+            DenseNet runs did: the line does not depend on it, thesis section 1.2.2).
+        callback: ``callback(t, state)`` sees every forward step.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the approximate hypergradient and :class:`DrmadDiagnostics`
+        (S used, :math:`\beta`, ``exact_steps``).
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     forward_dynamics = dynamics
     dynamics = reverse_dynamics or dynamics
+    _check(problem, forward_dynamics, dynamics, theta, T, reverse_steps=reverse_steps,
+           beta_factor=beta_factor, beta_window=beta_window, exact_steps=exact_steps)
+    trained = _forward(problem, forward_dynamics, theta.detach(), T, beta_window, callback,
+                       progress)
+    return _reverse(problem, dynamics, theta.detach(), T, trained, reverse_steps=reverse_steps,
+                    beta_factor=beta_factor, beta_window=beta_window, exact_steps=exact_steps,
+                    record_norms=record_norms, progress=progress)
+
+
+def _check(problem: Problem, forward_dynamics: Dynamics, dynamics: Dynamics,
+           theta: torch.Tensor, T: int, *, reverse_steps, beta_factor, beta_window,
+           exact_steps) -> None:
+    """:func:`drmad`'s checks of its inputs (``dynamics``: the reverse dynamics)."""
     method = "drmad2" if exact_steps else "drmad"
     check_call(problem, forward_dynamics, theta, T)
     for label, value in (("exact_steps", exact_steps), ("beta_window", beta_window)):
@@ -91,7 +138,13 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
             raise TypeError(f"reverse_dynamics must be an hpostudy.dynamics.Dynamics, got "
                             f"{type(dynamics).__name__}")
         dynamics.check(problem.w0, theta)
-    theta = theta.detach()
+
+
+def _forward(problem: Problem, forward_dynamics: Dynamics, theta: torch.Tensor, T: int,
+             beta_window: int, callback=None, progress=None) -> tuple:
+    """DrMAD's forward pass: ``(state, distances, (f, dw, dtheta_direct))`` -- the state after
+    ``T`` steps, :math:`\\|w_t - w_0\\|` of the first ``beta_window`` iterates and the
+    validation loss with its gradients at :math:`w_T`."""
     w0 = problem.w0
     distances: list[float] = []
     watch = FiniteWatch("the weights", w0)
@@ -107,8 +160,19 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
             if progress is not None:
                 progress.update(1)
         watch.flush()
+    return state, distances, problem.val_value_and_grads(state[0], theta)
+
+
+def _reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, trained: tuple,
+             *, reverse_steps: int | None, beta_factor: float, beta_window: int,
+             exact_steps: int, record_norms: bool, progress=None) -> HypergradResult:
+    """DrMAD's reverse pass (DrMAD2's exact steps first) from the forward pass ``trained``
+    (:func:`_forward`, which it does not change)."""
+    method = "drmad2" if exact_steps else "drmad"
+    w0 = problem.w0
+    state, distances, (f, dw, dtheta_direct) = trained
+    distances = distances[:beta_window]
     w_T = state[0]
-    f, dw, dtheta_direct = problem.val_value_and_grads(w_T, theta)
     ds = (dw, torch.zeros_like(dw))
     norms: list[float] | None = [] if record_norms else None
 
@@ -141,9 +205,51 @@ def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
     return HypergradResult(method, dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
 
+def drmad_shared(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int,
+                 runs: list[dict]) -> list[HypergradResult]:
+    """Several DrMAD and DrMAD2 hypergradients at the same ``(problem, dynamics, theta, T)``
+    from one forward pass: ``runs`` holds the options of each (``reverse_steps``,
+    ``exact_steps``, ``beta_factor``, ``beta_window``, ``record_norms``; DrMAD2 where
+    ``exact_steps`` > 0), and result ``i`` is what ``drmad(problem, dynamics, theta, T,
+    **runs[i])`` returns, bit for bit (DrMAD2: ``exact_steps`` at most ``T``, as
+    :func:`drmad2` passes it): every call would train the same ``T`` steps from the same
+    :math:`w_0` and hyperparameters, so the training runs once (issue 20: an experiment that
+    needs both DrMAD and DrMAD2, as ``drmad_quality``, trains once instead of twice)."""
+    allowed = {"reverse_steps", "exact_steps", "beta_factor", "beta_window", "record_norms"}
+    options = []
+    for run in runs:
+        unknown = sorted(set(run) - allowed)
+        if unknown:
+            raise TypeError(f"drmad_shared: option(s) {unknown} cannot share a forward pass; "
+                            f"each run takes {sorted(allowed)}")
+        options.append({"reverse_steps": None, "beta_factor": 1.0, "beta_window": 20,
+                        "exact_steps": 0, "record_norms": False, **run})
+    if not options:
+        return []
+    for o in options:  # the checks drmad makes
+        _check(problem, dynamics, dynamics, theta, T, **{k: o[k] for k in (
+            "reverse_steps", "beta_factor", "beta_window", "exact_steps")})
+    theta = theta.detach()
+    trained = _forward(problem, dynamics, theta, T, max(o["beta_window"] for o in options))
+    return [_reverse(problem, dynamics, theta, T, trained, **o) for o in options]
+
+
 def drmad2(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, *,
            exact_steps: int = 100, **options) -> HypergradResult:
-    """DrMAD2: ``exact_steps`` reverse steps on the reversed true path, then DrMAD's line."""
+    r"""DrMAD2 (thesis section 3.1): ``exact_steps`` reverse steps on the exactly reversed true path, then DrMAD's line.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: SGD with momentum (:class:`~hpostudy.dynamics.SGDMomentum`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        exact_steps: the reverse steps on the true path.
+        **options: the options of :func:`drmad`.
+
+    Returns:
+        HypergradResult: as :func:`drmad`'s.
+    """
     check_horizon(T)
     return drmad(problem, dynamics, theta, T, exact_steps=min(exact_steps, T), **options)
 
