@@ -40,7 +40,27 @@ GRANULARITIES = ("parameter", "unit", "layer", "scalar")
 
 @dataclass
 class Group:
-    """One named block of hyperparameters (see the module docstring for kinds/granularities)."""
+    r"""One named block of hyperparameters (kinds and granularities in the module docstring).
+
+    Attributes:
+        name: the group's name, unique in its space.
+        kind: ``"log10_l2"`` (penalty :math:`\sum_j 10^{\theta_j} w_j^2`), ``"log_lr"``
+            (learning rates :math:`e^\theta`), ``"log_scale"`` (:math:`w = e^s \odot z`) or
+            ``"log_l2_z"`` (penalty :math:`e^{\lambda}\|z\|^2`).
+        granularity: ``"parameter"``, ``"unit"``, ``"layer"`` or ``"scalar"``.
+        init: the initial value of every entry.
+        params: the names of the parameter tensors covered; None covers all (biases of L2 groups
+            only with ``include_bias``).
+        include_bias: let an L2 group cover biases.
+        bounds: ``(low, high)``, the box that :meth:`HyperSpace.clip` projects onto.
+        size: the number of entries (set by :class:`HyperSpace`).
+        blocks: per covered tensor, where its values lie (set by :class:`HyperSpace`).
+        layer_of: per entry, the tensor it belongs to (set by :class:`HyperSpace`).
+
+    Raises:
+        ValueError: an unknown kind or granularity, bounds not ``low < high``, an ``init`` not
+            finite or outside the bounds, or ``params`` a string or with repeats.
+    """
 
     name: str
     kind: str
@@ -79,8 +99,18 @@ class Group:
 
 @dataclass(frozen=True)
 class Block:
-    """The values ``[start, start + count)`` of a group cover parameter tensor ``index`` of the
-    model (named ``name``, shape ``shape``) with the group's granularity."""
+    """Where a group's values for one parameter tensor lie.
+
+    The values ``[start, start + count)`` of a group cover parameter tensor ``index`` of the
+    model with the group's granularity.
+
+    Attributes:
+        index: the tensor's position in the model.
+        name: the tensor's name.
+        shape: the tensor's shape.
+        start: the first value in the group.
+        count: the number of values.
+    """
 
     index: int
     name: str
@@ -89,7 +119,16 @@ class Block:
     count: int
 
     def broadcast(self, values: torch.Tensor, granularity: str) -> torch.Tensor:
-        """This block's values shaped to broadcast against the parameter tensor."""
+        """This block's values shaped to broadcast against the parameter tensor.
+
+        Args:
+            values: the group's values.
+            granularity: the group's granularity.
+
+        Returns:
+            torch.Tensor: the tensor's shape (``"parameter"``), ``(count, 1, ...)`` (``"unit"``) or
+            all ones (``"layer"``, ``"scalar"``).
+        """
         part = values[self.start:self.start + self.count]
         if granularity == "parameter" or not self.shape:
             return part.view(self.shape)
@@ -99,7 +138,17 @@ class Block:
 
 
 class HyperSpace:
-    """The hyperparameters of a run: groups laid out one after another in a flat ``theta``."""
+    """The hyperparameters of a run: groups laid out one after another in a flat ``theta``.
+
+    Args:
+        model: the model whose parameters the groups cover.
+        groups: the groups, in the order of ``theta``.
+
+    Raises:
+        ValueError: no group, duplicate names, a group covering no or unknown parameters, or two
+            groups of the same kind covering one parameter.
+        TypeError: a group that is not a :class:`Group`.
+    """
 
     def __init__(self, model: FlatModel, groups: list[Group]):
         if not groups:
@@ -168,7 +217,18 @@ class HyperSpace:
 
     # ------------------------------------------------------------------ values
     def init(self, dtype=torch.float64, device=None) -> torch.Tensor:
-        """The initial ``theta`` (each group at its ``init`` value)."""
+        """The initial ``theta``, each group at its ``init`` value.
+
+        Args:
+            dtype: a floating-point dtype.
+            device: the device (default: the CPU).
+
+        Returns:
+            torch.Tensor: ``theta``, of shape ``(size,)``.
+
+        Raises:
+            TypeError: a dtype that is not floating point.
+        """
         if not dtype.is_floating_point:
             raise TypeError(f"hyperparameters must be floating point, got dtype {dtype}")
         theta = torch.empty(self.size, dtype=dtype, device=device)
@@ -177,30 +237,73 @@ class HyperSpace:
         return theta
 
     def part(self, name: str, theta: torch.Tensor) -> torch.Tensor:
-        """The values of group ``name`` in ``theta``."""
+        """The values of one group in ``theta``.
+
+        Args:
+            name: the group's name.
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor: a view of the group's entries.
+        """
         return theta[self.offsets[self.group(name).name]]
 
     def group(self, name: str) -> Group:
-        """The group called ``name`` (a clear error for an unknown name)."""
+        """The group called ``name``.
+
+        Args:
+            name: the group's name.
+
+        Returns:
+            Group: the group.
+
+        Raises:
+            KeyError: an unknown name, with the groups there are.
+        """
         if name not in self.groups:
             raise KeyError(f"no hyperparameter group '{name}': the groups are {list(self.groups)}")
         return self.groups[name]
 
     def check(self, theta: torch.Tensor) -> None:
-        """Raise a ``ValueError`` unless ``theta`` is a finite floating-point vector of this
-        space's size; the message names the expected and received shapes or the non-finite
-        entries (group and index)."""
+        """Check that ``theta`` is a finite floating-point vector of this space's size.
+
+        Args:
+            theta: the hyperparameters.
+
+        Raises:
+            ValueError: another shape, or non-finite entries (named by group and index).
+            TypeError: not a floating-point tensor.
+        """
         check_vector(theta, self.size, self.entry_name)
 
     def entry_name(self, i: int) -> str:
-        """``group[j]``: the group and position of entry ``i`` of ``theta``."""
+        """The group and position of entry ``i`` of ``theta``.
+
+        Args:
+            i: an index into ``theta``.
+
+        Returns:
+            str: ``"group[j]"``.
+
+        Raises:
+            IndexError: ``i`` outside ``theta``.
+        """
         for name, sl in self.offsets.items():
             if sl.start <= i < sl.stop:
                 return f"{name}[{i - sl.start}]"
         raise IndexError(i)
 
     def expand(self, name: str, theta: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-        """Group ``name`` as a per-parameter vector (``fill`` where not covered)."""
+        """Group ``name`` as a per-parameter vector, differentiable in ``theta``.
+
+        Args:
+            name: the group's name.
+            theta: the hyperparameters.
+            fill: the value where the group does not cover a parameter.
+
+        Returns:
+            torch.Tensor: a flat vector of the model's parameter count.
+        """
         g = self.group(name)
         values = self.part(name, theta)
         by_tensor = {b.index: b for b in g.blocks}
@@ -213,7 +316,14 @@ class HyperSpace:
         return torch.cat(pieces)
 
     def clip(self, theta: torch.Tensor) -> torch.Tensor:
-        """Project ``theta`` onto the groups' box constraints."""
+        """Project ``theta`` onto the groups' box constraints (their ``bounds``).
+
+        Args:
+            theta: the hyperparameters (non-finite entries allowed).
+
+        Returns:
+            torch.Tensor: a clipped copy.
+        """
         check_vector(theta, self.size, self.entry_name, finite=False)
         out = theta.clone()
         for name, g in self.groups.items():
@@ -222,17 +332,42 @@ class HyperSpace:
         return out
 
     def layers(self, name: str) -> list[str]:
-        """For each hyperparameter of group ``name``, the parameter tensor it belongs to."""
+        """For each hyperparameter of group ``name``, the parameter tensor it belongs to.
+
+        Args:
+            name: the group's name.
+
+        Returns:
+            list[str]: one tensor name per entry of the group.
+        """
         return self.group(name).layer_of
 
     # ------------------------------------------------------------------ penalties and rates
     def l2_penalty(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """:math:`\\sum_j 10^{\\theta_j} w_j^2` over every ``log10_l2`` group (and
-        :math:`e^{\\lambda_j} z_j^2` over every ``log_l2_z`` group) for flat weights ``w``."""
+        r"""The L2 penalty :math:`R(w, \theta)` of the flat weights ``w`` (thesis section 3.2).
+
+        :math:`\sum_j 10^{\theta_j} w_j^2` over every ``log10_l2`` group, plus
+        :math:`\sum_j e^{\lambda_j} z_j^2` over every ``log_l2_z`` group (section 3.1).
+
+        Args:
+            w: the flat weights.
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor: the penalty, a scalar differentiable in ``w`` and ``theta``.
+        """
         return self.penalty(list(self.model.unflatten(w).values()), theta)
 
     def penalty(self, params: list[torch.Tensor], theta: torch.Tensor) -> torch.Tensor:
-        """:meth:`l2_penalty` for the parameter tensors ``params`` (in the model's order)."""
+        """:meth:`l2_penalty` for parameter tensors instead of flat weights.
+
+        Args:
+            params: the parameter tensors, in the model's order.
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor: the penalty, a scalar.
+        """
         total = params[0].new_zeros(())
         for name, g in self.groups.items():
             if g.kind == "log10_l2":
@@ -254,11 +389,28 @@ class HyperSpace:
         return total
 
     def of_kind(self, kind: str) -> list[str]:
+        """The groups of one kind.
+
+        Args:
+            kind: one of ``KINDS``.
+
+        Returns:
+            list[str]: their names, in order.
+        """
         return [n for n, g in self.groups.items() if g.kind == kind]
 
     def learning_rate(self, theta: torch.Tensor, base: float = 1.0) -> torch.Tensor | float:
-        """Per-parameter learning rates ``base * exp(theta)`` from the ``log_lr`` groups
-        (parameters not covered keep ``base``); ``base`` itself when there are none."""
+        r"""Per-parameter learning rates :math:`\text{base}\cdot e^{\theta}` from the ``log_lr``
+        groups.
+
+        Args:
+            theta: the hyperparameters.
+            base: the rate of parameters no ``log_lr`` group covers.
+
+        Returns:
+            torch.Tensor | float: one rate per parameter, or ``base`` itself when there is no
+            ``log_lr`` group.
+        """
         names = self.of_kind("log_lr")
         if not names:
             return base
@@ -266,15 +418,27 @@ class HyperSpace:
         return base * torch.exp(log_rate)
 
     def scale(self, theta: torch.Tensor) -> torch.Tensor | None:
-        """``e^s`` per parameter from the ``log_scale`` groups (``w = e^s * z``), or None."""
+        r"""The scales :math:`e^s` per parameter from the ``log_scale`` groups (:math:`w = e^s \odot
+        z`, thesis section 3.1).
+
+        Args:
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor | None: the scales, or None when there is no ``log_scale`` group.
+        """
         names = self.of_kind("log_scale")
         if not names:
             return None
         return torch.exp(sum(self.expand(n, theta) for n in names))
 
     def describe(self) -> str:
-        """Every group: its kind and what theta means on that scale, which entries of theta
-        cover which parameter tensors, and the tensors it leaves out (biases of L2 groups)."""
+        """What every group means, for reading.
+
+        Returns:
+            str: per group its kind and what theta means on that scale, which entries of theta
+            cover which parameter tensors, and the tensors it leaves out (biases of L2 groups).
+        """
         rows = []
         for n, g in self.groups.items():
             rows.append(f"{n}: {g.kind}, {g.granularity}, {g.size} values, init {g.init}")
@@ -309,8 +473,18 @@ PER = {"parameter": "one per element", "unit": "one per output unit", "layer": "
 
 def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]",
                  finite: bool = True) -> None:
-    """Raise a ``ValueError`` unless ``theta`` is a (finite) 1-D floating-point tensor of
-    ``size`` elements (any size when ``size`` is None), naming what was expected and what came."""
+    """Check that ``theta`` is a (finite) 1-D floating-point tensor of ``size`` elements.
+
+    Args:
+        theta: the hyperparameters.
+        size: the expected number of elements (None: any).
+        entry_name: names entry ``i`` in messages.
+        finite: also require finite entries.
+
+    Raises:
+        TypeError: not a floating-point tensor.
+        ValueError: another shape, or non-finite entries (named), with what was expected.
+    """
     if not isinstance(theta, torch.Tensor):
         raise TypeError(f"hyperparameters must be a torch.Tensor, got {type(theta).__name__}")
     if not theta.is_floating_point():

@@ -25,8 +25,16 @@ from .models.flat import FlatModel, seeded
 
 @contextlib.contextmanager
 def evaluation(module: nn.Module, batch_statistics: bool = False):
-    """Evaluate with dropout off and batch norm on its running statistics, or, with
-    ``batch_statistics=True``, on the statistics of the evaluated batch itself; restore the mode."""
+    """A context in which ``module`` evaluates: dropout off, batch norm on its running statistics.
+
+    Args:
+        module: the network.
+        batch_statistics: let batch norm use the statistics of the evaluated batch itself
+            instead.
+
+    Yields:
+        None: the body runs in evaluation mode; the module's mode is restored after it.
+    """
     was = module.training
     module.eval()
     if batch_statistics:
@@ -40,11 +48,35 @@ def evaluation(module: nn.Module, batch_statistics: bool = False):
 
 
 class ClassificationTask:
-    """A model, its data and its hyperparameters; :meth:`problem` gives the :class:`Problem`.
+    r"""A model, its data and its hyperparameters: a classification task whose :meth:`problem` is
+    the bilevel :class:`~hpostudy.dynamics.Problem`.
 
-    ``seed`` fixes the batch order; dropout masks come from ``dropout_seed`` (default: ``seed``),
-    so that a second run can replay the first exactly or, as in the thesis' accident (section
-    2.3), with other masks."""
+    Training loss of step t (thesis section 1.2.1): cross-entropy on mini-batch :math:`B_t`
+    plus the space's penalty,
+
+    .. math:: L(w, \theta, t) = -\frac{1}{|B_t|}\sum_{i \in B_t} \log \hat y_{y_i}(x_i; w)
+              + R(w, \theta);
+
+    validation loss: cross-entropy on the whole validation set (section 1.2.2).
+
+    Args:
+        model: the network as a :class:`~hpostudy.models.FlatModel`.
+        splits: training, validation and test data, on the model's device and dtype.
+        space: the hyperparameter space, built for ``model``.
+        batch_size: the training mini-batch size.
+        seed: fixes the batch order (batch t is a function of ``(seed, t)``).
+        reparam: train :math:`z` with :math:`w = e^{s} \odot z` (thesis section 3.1).
+        eval_batch: the batch size of :meth:`errors`.
+        dropout_seed: seeds the dropout masks (default: ``seed``), so that a second run can
+            replay the first exactly or, as in the thesis' accident (section 2.3), with other
+            masks.
+        val_batch_size: the size of the cycling validation batches of :meth:`val_batch_loss`
+            (None: none).
+
+    Raises:
+        ValueError: a space built for another model, or model and data on different devices.
+        TypeError: inputs and parameters of different dtypes.
+    """
 
     def __init__(self, model: FlatModel, splits: Splits, space: HyperSpace, batch_size: int,
                  seed: int = 0, reparam: bool = False, eval_batch: int = 2000,
@@ -69,12 +101,33 @@ class ClassificationTask:
                             f"{param.dtype}: use splits.to(dtype=...) or model.to(dtype=...)")
 
     def weights(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """The network's weights: ``w`` itself, or :math:`e^s \\odot z` when reparametrized."""
+        r"""The network's weights: ``w`` itself, or :math:`e^s \odot z` when reparametrized.
+
+        Args:
+            w: the trained flat variable (:math:`w`, or :math:`z`).
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor: the flat weights the network uses.
+        """
         if not self.reparam:
             return w
         return self.space.scale(theta).to(w.dtype) * w
 
     def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        r"""The training loss :math:`L(w, \theta, t)` of step ``t``: cross-entropy on mini-batch t
+        plus the penalty.
+
+        Dropout masks are seeded by ``(dropout_seed, t)``.
+
+        Args:
+            w: the flat trained variable.
+            theta: the hyperparameters.
+            t: the step (selects the mini-batch).
+
+        Returns:
+            torch.Tensor: the loss, a scalar differentiable in ``w`` and ``theta``.
+        """
         idx = self.stream.indices(t).to(self.device)
         x, y = self.splits.x_train[idx], self.splits.y_train[idx]
         params = self.model.unflatten(w)
@@ -86,22 +139,53 @@ class ClassificationTask:
         return F.cross_entropy(logits, y) + penalty.to(logits.dtype)
 
     def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy on the validation set. With batch norm, the validation set's own
-        statistics are used: the functional steps keep no running statistics to differentiate."""
+        r"""The validation loss :math:`f(w, \theta)`: cross-entropy on the whole validation set, no
+        penalty.
+
+        With batch norm, the validation set's own statistics are used: the functional steps keep no
+        running statistics to differentiate.
+
+        Args:
+            w: the flat trained variable.
+            theta: the hyperparameters.
+
+        Returns:
+            torch.Tensor: the loss, a scalar.
+        """
         with evaluation(self.model.module, batch_statistics=self.model.has_batch_norm):
             logits = self.model(self.weights(w, theta), self.splits.x_val)
         return F.cross_entropy(logits, self.splits.y_val)
 
     def val_batch_loss(self, w: torch.Tensor, theta: torch.Tensor, k: int) -> torch.Tensor:
-        """Validation loss on the k-th of the cycling validation batches (online methods)."""
+        """The validation loss on the k-th of the cycling validation batches (online methods).
+
+        Args:
+            w: the flat trained variable.
+            theta: the hyperparameters.
+            k: the batch's number.
+
+        Returns:
+            torch.Tensor: the loss, a scalar.
+        """
         idx = self.val_stream.indices(k).to(self.device)
         with evaluation(self.model.module, batch_statistics=self.model.has_batch_norm):
             logits = self.model(self.weights(w, theta), self.splits.x_val[idx])
         return F.cross_entropy(logits, self.splits.y_val[idx])
 
     def problem(self, w0: torch.Tensor) -> Problem:
-        """The :class:`Problem` of this task from the initial flat weights ``w0`` (of the
-        model's size, dtype and device: ``model.initial(dtype, device)``)."""
+        """The bilevel problem of this task.
+
+        Args:
+            w0: the initial flat weights, of the model's size, dtype and device
+                (``model.initial(dtype, device)``).
+
+        Returns:
+            Problem: training and validation losses, ``w0`` and the space.
+
+        Raises:
+            ValueError: ``w0`` of another shape.
+            TypeError: ``w0`` of another dtype or device than the model's.
+        """
         param = next(self.model.module.parameters())
         if not isinstance(w0, torch.Tensor) or w0.shape != (self.model.size,):
             raise ValueError(f"w0 must be the model's flat weights, shape ({self.model.size},); "
@@ -114,8 +198,18 @@ class ClassificationTask:
 
     @torch.no_grad()
     def errors(self, w: torch.Tensor, theta: torch.Tensor) -> dict[str, float]:
-        """Error rates (fractions) and losses on the full train, validation and test sets
-        (batch-norm statistics recomputed at ``w`` from up to 20 seeded training batches)."""
+        """Error rates and losses on the full training, validation and test sets.
+
+        Batch-norm statistics are recomputed at ``w`` from up to 20 seeded training batches.
+
+        Args:
+            w: the flat trained variable.
+            theta: the hyperparameters.
+
+        Returns:
+            dict[str, float]: ``train_error``, ``val_error``, ``test_error`` (fractions) and
+            ``train_loss``, ``val_loss``, ``test_loss``.
+        """
         out = {}
         weights = self.weights(w, theta)
         s = self.splits

@@ -53,8 +53,16 @@ COLUMNS = ["finding", "paper", "reproduced", "setting", "rule", "verdict", "size
 
 @dataclass(frozen=True)
 class Interval:
-    """An estimate with its two-sided confidence interval ``[low, high]`` from ``n`` values
-    (``low`` and ``high`` are NaN where ``n`` is too small for one)."""
+    """An estimate with its two-sided confidence interval.
+
+    Attributes:
+        estimate: the mean (geometric mean for an interval on log10), difference or share.
+        low: the interval's lower end (NaN where ``n`` is too small for an interval).
+        high: the interval's upper end (NaN likewise).
+        n: the number of values.
+        method: how it was computed (``"t"``, ``"t on log10"``, ``"paired t"``, ``"Welch t"``,
+            ``"Clopper-Pearson"``).
+    """
 
     estimate: float
     low: float
@@ -64,9 +72,25 @@ class Interval:
 
     @property
     def defined(self) -> bool:
+        """Whether both ends of the interval are numbers (not NaN).
+
+        Returns:
+            bool: False where ``n`` was too small for an interval.
+        """
         return not (math.isnan(self.low) or math.isnan(self.high))
 
     def text(self, digits: int = 3, unit: str = "", what: str = "seeds") -> str:
+        """The estimate and its interval for a table cell.
+
+        Args:
+            digits: significant digits (:func:`fmt`).
+            unit: a unit written after the numbers.
+            what: what ``n`` counts (``"seeds"``; singular for one).
+
+        Returns:
+            str: e.g. ``"1.6, 95% CI [1.2, 2] (3 seeds)"``, or the estimate and count alone where
+            the interval is undefined.
+        """
         u = f" {unit}" if unit else ""
         count = f"{self.n} {what[:-1] if self.n == 1 and what.endswith('s') else what}"
         if not self.defined:
@@ -77,8 +101,19 @@ class Interval:
 
 @dataclass(frozen=True)
 class Judgement:
-    """What a rule concluded: the verdict, the rule in words, our value with its interval and,
-    where the paper states a size, the size verdict."""
+    """What a rule concluded.
+
+    Attributes:
+        verdict: ``agree``, ``disagree``, ``inconclusive`` or ``not comparable``.
+        rule: the rule in words.
+        reproduced: our value with its interval, for the table.
+        size: where the paper states a size, the size verdict (:func:`size_verdict`); else
+            ``""``.
+        interval: the interval the verdict rests on (None for ``not comparable``).
+
+    Raises:
+        ValueError: an unknown verdict or size verdict.
+    """
 
     verdict: str
     rule: str
@@ -101,6 +136,13 @@ def fmt(x: float, digits: int = 3) -> str:
     ``10**digits`` to a thousand times that are rounded to whole numbers (``5535.83`` ->
     ``5536``); larger and tiny ones take the exponent form. A value that is not exactly 1 or -1
     never reads as one: a cosine of 0.99999 shows as ``0.99999``, not ``1``.
+
+    Args:
+        x: a number (None or NaN reads ``n/a``).
+        digits: significant digits.
+
+    Returns:
+        str: the number as text.
     """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -130,7 +172,18 @@ def _values(values: Iterable) -> list[float]:
 
 
 def mean_sd(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
+    r"""Mean :math:`\bar x` and sample standard deviation :math:`s = \sqrt{\sum_i (x_i - \bar
+    x)^2/(n-1)}`.
+
+    Args:
+        values: at least one number.
+
+    Returns:
+        tuple[float, float]: ``(mean, sd)``; sd is 0 for a single value.
+
+    Raises:
+        ValueError: no values.
+    """
     v = _values(values)
     mean = sum(v) / len(v)
     if len(v) < 2:
@@ -139,8 +192,16 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
 
 
 def spread(values: Sequence[float], digits: int = 3, unit: str = "") -> str:
-    """``mean ± sd (n seeds)``, or the value and ``(1 seed)``: a description of the spread of
-    the seeds, for tables of measurements (verdict rows give intervals instead)."""
+    """The spread of the seeds for a table of measurements (verdict rows give intervals instead).
+
+    Args:
+        values: one value per seed.
+        digits: significant digits of the mean.
+        unit: a unit written after the numbers.
+
+    Returns:
+        str: ``"mean ± sd (n seeds)"``, or ``"value (1 seed)"``.
+    """
     v = _values(values)
     u = f" {unit}" if unit else ""
     if len(v) == 1:
@@ -151,8 +212,20 @@ def spread(values: Sequence[float], digits: int = 3, unit: str = "") -> str:
 
 # ---------------------------------------------------------------------- intervals
 def t_quantile(n: int, level: float = LEVEL) -> float:
-    """The two-sided Student-t quantile :math:`t_{(1+\\text{level})/2,\\,n-1}` for ``n``
-    values (4.30 for 3 values at 95%, 2.09 for 20)."""
+    r"""The two-sided Student-t quantile :math:`t_{(1+\text{level})/2,\,n-1}`.
+
+    4.30 for 3 values at 95%, 2.09 for 20.
+
+    Args:
+        n: the number of values (at least 2).
+        level: the confidence level.
+
+    Returns:
+        float: the quantile.
+
+    Raises:
+        ValueError: fewer than 2 values.
+    """
     from scipy.stats import t
 
     if n < 2:
@@ -161,12 +234,24 @@ def t_quantile(n: int, level: float = LEVEL) -> float:
 
 
 def t_interval(values: Sequence[float], level: float = LEVEL, log: bool = False) -> Interval:
-    r"""The mean of ``values`` with its Student-t interval
-    :math:`\bar x \pm t_{(1+\text{level})/2,\,n-1}\, s / \sqrt n`.
+    r"""The mean of ``values`` with its Student-t interval :math:`\bar x \pm
+    t_{(1+\text{level})/2,\,n-1}\, s / \sqrt n`.
 
     ``log=True`` computes it on :math:`\log_{10}` of the (positive) values and maps it back:
     the estimate is then the geometric mean, for quantities that span orders of magnitude.
     Infinite values (a norm that overflowed) make the interval unbounded on that side.
+
+    Args:
+        values: one value per seed.
+        level: the confidence level.
+        log: compute on :math:`\log_{10}` of the values.
+
+    Returns:
+        Interval: the estimate and its interval (ends NaN for a single value).
+
+    Raises:
+        ValueError: a NaN among the values (count a diverged run with
+            :func:`share_of_seeds`), or a non-positive value with ``log=True``.
     """
     v = _values(values)
     if any(math.isnan(x) for x in v):
@@ -198,9 +283,24 @@ def _finite_low(logs: list[float]) -> float:
 
 def difference_interval(lower: Sequence[float], higher: Sequence[float], *, paired: bool,
                         level: float = LEVEL) -> Interval:
-    r"""The mean of ``higher - lower`` with its interval: Student-t on the paired differences
-    :math:`d_i = \text{higher}_i - \text{lower}_i`, or Welch's interval (Welch-Satterthwaite
-    degrees of freedom) for two unpaired samples."""
+    r"""The mean of ``higher - lower`` with its interval.
+
+    Student-t on the paired differences :math:`d_i = \text{higher}_i - \text{lower}_i`, or
+    Welch's interval :math:`\bar b - \bar a \pm t_{\nu}\sqrt{s_a^2/n_a + s_b^2/n_b}` with the
+    Welch-Satterthwaite degrees of freedom :math:`\nu` for two unpaired samples.
+
+    Args:
+        lower: the values claimed lower.
+        higher: the values claimed higher.
+        paired: pair the values by position (same seed on both sides).
+        level: the confidence level.
+
+    Returns:
+        Interval: the mean difference and its interval.
+
+    Raises:
+        ValueError: paired samples of different lengths, or an empty sample.
+    """
     a, b = _values(lower), _values(higher)
     if paired:
         if len(a) != len(b):
@@ -223,7 +323,23 @@ def difference_interval(lower: Sequence[float], higher: Sequence[float], *, pair
 
 
 def binomial_interval(successes: int, n: int, level: float = LEVEL) -> Interval:
-    """The share ``successes / n`` with its exact (Clopper-Pearson) interval."""
+    r"""The share ``successes / n`` with its exact (Clopper-Pearson) interval.
+
+    The ends are quantiles of Beta distributions:
+    :math:`[B_{\alpha/2}(k, n-k+1),\; B_{1-\alpha/2}(k+1, n-k)]`, :math:`\alpha = 1 - \text{level}`
+    (0 and 1 where k = 0 or k = n).
+
+    Args:
+        successes: k, the runs in which the event happened.
+        n: the runs.
+        level: the confidence level.
+
+    Returns:
+        Interval: the share and its interval.
+
+    Raises:
+        ValueError: unless ``0 <= successes <= n`` and ``n >= 1``.
+    """
     from scipy.stats import beta
 
     if n < 1 or not 0 <= successes <= n:
@@ -236,9 +352,17 @@ def binomial_interval(successes: int, n: int, level: float = LEVEL) -> Interval:
 
 
 def side_of(interval: Interval, low: float = -math.inf, high: float = math.inf) -> str:
-    """Where an interval lies with respect to ``[low, high]``: :data:`AGREE` if wholly
-    inside, :data:`DISAGREE` if wholly outside, else :data:`INCONCLUSIVE` (it contains a
-    bound, or is undefined)."""
+    """Where an interval lies with respect to ``[low, high]``.
+
+    Args:
+        interval: our interval.
+        low: the lower bound of the claim's side.
+        high: the upper bound.
+
+    Returns:
+        str: ``agree`` if the interval lies wholly inside, ``disagree`` if wholly outside, else
+        ``inconclusive`` (it contains a bound, or is undefined).
+    """
     if not interval.defined:
         return INCONCLUSIVE
     if low <= interval.low and interval.high <= high:
@@ -249,8 +373,22 @@ def side_of(interval: Interval, low: float = -math.inf, high: float = math.inf) 
 
 
 def size_verdict(interval: Interval, paper: float) -> str:
-    """The size verdict of an effect whose paper value is ``paper`` (non-zero), from our
-    interval of the same effect: see the module docstring."""
+    """The size verdict of an effect whose paper value is ``paper``, from our interval of the same
+    effect.
+
+    See the module docstring for the five verdicts.
+
+    Args:
+        interval: our interval of the effect.
+        paper: the paper's value (non-zero: its sign is the claim).
+
+    Returns:
+        str: ``size reproduced``, ``direction only``, ``size rejected``, ``opposite`` or
+        ``size untested``.
+
+    Raises:
+        ValueError: ``paper`` is zero.
+    """
     if paper == 0:
         raise ValueError("a size verdict needs a non-zero paper value (its sign is the claim)")
     if not interval.defined:
@@ -282,9 +420,25 @@ def _bounds(low: float, high: float) -> str:
 def within(values: Sequence[float], low: float = -math.inf, high: float = math.inf, *,
            what: str = "the value", log: bool = False, digits: int = 3, unit: str = "",
            min_seeds: int = MIN_SEEDS) -> Judgement:
-    """Agree if the 95% t-interval of the mean of ``values`` (one per seed; of their log10
-    with ``log=True``) lies inside ``[low, high]``, disagree if it lies wholly outside, else
-    inconclusive: a mean within its own uncertainty of a bound decides nothing."""
+    """The claim that a mean over seeds lies in ``[low, high]``, by its 95% t-interval.
+
+    Agree if the interval of the mean of ``values`` (of their log10 with ``log=True``) lies
+    inside ``[low, high]``, disagree if it lies wholly outside, else inconclusive: a mean within
+    its own uncertainty of a bound decides nothing.
+
+    Args:
+        values: one value per seed.
+        low: the lower bound (``-inf``: none).
+        high: the upper bound (``inf``: none).
+        what: what the values are, for the rule in words.
+        log: judge the geometric mean (interval on log10).
+        digits: significant digits shown.
+        unit: a unit written after the numbers.
+        min_seeds: fewer seeds give ``inconclusive``.
+
+    Returns:
+        Judgement: the verdict, the rule in words and our value with its interval.
+    """
     iv = t_interval(values, log=log)
     mean = "geometric mean" if log else "mean"
     rule = (f"agree if the {LEVEL:.0%} t-interval of the {mean} over seeds of {what} lies "
@@ -300,14 +454,33 @@ def difference(lower: Sequence[float], higher: Sequence[float], *, what_lower: s
                what_higher: str, paired: bool, margin: float = 0.0,
                paper_size: float | None = None, digits: int = 3, unit: str = "",
                min_seeds: int = MIN_SEEDS) -> Judgement:
-    r"""The claim that ``lower`` is below ``higher`` (with ``margin > 0``: not above it by
-    more than ``margin``), judged by the 95% interval of the mean difference
-    :math:`\text{higher} - \text{lower}` (:func:`difference_interval`): agree if the interval
-    lies above ``-margin``, disagree if below, else inconclusive.
+    r"""The claim that ``lower`` is below ``higher``, by the 95% interval of the mean difference.
 
-    ``paper_size`` (the paper's value of ``higher - lower``) adds the size verdict
-    (:func:`size_verdict`). Pairing removes what the seeds share (a hard split is hard for
-    both), so a difference smaller than either spread can still be judged.
+    The interval is that of :math:`\text{higher} - \text{lower}` (:func:`difference_interval`):
+    agree if it lies above ``-margin``, disagree if below, else inconclusive. Pairing removes
+    what the seeds share (a hard split is hard for both), so a difference smaller than either
+    spread can still be judged.
+
+    Args:
+        lower: the values claimed lower, one per seed.
+        higher: the values claimed higher.
+        what_lower: what ``lower`` is, for the rule in words.
+        what_higher: what ``higher`` is.
+        paired: pair the values by seed (else Welch's interval).
+        margin: with ``margin > 0`` the claim is that ``lower`` is not above ``higher`` by more
+            than ``margin``.
+        paper_size: the paper's value of ``higher - lower``; adds the size verdict
+            (:func:`size_verdict`).
+        digits: significant digits shown.
+        unit: a unit written after the numbers.
+        min_seeds: fewer seeds give ``inconclusive``.
+
+    Returns:
+        Judgement: the verdict, the rule, both spreads and the difference's interval, and the
+        size verdict if ``paper_size`` was given.
+
+    Raises:
+        ValueError: a negative margin.
     """
     if not margin >= 0:
         raise ValueError(f"the margin must be non-negative, got {margin}")
@@ -336,9 +509,25 @@ def difference(lower: Sequence[float], higher: Sequence[float], *, what_lower: s
 
 def share_of_seeds(flags: Sequence[bool], *, what: str, above: float = 0.5,
                    min_seeds: int = MIN_SEEDS) -> Judgement:
-    """The claim that ``what`` happens in more than a share ``above`` of runs, judged by the
-    exact 95% interval of the observed share: agree if it lies above ``above``, disagree if
-    below, else inconclusive. Unlike "in every seed", more seeds can only sharpen it."""
+    """The claim that ``what`` happens in more than a share ``above`` of runs, by the exact 95%
+    interval of the observed share.
+
+    Agree if the Clopper-Pearson interval (:func:`binomial_interval`) lies above ``above``,
+    disagree if below, else inconclusive. Unlike "in every seed", more seeds can only sharpen
+    it.
+
+    Args:
+        flags: per run, whether it happened.
+        what: the event, for the rule in words.
+        above: the share to exceed, in [0, 1).
+        min_seeds: fewer runs give ``inconclusive``.
+
+    Returns:
+        Judgement: the verdict, the rule and the share with its interval.
+
+    Raises:
+        ValueError: no runs, or ``above`` outside [0, 1).
+    """
     f = [bool(x) for x in flags]
     if not f:
         raise ValueError("a verdict needs at least one value")
@@ -357,21 +546,45 @@ def share_of_seeds(flags: Sequence[bool], *, what: str, above: float = 0.5,
 
 
 def not_comparable(reason: str, reproduced: str = "-") -> Judgement:
-    """The setting cannot test the claim (``reason`` says why)."""
+    """The judgement of a setting that cannot test the claim.
+
+    Args:
+        reason: why it cannot.
+        reproduced: our value, if any.
+
+    Returns:
+        Judgement: ``not comparable``, with the reason as its rule.
+    """
     return Judgement(NOT_COMPARABLE, f"not comparable: {reason}", reproduced)
 
 
 # ---------------------------------------------------------------------- the scale gate
 @dataclass(frozen=True)
 class Scale:
-    """The smallest setting at which a claim can be tested (e.g. ``{"epochs": 100}``) and
-    why; below it, any run's verdict on the claim is ``not comparable`` (:meth:`gate`)."""
+    """The smallest setting at which a claim can be tested, and why.
+
+    Below it, any run's verdict on the claim is ``not comparable`` (:meth:`gate`).
+
+    Attributes:
+        needs: the smallest value of each setting, e.g. ``{"epochs": 100}``.
+        why: why the claim needs it.
+    """
 
     needs: Mapping[str, float]
     why: str
 
     def shortfall(self, ran: Mapping[str, float]) -> list[str]:
-        """What the run lacks, one ``"epochs 10 < 100"`` per setting below the gate."""
+        """What the run lacks.
+
+        Args:
+            ran: the run's value of each setting in ``needs``.
+
+        Returns:
+            list[str]: one ``"epochs 10 < 100"`` per setting below the gate (empty: none).
+
+        Raises:
+            ValueError: ``ran`` lacks a setting the gate needs.
+        """
         missing = set(self.needs) - set(ran)
         if missing:
             raise ValueError(f"the run's setting lacks {sorted(missing)}, which the scale gate "
@@ -380,8 +593,16 @@ class Scale:
                 if ran[k] < self.needs[k]]
 
     def gate(self, judgement: Judgement, ran: Mapping[str, float]) -> Judgement:
-        """``judgement`` if the run reaches the gate, else ``not comparable`` keeping our
-        value and saying what the claim needs and why."""
+        """The judgement if the run reaches the gate, else ``not comparable``.
+
+        Args:
+            judgement: the rule's judgement of the run.
+            ran: the run's value of each setting in ``needs``.
+
+        Returns:
+            Judgement: ``judgement`` itself, or ``not comparable`` keeping our value and saying what
+            the claim needs and why.
+        """
         short = self.shortfall(ran)
         if not short:
             return judgement
@@ -392,14 +613,31 @@ class Scale:
 
 # ---------------------------------------------------------------------- rows
 def row(finding: str, paper: str, judgement: Judgement, setting: str) -> dict:
-    """One row of a paper-vs-reproduced table (columns :data:`COLUMNS`)."""
+    """One row of a paper-vs-reproduced table.
+
+    Args:
+        finding: the claim in words.
+        paper: the paper's value.
+        judgement: the rule's judgement of our runs.
+        setting: how our setting differs from the paper's.
+
+    Returns:
+        dict: the row, keyed by the names of ``COLUMNS``.
+    """
     return {"finding": finding, "paper": paper, "reproduced": judgement.reproduced,
             "setting": setting, "rule": judgement.rule, "verdict": judgement.verdict,
             "size": judgement.size}
 
 
 def table(rows: list[dict]):
-    """The rows as a DataFrame with the columns in :data:`COLUMNS` order."""
+    """The rows as a table.
+
+    Args:
+        rows: rows made by :func:`row`.
+
+    Returns:
+        pandas.DataFrame: the rows, columns in the order of ``COLUMNS``.
+    """
     import pandas as pd
 
     return pd.DataFrame(rows, columns=COLUMNS)

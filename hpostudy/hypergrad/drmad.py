@@ -207,14 +207,30 @@ def _reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
 
 def drmad_shared(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int,
                  runs: list[dict]) -> list[HypergradResult]:
-    """Several DrMAD and DrMAD2 hypergradients at the same ``(problem, dynamics, theta, T)``
-    from one forward pass: ``runs`` holds the options of each (``reverse_steps``,
-    ``exact_steps``, ``beta_factor``, ``beta_window``, ``record_norms``; DrMAD2 where
-    ``exact_steps`` > 0), and result ``i`` is what ``drmad(problem, dynamics, theta, T,
-    **runs[i])`` returns, bit for bit (DrMAD2: ``exact_steps`` at most ``T``, as
-    :func:`drmad2` passes it): every call would train the same ``T`` steps from the same
-    :math:`w_0` and hyperparameters, so the training runs once (issue 20: an experiment that
-    needs both DrMAD and DrMAD2, as ``drmad_quality``, trains once instead of twice)."""
+    r"""Several DrMAD and DrMAD2 hypergradients at the same ``(problem, dynamics, theta, T)`` from
+    one forward pass.
+
+    Result ``i`` is what ``drmad(problem, dynamics, theta, T, **runs[i])`` returns, bit for bit
+    (DrMAD2: ``exact_steps`` at most ``T``, as :func:`drmad2` passes it): every call would train
+    the same ``T`` steps from the same :math:`w_0` and hyperparameters, so the training runs once
+    (issue 20: an experiment that needs both DrMAD and DrMAD2, as ``drmad_quality``, trains once
+    instead of twice).
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`).
+        dynamics: SGD with momentum (:class:`~hpostudy.dynamics.SGDMomentum`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        runs: the options of each hypergradient (``reverse_steps``, ``exact_steps``,
+            ``beta_factor``, ``beta_window``, ``record_norms``; DrMAD2 where ``exact_steps`` > 0).
+
+    Returns:
+        list[HypergradResult]: one result per entry of ``runs``, in order.
+
+    Raises:
+        TypeError: an option that cannot share a forward pass.
+        ValueError: inputs out of range, as for :func:`drmad`.
+    """
     allowed = {"reverse_steps", "exact_steps", "beta_factor", "beta_window", "record_norms"}
     options = []
     for run in runs:

@@ -61,19 +61,44 @@ class _PathRecorder:
 def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, *,
           radix: int = 48, k: int = 16, record_norms: bool = False, record_path: int = 0,
           path_seed: int = 0, also_float: bool = False, progress=None) -> HypergradResult:
-    """Hypergradient by exact reversal of ``T`` steps of thesis Algorithm 1 (module docstring).
+    r"""Hypergradient by exact reversal of ``T`` steps of thesis Algorithm 1 (Maclaurin et al.
+    2015).
 
-    The momentum used is ``round(gamma * 2^k) / 2^k`` (``diagnostics.gamma``); a momentum
-    that is not of that form is rounded with a ``MomentumRoundedWarning`` (give
-    ``SGDMomentum(momentum=hg.effective_gamma(gamma))`` to every method compared with it).
-    ``record_norms``: ``diagnostics.accumulated_norm`` as in :func:`~.reverse.reverse`.
-    ``record_path=c``: ``diagnostics.path`` holds, per reverse step, c coordinates and the norms
-    of w, v, d_meta, d_w; with ``also_float=True`` the same pass is repeated in plain floating
-    point from the same final state (``float_path``, ``float_hypergrad`` and
-    ``float_lost_at_step``, the step at which that path became NaN or infinite, if it did), as
-    thesis Fig 3.6 compares. Diagnostics (:class:`~.result.ExactDiagnostics`) also report the
-    buffer's information in bits per parameter per step next to :math:`\\log_2(1/\\gamma)`, the
-    bytes it holds, and ``recovered_w0`` (True when :math:`w_0` came back bit-exactly).
+    Trains in fixed point, then reverses :math:`w_t, v_{t-1}` bit for bit while running the
+    adjoint (thesis Algorithm 2); the bits lost by :math:`v \leftarrow \gamma v` are kept in a
+    range-ANS buffer (module docstring). The momentum used is ``round(gamma * 2^k) / 2^k``: a
+    momentum not of that form is rounded with a :class:`MomentumRoundedWarning` (give
+    ``SGDMomentum(momentum=effective_gamma(gamma))`` to every method compared with it).
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: SGD with momentum (:class:`~hpostudy.dynamics.SGDMomentum`), the only reversible
+            dynamics.
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        radix: fraction bits of the fixed-point weights and velocity; keep ``radix - k >= 28``
+            for a relative error of 1e-6.
+        k: the momentum is rounded to a multiple of :math:`2^{-k}`.
+        record_norms: ``diagnostics.accumulated_norm`` as in :func:`reverse`.
+        record_path: ``c > 0`` records per reverse step c coordinates and the norms of w, v,
+            d_meta, d_w in ``diagnostics.path`` (thesis Fig 3.6).
+        path_seed: the seed that picks the recorded coordinates.
+        also_float: repeat the same reverse pass in floating point from the same final state
+            (``float_path``, ``float_hypergrad``, ``float_lost_at_step``), as thesis Fig 3.6
+            compares.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the hypergradient, ``grad_w0``, :math:`w_T`, :math:`f(w_T)` and
+        :class:`ExactDiagnostics` (buffer bits per parameter per step next to
+        :math:`\log_2(1/\gamma)`, bytes held, ``recovered_w0``).
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     require_reversible(dynamics, "exact", range(T))
@@ -138,11 +163,32 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
 def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, *,
                    record_norms: bool = False, record_path: int = 0, path_seed: int = 0,
                    progress=None, arith: FloatArithmetic = FLOAT) -> HypergradResult:
-    """The reverse pass of :func:`exact` without exact arithmetic: train in floating point, then
-    reconstruct :math:`w_t, v_{t-1}` backwards by the same inverse step in floating point.
-    ``diagnostics.w0_error`` = :math:`\\|\\hat w_0 - w_0\\|_\\infty` measures the drift
-    (:class:`~.result.FloatReversalDiagnostics`). A
-    reconstruction that becomes NaN or infinite raises ``FloatingPointError`` naming the step."""
+    r"""The reverse pass of :func:`exact` in floating point (it drifts).
+
+    Trains in floating point, then reconstructs :math:`w_t, v_{t-1}` backwards by the same
+    inverse step (thesis Algorithm 2 lines 6-8) in floating point; the drift is measured by
+    :math:`\|\hat w_0 - w_0\|_\infty`.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: SGD with momentum (:class:`~hpostudy.dynamics.SGDMomentum`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        record_norms: as in :func:`exact`.
+        record_path: as in :func:`exact`.
+        path_seed: as in :func:`exact`.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+        arith: the floating-point arithmetic (default: plain float operations).
+
+    Returns:
+        HypergradResult: the hypergradient and :class:`FloatReversalDiagnostics`
+        (``w0_error``).
+
+    Raises:
+        FloatingPointError: the reconstruction became NaN or infinite (naming the step).
+        ValueError: inputs out of range, as for :func:`exact`.
+    """
     check_call(problem, dynamics, theta, T)
     require_reversible(dynamics, "float_reversal", range(T))
     _check_count("record_path", record_path)

@@ -162,8 +162,18 @@ def gamma_ratio(gamma: float, k: int) -> int:
 
 
 def effective_gamma(gamma: float, k: int = 16) -> float:
-    """The momentum the exact method really uses: ``round(gamma * 2^k) / 2^k``
-    (0.899993896 for 0.9 with k = 16); float references should use it (note, pitfall 6)."""
+    """The momentum that exact reversal really uses: ``round(gamma * 2^k) / 2^k``.
+
+    0.899993896 for 0.9 with k = 16; floating-point references compared with :func:`exact`
+    should use it.
+
+    Args:
+        gamma: the momentum asked for, in (0, 1).
+        k: the momentum's denominator is :math:`2^k`.
+
+    Returns:
+        float: the nearest :math:`n/2^k`.
+    """
     return gamma_ratio(gamma, k) / (1 << k)
 
 

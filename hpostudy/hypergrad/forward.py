@@ -66,12 +66,31 @@ def _partial(problem: Problem, state, Z, theta) -> tuple[float, torch.Tensor]:
 
 def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
             record_partial_every: int | None = None, progress=None) -> HypergradResult:
-    """Exact hypergradient by FORWARD-HO over ``T`` steps.
+    r"""Exact hypergradient by FORWARD-HO over ``T`` steps (Franceschi et al. 2017, Algorithm 1).
 
-    ``record_partial_every=k`` stores the partial hypergradient :math:`\\nabla f_t` (eq. 7)
-    after every k-th step in ``diagnostics.partial`` as ``(t, hypergrad)`` pairs, t = steps
-    done; ``diagnostics.m`` is the number of hyperparameters (JVPs per step)
-    (:class:`~.result.ForwardDiagnostics`).
+    Carries the tangent :math:`Z_t = dw_t/d\theta` forward by
+    :math:`Z_t = A_t Z_{t-1} + B_t` (m Jacobian-vector products per step, m hyperparameters)
+    and returns :math:`\nabla_w f(w_T) Z_T + \nabla_\theta f`.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        record_partial_every: ``k`` stores the partial hypergradient :math:`\nabla f_t`
+            (Franceschi et al. eq. 7) after every k-th step in ``diagnostics.partial`` as
+            ``(steps done, hypergrad)`` pairs; None records none.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the hypergradient (``grad_w0`` None) and :class:`ForwardDiagnostics`.
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     if record_partial_every is not None:
@@ -99,13 +118,33 @@ def rt_ho(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: int
           update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
           callback: Callable[[int, tuple, torch.Tensor], bool | None] | None = None,
           progress=None):
-    """RT-HO: FORWARD-HO during a single training run, updating ``theta = update(theta,
-    partial_hypergrad)`` every ``every`` steps (the tangent :math:`Z` is carried on, not reset).
+    r"""RT-HO (Franceschi et al. 2017): FORWARD-HO during one training run, updating the
+    hyperparameters every ``every`` steps.
 
-    ``callback(t, state, theta)`` sees every step (after the update of that step, if any); if
-    it returns True, training stops there (early stopping, as in the paper's RT-HO runs).
-    Returns an :class:`~.result.OnlineResult`: the final hyperparameters and state and one
-    :class:`~.result.OnlineUpdate` per update (the partial hypergradient it used).
+    The update is ``theta = update(theta, partial_hypergrad)``; the tangent
+    :math:`Z_t = A_t Z_{t-1} + B_t` is carried on across updates, not reset.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        every: the steps between two updates.
+        update: ``update(theta, hypergrad) -> theta``, e.g. a :mod:`hpostudy.metaopt` optimizer.
+        callback: ``callback(t, state, theta)`` sees every step (after that step's update, if
+            any); returning True stops training there (early stopping).
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        OnlineResult: the final hyperparameters and state and one :class:`OnlineUpdate` per
+        update (with the partial hypergradient it used).
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     check_horizon(every, "every")

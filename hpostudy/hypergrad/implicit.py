@@ -85,16 +85,38 @@ def implicit(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
              solver: str = "cg", iterations: int = 100, tol: float = 1e-10,
              damping: float | None = None, alpha: float | None = None, batches: int = 1,
              progress=None) -> HypergradResult:
-    r"""Implicit-function-theorem hypergradient at :math:`w_T` after ``T`` training steps
-    (equation and solvers in the module docstring).
+    r"""Implicit-function-theorem hypergradient at :math:`w_T` after ``T`` training steps (Lorraine
+    et al. 2020).
 
-    ``solver``: ``"cg"``, ``"neumann"`` or ``"fixed_point"``; ``iterations``: the most solver
-    iterations (one Hessian-vector product each); ``tol``: stop once the relative residual is
-    at most ``tol`` (0: run every iteration unless the residual vanishes); ``damping``:
-    :math:`\delta > 0` added to the Hessian (``cg``, ``neumann``; None: none); ``alpha``: the
-    Neumann step (``neumann`` only; None: :math:`1/\lambda_{\max}`); ``batches``: the training
-    loss is averaged over the mini-batches of the last ``batches`` steps (1 to T).
-    ``grad_w0`` is None. Diagnostics: :class:`~.result.ImplicitDiagnostics`.
+    Solves :math:`(H + \delta I)\,u = \nabla_w f(w_T)` with :math:`H = \nabla^2_w L(w_T)`, then
+    returns :math:`\nabla_\theta f - u^\top \nabla^2_{\theta w} L` (one mixed second-order
+    product); exact only where :math:`w_T` is a stationary point of the training loss.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        solver: ``"cg"`` (conjugate gradient), ``"neumann"`` (truncated Neumann series) or
+            ``"fixed_point"`` (iteration of the training step).
+        iterations: the most solver iterations (one Hessian-vector product each).
+        tol: stop once the relative residual is at most ``tol`` (0: run every iteration unless
+            the residual vanishes).
+        damping: :math:`\delta > 0` added to the Hessian (``cg``, ``neumann``); None: none.
+        alpha: the Neumann step (``neumann`` only); None: :math:`1/\lambda_{\max}`.
+        batches: the training loss is averaged over the mini-batches of the last ``batches``
+            steps (1 to T).
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the hypergradient (``grad_w0`` None) and :class:`ImplicitDiagnostics`.
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     _check_options(solver, iterations, tol, damping, alpha, batches, T)

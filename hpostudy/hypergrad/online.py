@@ -23,14 +23,36 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
            update: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
            callback: Callable[[int, tuple, torch.Tensor], None] | None = None,
            state=None, t0: int = 0, progress=None):
-    """Train ``T`` steps from ``state`` (default :math:`w_0`) at step ``t0``, updating
-    ``theta = update(theta, hypergrad)`` every ``every`` steps (counted from step 0, so a run
-    may be continued in pieces through ``state`` and ``t0``).
+    r"""The online method of Luketina et al. (2016): train ``T`` steps, updating the hyperparameters
+    every ``every`` steps by the hypergradient through the last ``window`` steps.
 
-    The validation loss is ``problem.val_batch_loss(w, theta, k)`` for the k-th update if the
-    problem defines it, else ``problem.val_loss``. Returns an :class:`~.result.OnlineResult`:
-    the final hyperparameters and state, and one :class:`~.result.OnlineUpdate` per update.
-    A NaN or infinite weight raises ``FloatingPointError`` naming the step.
+    The update is ``theta = update(theta, hypergrad)``; steps are counted from step 0, so a run
+    may be continued in pieces through ``state`` and ``t0``. The validation loss of the k-th
+    update is ``problem.val_batch_loss(w, theta, k)`` if the problem defines it, else
+    ``problem.val_loss``.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        every: the steps between two updates.
+        window: the steps n the hypergradient reverses through.
+        update: ``update(theta, hypergrad) -> theta``.
+        callback: ``callback(t, state, theta)`` sees every step.
+        state: the state ``(w, v)`` to start from (default: :math:`w_0` and a zero velocity).
+        t0: the step at which ``state`` was reached.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        OnlineResult: the final hyperparameters and state, one :class:`OnlineUpdate` per update.
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T, state)
     check_horizon(every, "every")

@@ -16,17 +16,28 @@ class Diagnostics:
     """Method-specific extras of a result; every field is documented on the subclass."""
 
     def scalars(self) -> dict[str, bool | int | float]:
-        """The fields that are single numbers (for tables and benchmark rows)."""
+        """The fields that are single numbers (for tables and benchmark rows).
+
+        Returns:
+            dict: field name -> value, for the fields holding a bool, int or float (lists,
+            tensors and None left out).
+        """
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if isinstance(getattr(self, f.name), (bool, int, float))}
 
 
 @dataclass(frozen=True)
 class ReverseDiagnostics(Diagnostics):
-    """:func:`~.reverse.reverse`: ``stored_states`` kept (T, or the checkpoints), the
-    recomputed ``segment`` length (1: nothing recomputed), ``stored_bytes`` of the stored
-    trajectory, and with ``record_norms`` the ``accumulated_norm`` after each reverse step
-    (index 0 is step T-1; thesis Fig 3.4)."""
+    """Diagnostics of :func:`reverse` (REVERSE-HO).
+
+    Attributes:
+        stored_states: states kept for the reverse pass (T, or the checkpoints).
+        segment: length of the segments recomputed during the reverse pass (1: nothing
+            recomputed).
+        stored_bytes: bytes of the stored trajectory.
+        accumulated_norm: with ``record_norms``, the norm of the accumulated hypergradient
+            after each reverse step (index 0 is step T-1; thesis Fig 3.4), else None.
+    """
 
     stored_states: int
     segment: int
@@ -36,14 +47,25 @@ class ReverseDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class ExactDiagnostics(Diagnostics):
-    """:func:`~.exact.exact`: the momentum ``gamma`` really used (``n/2^k``), ``radix`` and
-    ``k``; ``recovered_w0`` (True when the reverse pass ended on :math:`w_0` bit for bit);
-    ``buffer_bits_per_param_step`` (the information the buffer holds) next to
-    ``information_bound_bits`` (:math:`\\log_2(1/\\gamma)`, the minimum) and ``buffer_bytes``
-    (what it stores, words and per-element states). With ``record_norms``:
-    ``accumulated_norm``; with ``record_path``: ``path`` (one record per reverse step, thesis
-    Fig 3.6); with ``also_float``: ``float_path``, ``float_hypergrad`` and
-    ``float_lost_at_step`` (None if the floating-point path stayed finite)."""
+    r"""Diagnostics of :func:`exact` (exact reversal in fixed point, Maclaurin et al. 2015).
+
+    Attributes:
+        gamma: the momentum really used, rounded to :math:`n/2^k`.
+        radix: the fixed-point radix (fraction bits of the weights and velocity).
+        k: the momentum's denominator is :math:`2^k`.
+        recovered_w0: True when the reverse pass ended on :math:`w_0` bit for bit.
+        buffer_bits_per_param_step: the information the buffer holds, in bits per parameter
+            per step.
+        information_bound_bits: the minimum, :math:`\log_2(1/\gamma)` bits.
+        buffer_bytes: what the buffer stores (words and per-element states), in bytes.
+        accumulated_norm: with ``record_norms``, the accumulated hypergradient's norm per
+            reverse step.
+        path: with ``record_path``, one record per reverse step (thesis Fig 3.6).
+        float_path: with ``also_float``, the same records for the floating-point reversal.
+        float_hypergrad: with ``also_float``, the floating-point reversal's hypergradient.
+        float_lost_at_step: with ``also_float``, the step where the floating-point path became
+            non-finite (None if it stayed finite).
+    """
 
     gamma: float
     radix: int
@@ -61,8 +83,14 @@ class ExactDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class FloatReversalDiagnostics(Diagnostics):
-    """:func:`~.exact.float_reversal`: ``w0_error`` = :math:`\\|\\hat w_0 - w_0\\|_\\infty`, the
-    drift of the reconstructed path; ``accumulated_norm`` and ``path`` as for exact."""
+    r"""Diagnostics of :func:`float_reversal` (the reverse pass of :func:`exact` in floating
+    point).
+
+    Attributes:
+        w0_error: :math:`\|\hat w_0 - w_0\|_\infty`, the drift of the reconstructed path.
+        accumulated_norm: as in :class:`ExactDiagnostics`.
+        path: as in :class:`ExactDiagnostics`.
+    """
 
     w0_error: float
     accumulated_norm: list[float] | None = None
@@ -71,9 +99,17 @@ class FloatReversalDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class DrmadDiagnostics(Diagnostics):
-    """:func:`~.drmad.drmad`: ``reverse_steps`` S taken on the line, ``exact_steps`` taken on
-    the reversed true path first (DrMAD2), ``beta`` and ``beta_reverse_steps`` (1/beta, thesis
-    section 3.1), and with ``record_norms`` the ``accumulated_norm`` per reverse step."""
+    """Diagnostics of :func:`drmad` and :func:`drmad2` (thesis Algorithm 3, section 3.1).
+
+    Attributes:
+        reverse_steps: the steps S taken backwards on the straight line.
+        exact_steps: the steps taken first on the exactly reversed true path (DrMAD2; 0 for
+            DrMAD).
+        beta: the estimate :math:`\beta` of the thesis (section 3.1).
+        beta_reverse_steps: :math:`1/\beta`, the number of reverse steps it suggests.
+        accumulated_norm: with ``record_norms``, the accumulated hypergradient's norm per
+            reverse step.
+    """
 
     reverse_steps: int
     exact_steps: int
@@ -84,9 +120,14 @@ class DrmadDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class ForwardDiagnostics(Diagnostics):
-    """:func:`~.forward.forward`: ``m`` hyperparameters (JVPs per step), ``tangent_floats``
-    held by the tangent :math:`Z_t`, and with ``record_partial_every`` the ``partial``
-    hypergradients (eq. 7) as ``(steps done, hypergradient)`` pairs."""
+    """Diagnostics of :func:`forward` (FORWARD-HO, Franceschi et al. 2017).
+
+    Attributes:
+        m: the number of hyperparameters (Jacobian-vector products per step).
+        tangent_floats: the floats held by the tangent :math:`Z_t`.
+        partial: with ``record_partial_every``, the partial hypergradients (Franceschi et al.
+            eq. 7) as ``(steps done, hypergradient)`` pairs.
+    """
 
     m: int
     tangent_floats: int
@@ -95,11 +136,18 @@ class ForwardDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class TruncatedDiagnostics(Diagnostics):
-    """:func:`~.truncated.truncated`: the ``steps`` K reversed (the last K of T), and for the
-    stored part as in :class:`ReverseDiagnostics`: ``stored_states``, the recomputed
-    ``segment`` length, ``stored_bytes`` of the stored trajectory, ``hvps`` (Hessian-vector
-    products, one per reverse step: K) and with ``record_norms`` the ``accumulated_norm``
-    after each reverse step (index 0 is step T-1)."""
+    """Diagnostics of :func:`truncated` (reverse mode through the last K steps, Shaban et al.
+    2019).
+
+    Attributes:
+        steps: the steps K reversed (the last K of T).
+        stored_states: states kept, as in :class:`ReverseDiagnostics`.
+        segment: the recomputed segment length, as in :class:`ReverseDiagnostics`.
+        stored_bytes: bytes of the stored part of the trajectory.
+        hvps: Hessian-vector products, one per reverse step (K).
+        accumulated_norm: with ``record_norms``, the norm after each reverse step (index 0 is
+            step T-1).
+    """
 
     steps: int
     stored_states: int
@@ -111,17 +159,26 @@ class TruncatedDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class ImplicitDiagnostics(Diagnostics):
-    """:func:`~.implicit.implicit`: the ``solver`` and the ``iterations`` it took; ``residual``,
-    the relative residual of the linear system it solves when it stopped (``residuals``: after
-    0, 1, ... iterations, index 0 is 1.0), ``converged`` (``residual <= tol``); ``hvps``, the
-    Hessian-vector products used in all (solver iterations, the Lanczos estimate of Neumann's
-    step, and the final mixed product); ``stored_bytes`` of the vectors the solver keeps
-    between iterations (no trajectory is stored); the Neumann step ``alpha`` (None for the
-    other solvers), the ``damping`` added to the Hessian (0.0 for none), ``batches`` averaged
-    in the training loss, ``negative_curvature`` (conjugate gradient met a direction of
-    non-positive curvature and stopped there) and ``dynamics_entries``, the entries of theta
-    the training step itself depends on (learning rates, momenta), which the implicit function
-    theorem does not differentiate."""
+    r"""Diagnostics of :func:`implicit` (implicit function theorem at :math:`w_T`).
+
+    Attributes:
+        solver: ``"cg"``, ``"neumann"`` or ``"fixed_point"``.
+        iterations: the iterations the solver took.
+        residual: the relative residual of the linear system when the solver stopped.
+        converged: ``residual <= tol``.
+        hvps: Hessian-vector products used in all (solver iterations, the Lanczos estimate of
+            Neumann's step, and the final mixed product).
+        stored_bytes: bytes of the vectors the solver keeps between iterations (no trajectory
+            is stored).
+        alpha: the Neumann step (None for the other solvers).
+        damping: the damping :math:`\delta` added to the Hessian (0.0 for none).
+        batches: the mini-batches averaged in the training loss.
+        negative_curvature: conjugate gradient met a direction of non-positive curvature and
+            stopped there.
+        dynamics_entries: the entries of theta the training step itself depends on (learning
+            rates, momenta), which the implicit function theorem does not differentiate.
+        residuals: the relative residual after 0, 1, ... iterations (index 0 is 1.0).
+    """
 
     solver: str
     iterations: int
@@ -139,9 +196,16 @@ class ImplicitDiagnostics(Diagnostics):
 
 @dataclass
 class HypergradResult:
-    """``hypergrad`` = :math:`df(w_T, \\theta)/d\\theta`; ``grad_w0`` = :math:`df/dw_0` where the method
-    defines it (None otherwise); ``w_final`` = :math:`w_T`; ``val_loss`` = :math:`f(w_T)`;
-    ``diagnostics``: the method's :class:`Diagnostics`."""
+    """What every hypergradient method returns.
+
+    Attributes:
+        method: the method's name (a key of ``METHODS``).
+        hypergrad: :math:`df(w_T, \theta)/d\theta`, detached.
+        grad_w0: :math:`df/dw_0` where the method defines it, None otherwise.
+        w_final: the final weights :math:`w_T`.
+        val_loss: the validation loss :math:`f(w_T, \theta)`.
+        diagnostics: the method's :class:`Diagnostics` subclass.
+    """
 
     method: str
     hypergrad: torch.Tensor
@@ -163,8 +227,14 @@ class HypergradResult:
 
 @dataclass(frozen=True)
 class OnlineUpdate:
-    """One update of the hyperparameters during training: after ``step`` steps, the
-    validation loss ``val_loss`` and the ``hypergrad`` the update used (and its norm)."""
+    """One update of the hyperparameters during training.
+
+    Attributes:
+        step: the training steps done before the update.
+        val_loss: the validation loss at that point.
+        hypergrad_norm: the norm of ``hypergrad``.
+        hypergrad: the hypergradient the update used.
+    """
 
     step: int
     val_loss: float
@@ -174,9 +244,14 @@ class OnlineUpdate:
 
 @dataclass
 class OnlineResult:
-    """What :func:`~.forward.rt_ho` and :func:`~.online.online` return: the final
-    hyperparameters ``theta``, the final training ``state`` ``(w, v)`` (to continue training
-    from) and the ``history`` of updates."""
+    """What :func:`rt_ho` and :func:`online` return.
+
+    Attributes:
+        method: ``"rt_ho"`` or ``"online"``.
+        theta: the final hyperparameters.
+        state: the final training state ``(w, v)``, to continue training from.
+        history: one :class:`OnlineUpdate` per update.
+    """
 
     method: str
     theta: torch.Tensor
@@ -184,6 +259,10 @@ class OnlineResult:
     history: list[OnlineUpdate]
 
     def records(self) -> list[dict]:
-        """The history as records for a table (step, validation loss, hypergradient norm)."""
+        """The history as records for a table.
+
+        Returns:
+            list[dict]: one ``{"step", "val_loss", "hypergrad_norm"}`` record per update.
+        """
         return [{"step": u.step, "val_loss": u.val_loss, "hypergrad_norm": u.hypergrad_norm}
                 for u in self.history]

@@ -31,13 +31,34 @@ from .result import HypergradResult, ReverseDiagnostics
 def reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
             checkpoint_every: int | str | None = None, record_norms: bool = False,
             progress=None) -> HypergradResult:
-    """Exact hypergradient by REVERSE-HO over ``T`` steps (see the module docstring).
+    r"""Exact hypergradient by REVERSE-HO over ``T`` steps (Franceschi et al. 2017, Algorithm 2).
 
-    ``checkpoint_every``: None stores every state; an integer ``k`` stores every k-th state and
-    recomputes segments; ``"sqrt"`` uses ``k = ceil(sqrt(T))``.
-    ``record_norms``: ``diagnostics.accumulated_norm[i]`` is the norm of the accumulated
-    trajectory hypergradient after reverse step i (i = 0 is step t = T-1), as thesis Fig 3.4.
-    Diagnostics: :class:`~.result.ReverseDiagnostics`.
+    Trains ``T`` steps storing the states, then runs the adjoint recursion
+    :math:`\alpha_{t-1} = \alpha_t A_t`, :math:`d\theta \mathrel{+}= \alpha_t B_t` backwards from
+    :math:`\alpha_T = \nabla_s f(s_T)` (module docstring), one vector-Jacobian product per step.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        checkpoint_every: None stores every state; an integer ``k`` stores every k-th state and
+            recomputes the segments (:math:`O(T/k + k)` memory); ``"sqrt"`` uses
+            ``k = ceil(sqrt(T))``.
+        record_norms: record in ``diagnostics.accumulated_norm[i]`` the norm of the accumulated
+            hypergradient after reverse step i (i = 0 is step T-1), as thesis Fig 3.4.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the hypergradient, ``grad_w0`` = :math:`df/dw_0`, :math:`w_T`,
+        :math:`f(w_T)` and :class:`ReverseDiagnostics`.
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     k = _segment(checkpoint_every, T)

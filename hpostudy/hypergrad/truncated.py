@@ -32,15 +32,34 @@ from .reverse import _segment, reverse_pass
 def truncated(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
               steps: int | None = None, checkpoint_every: int | str | None = None,
               record_norms: bool = False, progress=None) -> HypergradResult:
-    r"""Hypergradient by reverse mode through the last ``steps`` = K of ``T`` steps
-    (:math:`h_K` of the module docstring; Shaban et al. 2019).
+    r"""Hypergradient by reverse mode through the last ``steps`` = K of ``T`` steps (Shaban et al.
+    2019).
 
-    ``steps``: K, an integer in ``[1, T]``; None reverses all ``T`` steps (then the result is
-    :func:`~.reverse.reverse`'s). ``checkpoint_every`` and ``record_norms`` as for
-    :func:`~.reverse.reverse`, over the K stored steps (``"sqrt"``: every
-    :math:`\lceil\sqrt K\rceil`-th state). ``grad_w0`` is :math:`df/dw_0` when K = T and None
-    otherwise (the adjoint then stops at :math:`w_{T-K}`).
-    Diagnostics: :class:`~.result.TruncatedDiagnostics`.
+    The adjoint recursion of :func:`reverse` run from step T-1 down to step T-K only
+    (:math:`h_K` of the module docstring): a biased estimate that drops the earlier steps'
+    terms; K = T gives :func:`reverse`'s result bit for bit.
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`): training loss
+            :math:`L(w, \theta, t)`, validation loss :math:`f(w, \theta)`, :math:`w_0`.
+        dynamics: the optimizer of the inner loop (:mod:`hpostudy.dynamics`).
+        theta: the hyperparameters :math:`\theta`, a flat tensor.
+        T: the training steps (the horizon), at least 1.
+        steps: K, an integer in ``[1, T]``; None reverses all ``T`` steps.
+        checkpoint_every: as for :func:`reverse`, over the K stored steps (``"sqrt"``: every
+            :math:`\lceil\sqrt K\rceil`-th state).
+        record_norms: as for :func:`reverse`.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        HypergradResult: the hypergradient, ``grad_w0`` = :math:`df/dw_0` when K = T and None
+        otherwise (the adjoint stops at :math:`w_{T-K}`), and :class:`TruncatedDiagnostics`.
+
+    Raises:
+        ValueError: a horizon, hyperparameter vector or option out of range (named in the
+            message).
+        TypeError: dynamics or an option of the wrong type.
+        FloatingPointError: a NaN or infinity during training, naming the step.
     """
     check_call(problem, dynamics, theta, T)
     K = T if steps is None else steps
