@@ -106,7 +106,8 @@ class Problem:
             raise ValueError("w0 has NaN or infinite entries")
 
     def check_theta(self, theta: torch.Tensor) -> None:
-        """Raise a clear error unless ``theta`` fits this problem (see :meth:`HyperSpace.check`)."""
+        """Raise a clear error unless ``theta`` fits this problem (see
+        :meth:`~hpostudy.hyper.HyperSpace.check`)."""
         if isinstance(theta, torch.Tensor) and theta.device != self.w0.device:
             raise ValueError(f"hyperparameters on {theta.device} but the weights on "
                              f"{self.w0.device}: put both on one device")
@@ -239,9 +240,9 @@ class Dynamics:
 
     @property
     def vjp_needs_velocity(self) -> bool:
-        """Whether :meth:`vjp` depends on the velocity's value. A step linear in the velocity
-        with a hyperparameter-free factor on it does not, so the stored-trajectory reverse mode
-        keeps only the weights."""
+        """Whether :meth:`Dynamics.vjp` depends on the velocity's value. A step linear in the
+        velocity with a hyperparameter-free factor on it does not, so the stored-trajectory
+        reverse mode keeps only the weights."""
         return True
 
     def init(self, w0: torch.Tensor) -> State:

@@ -61,9 +61,22 @@ class SignSGD:
         return self.project(out) if self.project else out
 
     def state_dict(self) -> dict:
+        """The optimizer's state, to checkpoint.
+
+        Returns:
+            dict: ``velocity``, None before the first step (copies of its tensors).
+        """
         return {"velocity": None if self.velocity is None else self.velocity.clone()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a state returned by :meth:`state_dict`.
+
+        Args:
+            state: the state.
+
+        Raises:
+            KeyError: a state without ``velocity``.
+        """
         self.velocity = _restore(state, "velocity")
 
 
@@ -81,9 +94,22 @@ class GradientStep:
         return self.project(out) if self.project else out
 
     def state_dict(self) -> dict:
+        """The optimizer's state, to checkpoint.
+
+        Returns:
+            dict: nothing: plain gradient steps keep no state.
+        """
         return {}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a state returned by :meth:`state_dict`.
+
+        Args:
+            state: the state.
+
+        Raises:
+            ValueError: a non-empty state.
+        """
         if state:
             raise ValueError(f"GradientStep keeps no state, got {sorted(state)}")
 
@@ -138,10 +164,25 @@ class ProjectedAdam:
                              torch.as_tensor(self.lower, dtype=out.dtype))
 
     def state_dict(self) -> dict:
+        """The optimizer's state, to checkpoint.
+
+        Returns:
+            dict: the moments ``m``, ``v`` (None before the first step) and the step count ``t``
+                (copies of its tensors).
+        """
         return {"m": None if self.m is None else self.m.clone(),
                 "v": None if self.v is None else self.v.clone(), "t": self.t}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore a state returned by :meth:`state_dict`.
+
+        Args:
+            state: the state.
+
+        Raises:
+            KeyError: a state without ``m`` or ``v``.
+            ValueError: a step count ``t`` that is not a count, or does not match the moments.
+        """
         m, v = _restore(state, "m"), _restore(state, "v")
         t = state.get("t")
         if isinstance(t, bool) or not isinstance(t, int) or t < 0 or (t > 0) != (m is not None):
