@@ -1,6 +1,7 @@
 """``hpostudy`` command line: ``list``, ``run``, ``book`` and ``record``.
 
     hpostudy list
+    hpostudy show NOTEBOOK [--profile smoke|cpu|paper]
     hpostudy run [NOTEBOOK ...] [--profile smoke|cpu|paper] [--device cpu|cuda] [-p KEY=VALUE ...]
                  [--jobs N] [--force] [--no-notebook]
                  [--executor local|ray] [--address HOST:PORT] [--storage URL]
@@ -44,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the notebooks, their chapters and titles")
+    show = sub.add_parser("show", help="every parameter of a notebook: type, range, the "
+                                       "profile's value, comment")
+    show.add_argument("notebook", metavar="NOTEBOOK",
+                      help="a name from notebooks/ or a path to a .py notebook")
+    show.add_argument("--profile", choices=list(PROFILES), default="smoke")
     run = sub.add_parser("run", help="execute notebooks with papermill")
     run.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                      help="names from notebooks/ or paths to .py notebooks (default: all)")
@@ -107,6 +113,9 @@ def _dispatch(args) -> int:
         for nb in discover(runner.project_root()).values():
             print(f"{nb.name:24s} {nb.chapter or '-':16s} {nb.title}")
         return 0
+    if args.command == "show":
+        print(show(args.notebook, args.profile))
+        return 0
     if args.command == "record" and args.partial:
         from .partial import record_partial
 
@@ -157,6 +166,31 @@ def _dispatch(args) -> int:
     for o in failed:
         print(f"error: notebook '{o.name}' failed: {o.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def show(notebook: str, profile: str = "smoke") -> str:
+    """The text of ``hpostudy show``: one block per parameter of the notebook, with its type,
+    range, the value ``profile`` gives it and its comment (the Config's, else the cell's)."""
+    from . import runner
+    from .notebooks import resolve
+
+    (nb,) = resolve([notebook], runner._root_or_cwd())
+    config = nb.config
+    if config is None:
+        rows = [{"knob": k, "type": "", "range": "", "value": default, "comment": comment}
+                for k, (default, comment) in nb.parameters.items()]
+    else:
+        rows = config.knob_table(profile)
+        for row in rows:
+            row["comment"] = row["comment"] or nb.parameters.get(row["knob"], (None, ""))[1]
+    lines = [f"{nb.name} ({nb.path}), profile {profile}: -p KNOB=VALUE to change one"]
+    width = max(len(r["knob"]) for r in rows)
+    for r in rows:
+        kind = r["type"] + (f", {r['range']}" if r["range"] else "")
+        lines.append(f"  {r['knob']:{width}s}  {r['value']!r}" + (f"  ({kind})" if kind else ""))
+        if r["comment"]:
+            lines.append(f"  {'':{width}s}    {r['comment']}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

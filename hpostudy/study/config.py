@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
+import inspect
+import re
 import math
 import types
 import typing
@@ -81,8 +84,14 @@ class ExperimentConfig:
         known = cls.knobs()
         unknown = sorted(set(overrides) - set(known) - {"profile"})
         if unknown:
+            guesses = {u: difflib.get_close_matches(u, known, n=1, cutoff=0.6) for u in unknown}
+            found = {u: g[0] for u, g in guesses.items() if g}
+            hint = ("" if not found else f"did you mean '{found[unknown[0]]}'?"
+                    if list(found) == unknown[:1] and len(unknown) == 1 else "did you mean "
+                    + ", ".join(f"'{g}' for '{u}'" for u, g in found.items()) + "?")
             raise ParameterError(
-                f"unknown parameter(s) {unknown} for '{cls.name()}'; its parameters: "
+                f"unknown parameter(s) {unknown} for '{cls.name()}'"
+                + (f" ({hint})" if hint else "") + "; its parameters: "
                 f"{sorted(k for k in known if k != 'profile')}")
         values = {f.name: f.default for f in dataclasses.fields(cls)}
         values.update(cls.PRESETS.get(profile, {}))
@@ -107,10 +116,43 @@ class ExperimentConfig:
                   if not k.startswith("_") and k not in _KERNEL_NAMES
                   and not isinstance(v, (types.ModuleType, type, types.FunctionType,
                                          types.BuiltinFunctionType))}
-        return cls.for_profile(params.pop("profile", "smoke"), **params)
+        try:
+            return cls.for_profile(params.pop("profile", "smoke"), **params)
+        except ValueError as err:
+            if _one_line_in_kernel():  # papermill shows the message, not 40 lines above it
+                raise (err if isinstance(err, ParameterError) else ParameterError(err)) \
+                    from None
+            raise
 
     def validate(self) -> None:
         """Checks that involve several knobs (subclasses extend it; no side effects)."""
+
+    @classmethod
+    def knob_table(cls, profile: str = "smoke") -> list[dict]:
+        """Every knob as ``hpostudy show`` prints it: name, type, range (choices or least
+        value, where declared), the value ``profile`` gives it, and its comment."""
+        cfg = cls.for_profile(profile)
+        comments = cls.comments()
+        rows = []
+        for name, hint in cls.knobs().items():
+            rows.append({"knob": name, "type": _type_name(hint), "range": _range(cls, name, hint),
+                         "value": getattr(cfg, name), "comment": comments.get(name, "")})
+        return rows
+
+    @classmethod
+    def comments(cls) -> dict[str, str]:
+        """The comment after each knob's declaration, from the class and its bases' source."""
+        out: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            if not dataclasses.is_dataclass(klass):
+                continue
+            try:
+                source = inspect.getsource(klass)
+            except (OSError, TypeError):
+                continue
+            for match in re.finditer(r"^\s+(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", source, re.M):
+                out[match.group(1)] = match.group(2).strip()
+        return out
 
     # ------------------------------------------------------------------ use
     def settings(self) -> dict:
@@ -139,7 +181,50 @@ class ExperimentConfig:
         return [v for k, v in dataclasses.asdict(self).items() if k == "dataset"]
 
 
+def _one_line_in_kernel() -> bool:
+    """In a Jupyter kernel (papermill's included), show a :class:`ParameterError` as its one
+    line ``ParameterError: message`` instead of a traceback through the library; True there."""
+    import sys
+
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return False
+
+    def one_line(self, etype, value, tb, tb_offset=None):
+        stb = [f"{etype.__name__}: {value}"]
+        self._showtraceback(etype, value, stb)  # what IPython's own traceback display calls
+        return stb
+
+    shell.set_custom_exc((ParameterError,), one_line)
+    return True
+
+
 # ---------------------------------------------------------------------- checks
+def _type_name(hint) -> str:
+    """``int``, ``float | None``, ``tuple[str, ...]``: a type hint as written."""
+    if isinstance(hint, type) and not typing.get_args(hint):
+        return hint.__name__
+    return str(hint).replace("typing.", "")
+
+
+def _range(cls, name: str, hint) -> str:
+    """What :func:`_check` accepts beyond the type: the choices, or the least value."""
+    choices = DEVICES if name == "device" else cls.CHOICES.get(name)
+    if name == "profile":
+        from .profiles import PROFILES
+        choices = tuple(PROFILES)
+    if choices is not None:
+        return " | ".join(map(str, choices))
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    kind = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
+    if typing.get_origin(kind) in (tuple, list):
+        kind = (typing.get_args(kind) or (object,))[0]
+    if kind in (int, float) and name not in cls.SIGNED:
+        least = 0 if (kind is float or name in cls.ZERO_OK + cls._BASE_ZERO_OK) else 1
+        return f">= {least}"
+    return ""
+
+
 def _check(cls, name: str, value, hint):
     """``value`` coerced to the knob's type and checked against its range and choices."""
     allow_none = False
