@@ -722,6 +722,3 @@ class BatchStream:
             raise ValueError(f"step must be non-negative, got {step}")
         epoch, pos = divmod(step, self.batches_per_epoch)
         return torch.from_numpy(self._perm(epoch)[pos * self.batch_size:(pos + 1) * self.batch_size])
-
-    def epoch_of(self, step: int) -> int:
-        return step // self.batches_per_epoch

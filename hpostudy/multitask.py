@@ -68,10 +68,6 @@ class TaskRelations:
         """:math:`\\rho_k` for every task (the shared value repeated)."""
         return theta[self.pairs:].expand(self.tasks)
 
-    def pair_names(self, names: list[str]) -> list[tuple[str, str]]:
-        """The task pairs of the entries of ``theta[:pairs]``, by task name."""
-        return [(names[j], names[k]) for j, k in zip(self.rows.tolist(), self.cols.tolist())]
-
     # ------------------------------------------------------------------ the regularizer
     def penalty(self, W: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """:math:`\\Omega_{A,\\rho}(W)` for ``W`` of shape ``(features, K)``, through the graph

@@ -78,7 +78,7 @@ def _legend_figure(width: float, size: float):
         ax.legend(fontsize=size)
         ax.tick_params(labelsize=size)
         ax.set_title("panel", fontsize=size)
-        figures.epoch_axis(ax)
+        figures.integer_axis(ax, "epoch")
     fig.tight_layout()
     return fig, axes
 

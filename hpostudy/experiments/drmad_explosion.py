@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .. import verdicts as v
 from ..dynamics import SGDMomentum, train

@@ -115,8 +115,3 @@ def integer_axis(ax, label: str, which: str = "x"):
 def meta_iteration_axis(ax):
     """Meta-iterations are counted: integer ticks only."""
     integer_axis(ax, "meta-iteration")
-
-
-def epoch_axis(ax):
-    """Epochs are counted: integer ticks only."""
-    integer_axis(ax, "epoch")

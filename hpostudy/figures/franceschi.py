@@ -3,7 +3,6 @@
 reverse mode."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from matplotlib.ticker import MaxNLocator

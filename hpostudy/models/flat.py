@@ -77,12 +77,6 @@ class FlatModel:
         return {name: part.view(shape) for name, part, shape in
                 zip(self.names, w.split(self.numels), self.shapes)}
 
-    def reset_buffers(self) -> None:
-        """Reset batch-norm running statistics (once per meta-iteration, for determinism)."""
-        for m in self.module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.reset_running_stats()
-
     @property
     def has_batch_norm(self) -> bool:
         return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module.modules())

@@ -99,7 +99,11 @@ class Run:
         except BaseException as err:  # a full disk: the folder stays incomplete
             self.marker.fail(f"writing meta.json: {type(err).__name__}: {err}")
             raise
-        self.marker.release()
+        if _watch_notebook():  # complete once the notebook's last cell is done
+            _failure.clear()  # only errors after this run count
+            store.keep_drawing(self.folder, self.marker)
+        else:
+            self.marker.release()
         return False
 
     def metadata(self) -> dict:
@@ -166,13 +170,55 @@ class Run:
         for name, df in tables.items():
             store.publish(self.folder, f"{name}.csv", df.to_csv(index=False).encode())
 
-    def save_figures(self, **figures) -> None:
-        """Write each matplotlib figure as ``<name>.png`` in the output folder, atomically and
-        listed with its digest (:func:`hpostudy.figures.save`: every text readable)."""
-        from .. import figures as _figures
 
-        for name, fig in figures.items():
-            _figures.save(fig, self.folder, name)
+NOTEBOOK_SCRIPT = "HPOSTUDY_NOTEBOOK_SCRIPT"  # set by hpostudy run for a notebook run as a script
+_failure: list[str] = []  # the first error of a cell (or of the script) after a run ended
+_watching: list[bool] = []
+
+
+def _watch_notebook() -> bool:
+    """Whether this process is a notebook's (a Jupyter kernel, or a notebook run as a script by
+    ``hpostudy run --no-notebook``); if so, watch it once: a cell that raises after a run ended
+    is remembered, and when the process ends the folders of its runs are complete only if none
+    did (:func:`hpostudy.store.end_drawing`). A notebook killed before its end leaves them
+    incomplete: its figures, drawn after the run, would be missing."""
+    import atexit
+    import os
+    import sys
+
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    kernel = shell is not None and getattr(shell, "kernel", None) is not None
+    if not kernel and not os.environ.get(NOTEBOOK_SCRIPT):
+        return False
+    if not _watching:
+        _watching.append(True)
+        if kernel:
+            def after_cell(result) -> None:
+                error = result.error_before_exec or result.error_in_exec
+                if error is not None and store.drawing_folders() and not _failure:
+                    _failure.append(f"a cell after the run raised {type(error).__name__}: "
+                                    f"{error}"[:300])
+            shell.events.register("post_run_cell", after_cell)
+        else:
+            earlier = sys.excepthook
+
+            def on_error(kind, error, tb) -> None:
+                if store.drawing_folders() and not _failure:
+                    _failure.append(f"the notebook raised {kind.__name__} after the run: "
+                                    f"{error}"[:300])
+                earlier(kind, error, tb)
+            sys.excepthook = on_error
+
+        def at_end() -> None:
+            for folder in store.drawing_folders():
+                store.end_drawing(folder, _failure[0] if _failure else None)
+        atexit.register(at_end)
+    return True
 
 
 def prepare(cfg: ExperimentConfig, extra: dict | None = None) -> Run:
