@@ -408,8 +408,9 @@ class RunMarker:
 
 
 def marker_alive(record: dict, path: Path) -> bool:
-    """Whether the run that wrote marker ``record`` (at ``path``) is still running."""
-    if record.get("status") != "running":
+    """Whether the run that wrote marker ``record`` (at ``path``) is still running (or its
+    notebook still drawing, see :func:`keep_drawing`)."""
+    if record.get("status") not in ("running", DRAWING):
         return False
     if record.get("host") == socket.gethostname():
         pid = int(record.get("pid", -1))
@@ -491,8 +492,14 @@ def incomplete_reason(folder: Path) -> str | None:
     folder = Path(folder)
     marker = RunMarker(folder).read()
     if marker is not None:
+        drawing = marker.get("status") == DRAWING
         if marker_alive(marker, folder / MARKER):
-            return f"a run is writing into it (process {marker.get('pid')} on {marker.get('host')})"
+            what = "its notebook is still drawing after the run" if drawing else \
+                "a run is writing into it"
+            return f"{what} (process {marker.get('pid')} on {marker.get('host')})"
+        if drawing:
+            return ("its notebook stopped after the run, before its last cell (its figures may "
+                    "be missing): run it again (its units load from the cache)")
         return f"its last run did not finish ({marker.get('status', '?')}: " \
                f"{marker.get('reason', 'killed')})"
     try:
@@ -529,6 +536,52 @@ def open_run(folder: Path, files: dict) -> None:
     """Register a run of this process writing into ``folder``: :func:`publish` adds the digest of
     every file written there to ``files`` (its future ``meta.json``) until :func:`close_run`."""
     _OPEN_RUNS[Path(folder).resolve()] = files
+    _DRAWING.pop(Path(folder).resolve(), None)
+
+
+DRAWING = "drawing"  # the marker's status while a notebook draws after its run
+_DRAWING: dict[Path, RunMarker] = {}  # folder -> its marker, kept while a notebook draws
+
+
+def keep_drawing(folder: Path, marker: RunMarker) -> None:
+    """A run of a notebook (or of a notebook run as a script) wrote its ``meta.json``; its
+    notebook goes on to draw figures from it. Keep the folder's ``marker`` (held by this
+    process, status ``drawing``) until :func:`end_drawing`: the folder reads incomplete until
+    the notebook's last cell is done -- a notebook killed between its run and its figures never
+    leaves a folder that reads complete without them. :func:`publish` adds each file drawn
+    meanwhile to ``meta.json``."""
+    record = marker.read() or {}
+    record["status"] = DRAWING
+    atomic_write(marker.path, json.dumps(record))
+    _DRAWING[Path(folder).resolve()] = marker
+
+
+def end_drawing(folder: Path, failure: str | None = None) -> None:
+    """The notebook drawing into ``folder`` ended: without ``failure`` the folder is complete
+    (its marker removed), with it the folder stays incomplete, saying why."""
+    marker = _DRAWING.pop(Path(folder).resolve(), None)
+    if marker is None:
+        return
+    if failure:
+        marker.fail(failure)
+    else:
+        marker.release()
+
+
+def notebook_ended(folder: Path) -> None:
+    """The notebook that ran into ``folder`` ended without an error (its runner knows: papermill
+    or the script succeeded): a ``drawing`` marker its process left -- a kernel ended before
+    its own exit handler ran -- is removed."""
+    marker = RunMarker(folder)
+    record = marker.read()
+    if record is not None and record.get("status") == DRAWING and not marker_alive(
+            record, marker.path):
+        marker.release()
+
+
+def drawing_folders() -> list[Path]:
+    """The folders whose notebook, in this process, is still drawing."""
+    return list(_DRAWING)
 
 
 def close_run(folder: Path) -> None:
@@ -544,6 +597,18 @@ def publish(folder: Path, name: str, data: bytes) -> Path:
     folder that holds no run gets the file only."""
     folder = Path(folder)
     open_files = _OPEN_RUNS.get(folder.resolve())
+    drawing = _DRAWING.get(folder.resolve())
+    if drawing is not None:  # the marker is ours already (keep_drawing)
+        try:
+            meta = read_meta(folder) or {}
+            path = atomic_write(folder / name, data)
+            meta.setdefault("files", {})[name] = digest(data)
+            write_meta(meta, folder)
+        except BaseException as err:
+            _DRAWING.pop(folder.resolve(), None)
+            drawing.fail(f"writing {name}: {type(err).__name__}: {err}")
+            raise
+        return path
     if open_files is not None or not (folder / "meta.json").exists():
         path = atomic_write(folder / name, data)
         if open_files is not None:

@@ -39,6 +39,7 @@ from .executors import (connect, env_threads, environment, import_ray, task_reso
                         unit_threads)
 
 COMMON = ("profile", "device", "output_dir")  # parameters every study notebook has
+NOTEBOOK_SCRIPT = "HPOSTUDY_NOTEBOOK_SCRIPT"  # a notebook run as a script (study.run watches it)
 STAMP = ".stamp"
 
 
@@ -289,7 +290,7 @@ def _execute_as_script(job: Job) -> None:
     script = job.work / "scripts" / f"{job.name}.py"
     store.atomic_write(script, notebook_script(job.source, job.parameters))
     proc = subprocess.run([sys.executable, str(script)], cwd=job.cwd, capture_output=True,
-                          text=True)
+                          text=True, env={**os.environ, NOTEBOOK_SCRIPT: "1"})
     if proc.returncode:
         tail = proc.stderr.strip().splitlines()[-1:] or ["(no message)"]
         raise _Failed(f"{tail[0]} (script {script})")
@@ -463,6 +464,7 @@ def _settle(job: Job, stamp: str, outcome: Outcome, outcomes: dict, bar, notes: 
     """Record a finished notebook: its stamp if it ran and left a complete folder (else it
     failed, saying why)."""
     if outcome.status == "ran":
+        store.notebook_ended(job.results)
         state = store.folder_state(job.results)
         if state not in ("complete", "empty"):
             problem = store.incomplete_reason(job.results)

@@ -176,7 +176,7 @@ def stop(signum: int, command: str) -> str:
         if record is None:  # not started yet (or between its run and its figures)
             waiting.append(notebook)
             continue
-        if record.get("status") in ("running", "interrupted") and (
+        if record.get("status") in ("running", "interrupted", store.DRAWING) and (
                 int(record.get("pid", -1)) in killed or not store.marker_alive(record,
                                                                                  marker.path)):
             marker.fail(f"stopped by {name} at {when}; `{command}` resumes it from its last "

@@ -1,0 +1,118 @@
+"""Issue 21, the gap between a run and its figures: a notebook's folder is complete only once the
+notebook's last cell is done. Its run's marker stays (status ``drawing``, held by the kernel)
+while the notebook draws; a kernel killed between the run cell and the figure cell, or a figure
+cell that raises, leaves the folder incomplete, and ``hpostudy record`` refuses it. Bare papermill
+runs at the smallest size, and a notebook run as a script by ``hpostudy run --no-notebook``."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpostudy import store
+
+from .test_nothing_lost import TINY_EXPERIMENT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NOTEBOOK = '''# ---
+# jupyter:
+#   kernelspec: {display_name: Python 3, language: python, name: python3}
+#   hpostudy:
+#     chapter: tiny
+#     experiment: tinyexp
+# ---
+
+# %% tags=["parameters"]
+profile = "smoke"  # smoke | cpu | paper
+device = None  # cpu | cuda
+output_dir = None  # tables and figures
+epochs = None  # rows
+
+# %%
+import os
+import signal
+
+import matplotlib.pyplot as plt
+
+import tinyexp
+from hpostudy.figures import save
+
+cfg = tinyexp.Config.from_notebook(globals())
+tinyexp.run(cfg)
+
+# %%
+if os.environ.get("TINY_END") == "killed":
+    os.kill(os.getpid(), signal.SIGKILL)
+if os.environ.get("TINY_END") == "raises":
+    raise RuntimeError("the figure cell failed")
+
+# %%
+fig, ax = plt.subplots()
+ax.plot([0, 1], [1, 0])
+save(fig, cfg.output_dir, "curve")
+'''
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: test\n")
+    (root / "tinyexp.py").write_text(TINY_EXPERIMENT)
+    (root / "notebooks" / "tiny.py").write_text(NOTEBOOK)
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(root), str(ROOT)]))
+    return root
+
+
+def papermill(project: Path, folder: Path, end: str) -> subprocess.CompletedProcess:
+    import jupytext
+
+    notebook = project / "tiny.ipynb"
+    jupytext.write(jupytext.read(project / "notebooks" / "tiny.py"), notebook)
+    return subprocess.run([sys.executable, "-m", "papermill", str(notebook),
+                           str(project / "out.ipynb"), "-p", "output_dir", str(folder),
+                           "--no-progress-bar"], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "TINY_END": end, "HPOSTUDY_THREADS": "1"})
+
+
+@pytest.mark.parametrize("end, why", [
+    ("killed", "its notebook stopped after the run, before its last cell"),
+    ("raises", "a cell after the run raised RuntimeError: the figure cell failed"),
+])
+def test_a_notebook_that_ends_before_its_figures_leaves_its_folder_incomplete(project, end,
+                                                                                why):
+    from hpostudy.study import runner
+
+    folder = project / "build" / "smoke" / "results" / "tiny"
+    done = papermill(project, folder, end)
+    assert done.returncode != 0
+    assert (folder / "meta.json").exists() and not (folder / "curve.png").exists()
+    assert store.folder_state(folder) == "incomplete"
+    assert why in store.incomplete_reason(folder)
+    with pytest.raises(FileNotFoundError, match="tiny: incomplete"):
+        runner.record_results("smoke", ["tiny"], target=project / "recorded")
+
+    again = papermill(project, folder, "")  # the same notebook again: complete, figure listed
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert store.folder_state(folder) == "complete"
+    assert "curve.png" in store.read_meta(folder)["files"]
+
+
+def test_a_notebook_run_as_a_script_is_complete_only_after_its_last_line(project, monkeypatch):
+    from hpostudy.study import runner
+
+    monkeypatch.setenv("TINY_END", "killed")
+    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
+    assert outcome.status == "failed"
+    assert "before its last cell" in store.incomplete_reason(outcome.results)
+    monkeypatch.setenv("TINY_END", "")
+    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
+    assert outcome.status == "ran", outcome.error
+    assert store.folder_state(outcome.results) == "complete"
+    assert sorted(store.read_meta(outcome.results)["files"]) == ["curve.png", "values.csv"]
