@@ -225,6 +225,22 @@ def meta_iterations(step: Callable[[int, torch.Tensor], tuple[torch.Tensor, dict
     meta-iteration, and a later call with the same checkpoint resumes after the last completed
     one. A NaN or infinite hypergradient stops the run with :class:`FloatingPointError`; the
     records so far are saved and attached to the error.
+
+    Args:
+        step: ``step(i, theta) -> (hypergrad, record)``, one meta-iteration's training.
+        theta: the initial hyperparameters.
+        optimizer: ``optimizer(theta, hypergrad) -> theta`` (e.g. :class:`ProjectedAdam`);
+            with a checkpoint, also ``state_dict``/``load_state_dict``.
+        iterations: the number of meta-iterations.
+        on_iteration: ``on_iteration(i, record)`` after each meta-iteration.
+        checkpoint: where the state is saved after every meta-iteration (None: nowhere).
+
+    Returns:
+        tuple: ``(theta, records)``, the final hyperparameters and one record per
+        meta-iteration.
+
+    Raises:
+        FloatingPointError: a NaN or infinite hypergradient (the records so far attached).
     """
     if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
         checkpoint = Checkpoint(Path(checkpoint))
@@ -307,6 +323,21 @@ def black_box_search(objective: Callable[[dict], float | tuple | dict], space: d
     Returns one row per draw: ``trial`` (the draw), its parameters, value and metrics, its
     seconds and their running sum (compute time, summed over workers), and the best value so
     far.
+
+    Args:
+        objective: ``objective(params) -> value``, ``(value, metrics)`` or a dict with
+            ``"value"``.
+        space: name -> ``(low, high)`` or ``(low, high, "log")``.
+        method: ``"grid"``, ``"random"`` or ``"bayes"``.
+        trials: the number of draws (the budget of completed trials).
+        seed: the seed of the draws.
+        storage: an Optuna storage URL (None: in memory).
+        progress: a label for the progress bar (None: no bar).
+        study: the study's name, unique to this search (needed with a shared storage).
+        first: hyperparameters to evaluate as draw 0, if given.
+
+    Returns:
+        pandas.DataFrame: one row per draw, as described above.
     """
     from .progress import tqdm
 
@@ -621,7 +652,18 @@ def check_search_storage(url: str):
 
     A SQLite URL must name a new file or an Optuna database: a folder or any other file (a
     CSV, someone's own SQLite database) is refused and left exactly as it is. Only an Optuna
-    database that SQLite can no longer read is moved aside (never deleted)."""
+    database that SQLite can no longer read is moved aside (never deleted).
+
+    Args:
+        url: an Optuna storage URL (``sqlite:///...``, ``postgresql://...``).
+
+    Returns:
+        optuna.storages.RDBStorage: the storage.
+
+    Raises:
+        SearchStorageError: a missing driver, an unreachable server, or a file that is not an
+            Optuna database.
+    """
     import sqlalchemy.exc
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -676,7 +718,14 @@ def _sqlite_path(url: str) -> Path | None:
 def is_optuna_database(path: Path) -> bool:
     """Whether ``path`` is a file in SQLite's format whose schema holds Optuna's tables: a
     search database (this project's, or Optuna's anyway), even one SQLite cannot read any
-    more. Nothing else is ever moved aside."""
+    more. Nothing else is ever moved aside.
+
+    Args:
+        path: a file.
+
+    Returns:
+        bool: True for an Optuna search database.
+    """
     import mmap
 
     try:
