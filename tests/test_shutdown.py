@@ -182,3 +182,25 @@ def test_a_signal_stops_every_process_and_the_same_command_resumes(project, tmp_
         assert starts(log).count(f"{nb} start 0") == 1  # the finished unit was not redone
         assert starts(log).count(f"{nb} start 2") == 1
 
+
+
+def test_an_unreachable_ray_address_fails_in_seconds_naming_it(monkeypatch):
+    """``--executor ray --address`` where nothing listens: an error naming the address and how
+    to check the cluster, within ``HPOSTUDY_RAY_TIMEOUT``, instead of minutes of Ray retrying."""
+    import socket
+
+    ray = pytest.importorskip("ray")
+    from hpostudy.study import executors
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(executors.RAY_TIMEOUT, "5")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=rf"cannot reach the Ray cluster at 127\.0\.0\.1:{port} "
+                                           r".*ray status --address"):
+        executors.connect(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 10 and not ray.is_initialized()
+    monkeypatch.setenv(executors.RAY_TIMEOUT, "soon")
+    with pytest.raises(ValueError, match="HPOSTUDY_RAY_TIMEOUT='soon'"):
+        executors.connect(f"127.0.0.1:{port}")
