@@ -185,7 +185,9 @@ def install() -> None:
     for name in SETTINGS:
         importlib.import_module(f"hpostudy.experiments.{name}")
     for module_name, attr in ENGINE:
-        original = getattr(importlib.import_module(module_name), attr)
+        original = getattr(importlib.import_module(module_name), attr, None)
+        if original is None:  # an older checkout (the "before" of a change) lacks it
+            continue
         wrapped = engine(original, attr)
         for mod in list(sys.modules.values()):
             if not getattr(mod, "__name__", "").startswith("hpostudy"):
