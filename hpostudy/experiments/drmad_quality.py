@@ -88,8 +88,8 @@ class Config(MLPSetting):
 
     PRESETS = {
         "smoke": {},
-        "cpu": {**CPU, "horizons": (2000,), "reverse_steps": (200, 2000),
-                "meta_iterations": (10,), "seeds": 3, "seeds_per_horizon": (3,),
+        "cpu": {**CPU, "horizons": (2000, 20000), "reverse_steps": (200, 2000),
+                "meta_iterations": (10, 5), "seeds": 3, "seeds_per_horizon": (3, 3),
                 "drmad2_exact_steps": 100, "benchmark": BENCHMARK},
         "paper": {**CPU, "horizons": (2000, 20000), "reverse_steps": (200, 2000),
                   "meta_iterations": (20, 20), "seeds": 3, "seeds_per_horizon": (3, 3),
