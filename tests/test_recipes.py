@@ -79,8 +79,19 @@ def test_the_copied_template_runs_under_bare_papermill(workdir):
     swap_model(copy)
     sh(".venv/bin/jupytext --to ipynb elsewhere/copy.py -o copy.ipynb", workdir)
     sh(".venv/bin/papermill copy.ipynb out.ipynb -p dataset iris -p T 30 -p seeds 1", workdir)
-    methods = pd.read_csv(workdir / "build/smoke/results/hypergradients/methods.csv")
+    folders = list((workdir / "build/smoke/results").glob("hypergradients-*"))
+    assert len(folders) == 1, folders  # named by its model and dataset
+    methods = pd.read_csv(folders[0] / "methods.csv")
     assert (methods[methods.method == "exact"].relative_error < 1e-6).all()
+    # a second copy with the template's own model writes a folder of its own, not over the first
+    second = workdir / "second.py"
+    second.write_text((ROOT / "notebooks" / "your_own_model.py").read_text())
+    sh(".venv/bin/jupytext --to ipynb second.py -o second.ipynb", workdir)
+    sh(".venv/bin/papermill second.ipynb out2.ipynb -p dataset iris -p T 30 -p seeds 1", workdir)
+    after = sorted((workdir / "build/smoke/results").glob("hypergradients-*"))
+    assert len(after) == 2 and folders[0] in after
+    assert pd.read_csv(folders[0] / "methods.csv").equals(methods)
+    assert all((f / "side_by_side.png").exists() for f in after)
     proc = subprocess.run(["bash", "-c", ".venv/bin/papermill copy.ipynb bad.ipynb -p T0 30"],
                           cwd=workdir, capture_output=True, text=True)
     assert proc.returncode != 0 and "unknown parameter(s) ['T0']" in proc.stderr

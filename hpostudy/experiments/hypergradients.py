@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -48,6 +49,22 @@ class Config(ExperimentConfig):
     CHOICES = {"methods": tuple(hg.METHODS)}
     SIGNED = ("init_log10_l2",)
     IMPORTABLE = ("dataset", "model")  # resolved before the kernel starts (study.runner)
+
+    @classmethod
+    def from_notebook(cls, namespace: dict) -> "Config":
+        """The configuration from a notebook's variables. A copy of the template run outside
+        ``hpostudy run`` (bare papermill) with no ``output_dir`` gets a folder named by its
+        model and dataset, ``build/<profile>/results/hypergradients-<digest>``: copies with
+        other models or data never write into one folder (the model is the ``model`` parameter,
+        else the notebook's ``Net`` class)."""
+        cfg = super().from_notebook(namespace)
+        builder = resolve(cfg.model, "model") if cfg.model else namespace.get("Net")
+        if namespace.get("output_dir") is not None or builder is None:
+            return cfg
+        probe = data.load_table(cfg.dataset, cfg.n_val, cfg.n_test, cfg.seed)
+        model = fingerprint(builder, probe.input_shape[0], probe.num_classes)
+        tag = hashlib.sha256(f"{model} {cfg.dataset}".encode()).hexdigest()[:8]
+        return cfg.replace(output_dir=str(Path(cfg.output_dir).with_name(f"{cfg.name()}-{tag}")))
 
     def validate(self):
         if not 0 < self.momentum < 1:
