@@ -7,6 +7,10 @@
 * ``static/hpostudy.css``: a table wider than the text scrolls inside its own box with a
   scrollbar that stays visible, and its caption stays whole above it; figures never exceed the
   text width.
+* ``{comparison-table}`` shows a paper-vs-reproduced table (``comparison.csv``) the way a
+  reader scans it (:func:`hpostudy.study.verdict_page.comparison_view`): the setting stated
+  once above the table (settings lettered where rows differ), the coloured verdict next to the
+  finding, and the rule of each row folded in a dropdown below; the file itself is unchanged.
 * A script that two extensions both add to every page (sphinx-thebe's configuration, which
   then fails as a redeclaration in the browser) is written once.
 * Numbers that chapter prose quotes from recorded runs are MyST substitutions (``{{ name }}``)
@@ -16,13 +20,18 @@
 """
 from __future__ import annotations
 
+import csv
+import html
+import io
 import re
 from pathlib import Path
 
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
 from docutils.parsers.rst.directives.tables import CSVTable
 from docutils.statemachine import StringList
 
-from hpostudy.study import book_values
+from hpostudy.study import book_values, verdict_page
 from hpostudy.verdicts import SIZE_VERDICTS, VERDICTS, fmt
 
 BOOK = Path(__file__).parents[1]
@@ -93,6 +102,65 @@ class ReadableCSVTable(CSVTable):
         return rows, max_cols
 
 
+class ComparisonTable(Directive):
+    """``{comparison-table} caption`` with ``:file: path/to/comparison.csv``: the setting once
+    above, the table (finding, verdict, size, paper, reproduced; a setting letter where the
+    rows differ), the rules in a dropdown (the markup of sphinx-design's, so it looks alike)."""
+
+    optional_arguments = 1
+    final_argument_whitespace = True
+    has_content = False
+    option_spec = {"file": directives.path}
+
+    def run(self):
+        import pandas as pd
+
+        path = self._path()
+        table = pd.read_csv(path, keep_default_na=False)
+        common, lettered, shown, rules = verdict_page.comparison_view(table)
+        box = nodes.container(classes=["comparison-table"])
+        if common:
+            box += nodes.paragraph("", "", nodes.strong(
+                text="Setting of every row: " if not lettered else "Setting of every row, "
+                     "then of each row by the letter in its last column: "),
+                nodes.Text(number_cell(common)))
+        if lettered:
+            items = nodes.bullet_list()
+            for i, setting in enumerate(lettered):
+                items += nodes.list_item("", nodes.paragraph(
+                    "", "", nodes.strong(text=f"{verdict_page.setting_letter(i)}: "),
+                    nodes.Text(number_cell(setting))))
+            box += items
+        box += self._table(shown, self.arguments[0] if self.arguments else "")
+        if "rule" in rules.columns:
+            box += nodes.raw("", '<details class="sd-sphinx-override sd-dropdown sd-card '
+                             'sd-mb-3 comparison-rules"><summary class="sd-summary-title '
+                             'sd-card-header">The rule that decides each row</summary>'
+                             '<div class="sd-summary-content sd-card-body docutils">',
+                             format="html")
+            box += self._table(rules, "")
+            box += nodes.raw("", "</div></details>", format="html")
+        return [box]
+
+    def _path(self) -> str:
+        env = getattr(self.state.document.settings, "env", None)
+        if env is not None:
+            _, path = env.relfn2path(self.options["file"], env.docname)
+            env.note_dependency(path)
+            return path
+        source = Path(self.state.document.current_source or ".").resolve().parent
+        return str(source / self.options["file"])
+
+    def _table(self, frame, caption: str):
+        text = io.StringIO()
+        frame.to_csv(text, index=False, quoting=csv.QUOTE_MINIMAL)
+        content = StringList(text.getvalue().splitlines(), source=html.escape(caption))
+        return ReadableCSVTable(
+            "csv-table", [caption] if caption else [], {"header-rows": 1}, content,
+            self.lineno, self.content_offset, self.block_text, self.state,
+            self.state_machine).run()
+
+
 def _book_values(app, config) -> None:
     config.myst_substitutions = {**config.myst_substitutions,
                                  **book_values.substitutions(BOOK)}
@@ -119,6 +187,7 @@ def _scripts_once(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_directive("csv-table", ReadableCSVTable, override=True)
+    app.add_directive("comparison-table", ComparisonTable)
     app.connect("config-inited", _book_values)
     app.connect("builder-inited", _add_files)
     app.add_css_file("hpostudy.css")
