@@ -10,6 +10,7 @@ run, recorded runs first) for a chapter page to show with ``{csv-table}``, and
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .. import store
@@ -30,8 +31,15 @@ def data_label(settings: dict) -> str:
         return "see the notebook"
     label = DATA.get(dataset, str(dataset))
     n_train = settings.get("n_train")
-    return (f"{label} ({n_train:,} training examples)" if isinstance(n_train, int)
-            else label)
+    if isinstance(n_train, int) and n_train > 0:
+        return f"{label} ({n_train:,} training example{'s' if n_train != 1 else ''})"
+    return f"{label} (all training examples)" if n_train == 0 else label
+
+
+def device_label(device: str) -> str:
+    """A run's device as its ``meta.json`` names it, with the thread count's noun agreeing
+    (runs recorded before the fix say ``1 threads``)."""
+    return re.sub(r"\b1 threads\b", "1 thread", str(device))
 
 
 def seeds_label(seeds: list[int]) -> str:
@@ -57,6 +65,12 @@ def duration(seconds: float) -> str:
     return f"{fmt(seconds / 3600, 2)}\u00a0h"
 
 
+def run_time_label(seconds: float, cpu_seconds: float | None) -> str:
+    """The wall time of a run, with its process CPU time beside it where recorded."""
+    wall = duration(seconds)
+    return wall if cpu_seconds is None else f"{wall} ({duration(cpu_seconds)} CPU)"
+
+
 def run_summary(meta_file: Path) -> dict:
     """One finished run (its ``meta.json``): notebook, profile, data, seeds, device, threads,
     torch, wall and CPU seconds (None where not recorded)."""
@@ -65,7 +79,7 @@ def run_summary(meta_file: Path) -> dict:
         settings = meta.get("settings") or meta.get("config", {})  # "config": an older layout
         return {"notebook": Path(meta_file).parent.name, "profile": settings.get("profile"),
                 "data": data_label(settings), "seeds": settings.get("seeds", 1),
-                "device": meta["device"], "threads": meta.get("threads", ""),
+                "device": device_label(meta["device"]), "threads": meta.get("threads", ""),
                 "torch": meta["torch"], "seconds": meta["seconds"],
                 "cpu_seconds": meta.get("cpu_seconds")}
     except (ValueError, KeyError, AttributeError, TypeError) as err:
@@ -112,7 +126,8 @@ def write_tables(book: Path, chapters: dict[str, list[str]]) -> Path:
     for chapter, notebooks in chapters.items():
         rows = runs(book, notebooks)
         shown = [{**r, "profile, seeds": f"{r['profile']}, {seeds_label([r['seeds']])}",
-                  "torch": torch_label(r["torch"]), "run time": duration(r["seconds"])}
+                  "torch": torch_label(r["torch"]),
+                  "run time": run_time_label(r["seconds"], r["cpu_seconds"])}
                  for r in rows]
         store.write_table(pd.DataFrame(shown, columns=COLUMNS), folder, chapter)
         for source in dict.fromkeys(r["source"] for r in rows):
