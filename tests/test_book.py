@@ -136,13 +136,25 @@ def test_provenance_tables_name_profile_data_seeds_device_and_torch(tmp_path):
                                   "embedded 8x8 digits"]
     assert rows["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
         "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
-    assert rows["run time"].str.replace("\u00a0", " ").tolist() == ["1.5 h", "22 s", "5.7 s"]
+    assert rows["run time"].str.replace("\u00a0", " ").tolist() == [
+        "1.5 h", "22 s", "5.7 s (2.5 s CPU)"]
+    assert rows.device.tolist() == ["CPU (1 thread)", "NVIDIA H100 80GB HBM3",
+                                    "CPU (x86_64, 1 thread)"]
     assert rows.torch.tolist() == ["2.14.1", "2.11.0 (cu130)", "2.14.1"]
     summary = pd.read_csv(folder / "all.csv")
     assert summary.chapter.unique().tolist() == ["How good is it?"]
     assert summary.columns.tolist() == provenance.SUMMARY_COLUMNS
     assert summary["profile, seeds"].str.replace("\u00a0", " ").tolist() == [
         "cpu, 1 seed", "paper, 3 seeds", "smoke, 1 seed"]
+
+
+@pytest.mark.parametrize("settings, shown", [
+    ({"dataset": "mnist", "n_train": 0}, "MNIST (all training examples)"),
+    ({"dataset": "mnist", "n_train": None}, "MNIST"),
+    ({"dataset": "cifar10", "n_train": 1}, "CIFAR-10 (1 training example)"),
+    ({"dataset": "cifar10", "n_train": 3000}, "CIFAR-10 (3,000 training examples)")])
+def test_data_of_a_run_reads_as_words(settings, shown):
+    assert provenance.data_label(settings) == shown
 
 
 @pytest.mark.parametrize("seeds, shown", [([3, 1, 3], "1-3 seeds"), ([1], "1 seed"),
@@ -240,3 +252,134 @@ def test_verdict_cells_are_coloured_by_class():
     assert hpostudy_book.verdict_class("agree if the mean is above 1") is None
     css = (Path(hpostudy_book.STATIC) / "hpostudy.css").read_text()
     assert ".verdict-agree" in css and ".verdict-not-comparable" in css
+
+
+# ------------------------------------------------------------------ chapter pages at a glance
+def test_each_chapter_gets_its_own_verdict_counts(tmp_path):
+    """Issue 24: the counts a chapter page shows under its question, one row per machine."""
+    from hpostudy.study import verdict_page
+
+    book = tmp_path / "book"
+    (book / "chapters").mkdir(parents=True)
+    (book / "chapters" / "one.md").write_text("# Chapter one\n")
+    _comparison(book / "recorded" / "cpu" / "a", ["agree", "disagree", "agree"])
+    _comparison(book / "recorded" / "h100" / "a", ["inconclusive"])
+    _comparison(book / "generated" / "b", ["agree"] * 5)  # this build's: never counted
+    folder = verdict_page.write_tables(book, {"one": ["a"], "two": ["b"]})
+    one = pd.read_csv(folder / "one.csv")
+    assert one.columns.tolist() == verdict_page.CHAPTER_COUNT_COLUMNS
+    assert one.run.tolist() == ["recorded (cpu)", "recorded (h100)"]
+    assert one.agree.tolist() == [2, 0] and one.disagree.tolist() == [1, 0]
+    assert one.inconclusive.tolist() == [0, 1] and one.rows.tolist() == [3, 1]
+    two = pd.read_csv(folder / "two.csv")
+    assert two.run.tolist() == [verdict_page.NO_RECORDED_RUN] and two.rows.tolist() == [0]
+
+
+def test_comparison_tables_state_the_setting_once_with_the_verdict_next_to_the_finding():
+    from hpostudy.study import verdict_page
+
+    same = pd.DataFrame({"finding": ["f1", "f2"], "paper": ["p", "p"], "reproduced": ["r", "r"],
+                         "setting": ["cpu; T = 100"] * 2, "rule": ["r1", "r2"],
+                         "verdict": ["agree", "disagree"], "size": ["", ""]})
+    common, lettered, shown, rules = verdict_page.comparison_view(same)
+    assert common == "cpu; T = 100" and lettered == []
+    assert shown.columns.tolist() == ["finding", "verdict", "paper", "reproduced"]  # no size
+    assert rules.to_dict("list") == {"finding": ["f1", "f2"], "rule": ["r1", "r2"]}
+    differ = same.assign(setting=["cpu (a; b); T = 100; budget 1", "cpu (a; b); T = 100"],
+                         size=["size reproduced", ""])
+    common, lettered, shown, _ = verdict_page.comparison_view(differ)
+    assert common == "cpu (a; b); T = 100"  # no split inside parentheses
+    assert lettered == ["budget 1", "the common setting only"]
+    assert shown.columns.tolist() == [*verdict_page.SHOWN_COLUMNS, "setting"]
+    assert shown.setting.tolist() == ["A", "B"]
+    assert [verdict_page.setting_letter(i) for i in (0, 25, 26)] == ["A", "Z", "AA"]
+
+
+def test_comparison_tables_render_setting_table_and_folded_rules(tmp_path, monkeypatch):
+    monkeypatch.setitem(directives._directives, "csv-table", hpostudy_book.ReadableCSVTable)
+    monkeypatch.setitem(directives._directives, "comparison-table",
+                        hpostudy_book.ComparisonTable)
+    _comparison(tmp_path / "a", ["agree", "not comparable"])
+    source = ".. comparison-table:: Paper vs reproduced\n   :file: a/comparison.csv\n"
+    html = publish_parts(source, source_path=str(tmp_path / "page.rst"),
+                         writer_name="html5")["body"]
+    assert html.count("Setting of every row") == 1 and "<th class=\"head\"><p>rule" in html
+    head = html[html.index("<thead>"):html.index("</thead>")]
+    assert head.index("finding") < head.index("verdict") < head.index("paper")
+    assert "setting" not in head and "rule" not in head
+    assert 'class="verdict-agree"' in html and "<details" in html
+    assert html.index("<details") < html.index("rule</p></th>")
+
+
+def test_every_chapter_page_answers_first_and_folds_its_provenance():
+    """Issue 24: under the title, the chapter's verdict counts; provenance in a dropdown and
+    only the chapter's own runs; comparison tables through the comparison-table directive."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [p["file"] for part in toc["parts"] for p in part["chapters"]
+             if p["file"].startswith("book/chapters/")]
+    for page in pages:
+        name = page.removeprefix("book/chapters/")
+        text = (ROOT / f"{page}.md").read_text()
+        counts = text.find(f":file: ../generated/verdicts/{name}.csv")
+        assert 0 < counts < text.find("\n## "), f"{page}: verdict counts not above section 1"
+        provenance_at = text.find(f":file: ../generated/provenance/{name}.csv")
+        assert "{dropdown}" in text[:provenance_at], f"{page}: provenance not in a dropdown"
+        assert "run_times.csv" not in text, f"{page}: lists every notebook's run time"
+        for block in text.split("```{csv-table}")[1:]:
+            assert "comparison.csv" not in block.split("```", 1)[0], (
+                f"{page}: a comparison table shown as a plain csv-table")
+
+
+def test_wide_tables_split_into_parts_that_repeat_their_keys():
+    from hpostudy.study import page_tables
+
+    frame = pd.DataFrame({"method": ["a", "b"], "T": [10, 10], "x1": [1, 2], "x2": [3, 4],
+                          "x3": [5, 6], "empty": ["", ""], "device": ["cpu", "cpu"]})
+    constants, parts = page_tables.split_wide(frame, keys=1, max_columns=3)
+    assert constants == {"T": "10", "device": "cpu"}
+    assert [p.columns.tolist() for p in parts] == [["method", "x1", "x2"], ["method", "x3"]]
+    constants, parts = page_tables.split_wide(frame.iloc[:1], keys=2, max_columns=10)
+    assert constants == {} and len(parts) == 1 and "empty" not in parts[0].columns
+    with pytest.raises(ValueError, match="must exceed"):
+        page_tables.split_wide(frame, keys=2, max_columns=2)
+
+
+@pytest.mark.parametrize("page, files", [
+    ("book/engine.md", ["hypergrad_cpu.csv", "hypergrad_cpu_T10000.csv",
+                        "hypergrad_cpu_T200000.csv", "hypergrad_cuda_h100.csv"]),
+    ("book/chapters/franceschi.md", ["hmtl/summary.csv", "rt_ho/summary.csv"])])
+def test_the_wide_tables_of_the_book_are_shown_in_narrow_parts(page, files):
+    """Issue 24: the engine's benchmark tables and Franceschi's summaries scrolled sideways
+    (1,500-1,750 px in a 784-px column); shown through wide-table, no part has more than
+    seven columns."""
+    from hpostudy.study import page_tables
+
+    text = (ROOT / page).read_text()
+    for block in text.split("```{csv-table}")[1:]:
+        assert not any(f in block.split("```", 1)[0] for f in files), f"{page}: plain {block}"
+    blocks = [b.split("```", 1)[0] for b in text.split("```{wide-table}")[1:]]
+    for name in files:
+        shown = [b for b in blocks if name in b]
+        assert shown, f"{page} does not show {name} as a wide-table"
+        for block in shown:
+            path = block.split(":file: ", 1)[1].split("\n", 1)[0]
+            csv = (ROOT / page).parent / path
+            if not csv.exists():  # this build's copy: the recorded one has the same columns
+                continue
+            keys = int(block.split(":keys: ", 1)[1].split("\n", 1)[0]) if ":keys:" in block else 1
+            _, parts = page_tables.split_wide(pd.read_csv(csv, dtype=str,
+                                                          keep_default_na=False), keys)
+            assert max(len(p.columns) for p in parts) <= 7
+
+
+def test_wide_tables_render_constants_once_and_parts(tmp_path, monkeypatch):
+    monkeypatch.setitem(directives._directives, "csv-table", hpostudy_book.ReadableCSVTable)
+    monkeypatch.setitem(directives._directives, "wide-table", hpostudy_book.WideTable)
+    pd.DataFrame({"method": ["a", "b"], "device": ["cpu", "cpu"],
+                  **{f"c{i}_s": [i, i + 1] for i in range(8)}}).to_csv(tmp_path / "w.csv",
+                                                                        index=False)
+    source = ".. wide-table:: Times\n   :file: w.csv\n"
+    html = publish_parts(source, source_path=str(tmp_path / "page.rst"),
+                         writer_name="html5")["body"]
+    assert html.count("<table") == 2 and "Times (1 of 2)" in html and "Times (2 of 2)" in html
+    assert "Every row: </strong>device cpu" in html and "c0 (s)" in html

@@ -11,6 +11,9 @@
   reader scans it (:func:`hpostudy.study.verdict_page.comparison_view`): the setting stated
   once above the table (settings lettered where rows differ), the coloured verdict next to the
   finding, and the rule of each row folded in a dropdown below; the file itself is unchanged.
+* ``{wide-table}`` shows a CSV file of many columns as a few narrower tables
+  (:func:`hpostudy.study.page_tables.split_wide`): columns with one value in every row stated
+  once above, the rest in parts that each repeat the key columns; nothing scrolls sideways.
 * A script that two extensions both add to every page (sphinx-thebe's configuration, which
   then fails as a redeclaration in the browser) is written once.
 * Numbers that chapter prose quotes from recorded runs are MyST substitutions (``{{ name }}``)
@@ -31,7 +34,7 @@ from docutils.parsers.rst import Directive, directives
 from docutils.parsers.rst.directives.tables import CSVTable
 from docutils.statemachine import StringList
 
-from hpostudy.study import book_values, verdict_page
+from hpostudy.study import book_values, page_tables, verdict_page
 from hpostudy.verdicts import SIZE_VERDICTS, VERDICTS, fmt
 
 BOOK = Path(__file__).parents[1]
@@ -161,6 +164,30 @@ class ComparisonTable(Directive):
             self.state_machine).run()
 
 
+class WideTable(ComparisonTable):
+    """``{wide-table} caption`` with ``:file:``, ``:keys:`` (the leading columns that name a
+    row, repeated in every part; default 1) and ``:max-columns:`` (default 7)."""
+
+    option_spec = {"file": directives.path, "keys": directives.positive_int,
+                   "max-columns": directives.positive_int}
+
+    def run(self):
+        import pandas as pd
+
+        table = pd.read_csv(self._path(), keep_default_na=False, dtype=str)
+        constants, parts = page_tables.split_wide(table, self.options.get("keys", 1),
+                                                  self.options.get("max-columns", 7))
+        box = nodes.container(classes=["wide-table"])
+        if constants:
+            box += nodes.paragraph("", "", nodes.strong(text="Every row: "), nodes.Text("; ".join(
+                f"{header_cell(k)} {number_cell(v)}" for k, v in constants.items())))
+        caption = self.arguments[0] if self.arguments else ""
+        for i, part in enumerate(parts):
+            label = f"{caption} ({i + 1} of {len(parts)})" if len(parts) > 1 else caption
+            box += self._table(part, label)
+        return [box]
+
+
 def _book_values(app, config) -> None:
     config.myst_substitutions = {**config.myst_substitutions,
                                  **book_values.substitutions(BOOK)}
@@ -188,6 +215,7 @@ def _scripts_once(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.add_directive("csv-table", ReadableCSVTable, override=True)
     app.add_directive("comparison-table", ComparisonTable)
+    app.add_directive("wide-table", WideTable)
     app.connect("config-inited", _book_values)
     app.connect("builder-inited", _add_files)
     app.add_css_file("hpostudy.css")
