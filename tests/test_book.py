@@ -383,3 +383,38 @@ def test_wide_tables_render_constants_once_and_parts(tmp_path, monkeypatch):
                          writer_name="html5")["body"]
     assert html.count("<table") == 2 and "Times (1 of 2)" in html and "Times (2 of 2)" in html
     assert "Every row: </strong>device cpu" in html and "c0 (s)" in html
+
+
+# ------------------------------------------------------------------ executed notebook pages
+def test_notebook_pages_show_no_paths_or_internal_objects():
+    """Issue 24.2: no output_dir of the machine that ran it, no dict of PosixPath objects."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    injected = nbformat.v4.new_code_cell('# Parameters\nprofile = "smoke"\n'
+                                         'output_dir = "/tmp/x/smoke/results/hmtl"\n')
+    injected.metadata["tags"] = ["injected-parameters"]
+    drawn = nbformat.v4.new_code_cell("figures.hmtl(results, cfg.output_dir)")
+    drawn.outputs = [
+        nbformat.v4.new_output("execute_result", {"text/plain": "{'fig': PosixPath('/tmp/f.png')}"},
+                               execution_count=1),
+        nbformat.v4.new_output("display_data", {"image/png": "iVBO", "text/plain": "<Figure>"})]
+    table = nbformat.v4.new_code_cell('results["summary"]')
+    table.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "a table",
+                                                               "text/html": "<table/>"},
+                                            execution_count=2)]
+    nb.cells = [injected, drawn, table]
+    runner.readable_page(nb)
+    assert "output_dir" not in nb.cells[0].source and 'profile = "smoke"' in nb.cells[0].source
+    assert [o.output_type for o in nb.cells[1].outputs] == ["display_data"]
+    assert len(nb.cells[2].outputs) == 1
+
+
+def test_notebook_tables_are_shown_whole():
+    from hpostudy.study import config
+
+    with pd.option_context("display.max_colwidth", 50, "display.max_columns", 20,
+                           "display.max_rows", 60, "display.width", 80):  # restored after
+        config.readable_tables()
+        frame = pd.DataFrame({"finding": ["word " * 40]})
+        assert "..." not in frame.to_html() and frame.finding[0].strip() in frame.to_html()

@@ -116,6 +116,7 @@ class ExperimentConfig:
                   if not k.startswith("_") and k not in _KERNEL_NAMES
                   and not isinstance(v, (types.ModuleType, type, types.FunctionType,
                                          types.BuiltinFunctionType))}
+        readable_tables()
         try:
             return cls.for_profile(params.pop("profile", "smoke"), **params)
         except ValueError as err:
@@ -179,6 +180,18 @@ class ExperimentConfig:
     def datasets(self) -> list[str]:
         """Datasets the run reads (checked on disk when a run is prepared)."""
         return [v for k, v in dataclasses.asdict(self).items() if k == "dataset"]
+
+
+def readable_tables() -> None:
+    """Tables a notebook cell shows are shown whole: pandas cuts neither a cell's text (a
+    finding, a rule) with "..." nor columns or rows of the study's small tables. Called by
+    :meth:`ExperimentConfig.from_notebook`, the setup every notebook runs."""
+    import pandas as pd
+
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_columns", None)
+    pd.set_option("display.max_rows", 500)
+    pd.set_option("display.width", None)
 
 
 def _one_line_in_kernel() -> bool:

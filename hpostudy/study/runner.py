@@ -610,6 +610,7 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
         dest = generated / "notebooks" / chapter / f"{name}.ipynb"
         dest.parent.mkdir(parents=True, exist_ok=True)
         executed = nbformat.read(build / "executed" / f"{name}.ipynb", as_version=4)
+        readable_page(executed)
         executed.cells.insert(1, nbformat.v4.new_markdown_cell(
             _profile_banner(build / "results" / name, profile)))
         shown = nbformat.writes(executed).replace(f"{build.parent}{os.sep}", "build/")
@@ -641,6 +642,30 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
             f"{done.returncode}{'; warnings are errors' if strict else ''}):\n"
             + "\n".join(problems[:30] or done.stderr.splitlines()[-30:]))
     return source / "_build" / "html"
+
+
+def readable_page(notebook) -> None:
+    """An executed notebook made fit for its page, in place: the output folder papermill
+    injected (``output_dir = ...``, a path of the machine that ran it) left out of the
+    injected-parameters cell, and outputs that only print what a cell returned about files (a
+    dict of ``PosixPath`` objects, e.g. the paths of the figures just drawn) dropped; the
+    figures themselves and every table stay."""
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if not line.startswith("output_dir ="))
+        cell.outputs = [o for o in cell.get("outputs", []) if not _paths_only(o)]
+
+
+def _paths_only(output) -> bool:
+    """True for an output whose only content is the plain text of paths (``PosixPath(...)``)."""
+    data = output.get("data", {})
+    text = data.get("text/plain", "")
+    text = "".join(text) if isinstance(text, list) else text
+    return (output.get("output_type") == "execute_result" and set(data) == {"text/plain"}
+            and ("PosixPath(" in text or "WindowsPath(" in text))
 
 
 def _book_sources(root: Path, output: Path) -> Path:
