@@ -5,7 +5,10 @@ Each page must load with no failed request and no request off the machine, no co
 every image loaded, the smallest text of every figure the study drew (recorded in its PNG by
 ``hpostudy.figures.save``) at least :data:`READABLE_PX` tall as the page shows it, every table
 either within the text column or scrolling inside its own box with its caption whole, and its
-math typeset by MathJax; the search page must find each chapter by its title. A screenshot of every chapter page is left in ``_build/screenshots/``.
+math typeset by MathJax; on the chapter pages and the engine page no table scrolls sideways at
+all, and each chapter's verdict counts end within the first screen (issue 24); the search page
+must find each chapter by its title. A screenshot of every chapter page is left in
+``_build/screenshots/``.
 The test skips, saying what to install, only where no browser is installed (``.ci/run``
 installs one).
 """
@@ -141,6 +144,30 @@ if (page > window.innerWidth)
 return problems;
 """
 
+# issue 24: on a chapter page (and the engine page) no table scrolls sideways at all, and the
+# chapter's verdict counts are on the first screen
+SIDEWAYS_TABLES = """
+const problems = [];
+for (const table of (document.querySelector('article') || document.body)
+                      .querySelectorAll('table')) {
+  const box = table.closest('.pst-scrollable-table-container') || table.parentElement;
+  if (table.scrollWidth > box.clientWidth + 1) {
+    const name = (table.caption ? table.caption.textContent : table.textContent)
+      .trim().replace(/\\s+/g, ' ').slice(0, 70);
+    problems.push(`table "${name}" scrolls sideways: ${table.scrollWidth} px in ${box.clientWidth} px`);
+  }
+}
+return problems;
+"""
+COUNTS_ON_FIRST_SCREEN = """
+window.scrollTo(0, 0);
+const counts = document.querySelector('article table.verdict-counts');
+if (!counts) return 'no verdict counts (table.verdict-counts) on the page';
+const bottom = counts.getBoundingClientRect().bottom;
+return bottom <= window.innerHeight ? '' :
+  `the verdict counts end at ${bottom} px, below the first screen (${window.innerHeight} px)`;
+"""
+
 
 def _network(driver, base: str) -> list[str]:
     """Failed requests and requests leaving 127.0.0.1, from the performance log."""
@@ -224,7 +251,10 @@ def test_every_page_loads_cleanly_in_chromium(browser, site, book_html):
             problems.append("MathJax failed to start")
         problems += _small_figure_text(browser, book_html)
         problems += browser.execute_script(HIDDEN_TABLE_PARTS)
+        if page.startswith(("book/chapters/", "book/engine")):
+            problems += browser.execute_script(SIDEWAYS_TABLES)
         if page.startswith("book/chapters/"):
+            problems += [p for p in [browser.execute_script(COUNTS_ON_FIRST_SCREEN)] if p]
             _screenshot(browser, page)
         if problems:
             report[page] = problems

@@ -581,8 +581,8 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
     build folder are shown on the pages relative to it (``build/<profile>/...``), wherever it
     lies. ``output`` is the folder that receives ``book/generated`` and ``_build/html``: by
     default the project itself; any other folder gets a copy of the book's sources (``book/``
-    without ``generated/``, ``_config.yml``, ``_toc.yml``) and the project's own book is left
-    untouched (the tests build there)."""
+    without ``generated/``, ``_config.yml``, ``_toc.yml``, ``bench/results/``) and the
+    project's own book is left untouched (the tests build there)."""
     import nbformat
 
     root = project_root()
@@ -677,6 +677,9 @@ def _book_sources(root: Path, output: Path) -> Path:
     if (output / "book").exists():
         shutil.rmtree(output / "book")
     shutil.copytree(root / "book", output / "book", ignore=shutil.ignore_patterns("generated"))
+    if (root / "bench" / "results").is_dir():  # the engine page's benchmark tables
+        shutil.rmtree(output / "bench" / "results", ignore_errors=True)
+        shutil.copytree(root / "bench" / "results", output / "bench" / "results")
     return output
 
 
