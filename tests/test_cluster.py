@@ -252,8 +252,8 @@ def _smaller_notebooks(folder: Path) -> list[str]:
         for knob, value in values.items():
             assert f"\n{knob} = None" in text, (name, knob)
             text = text.replace(f"\n{knob} = None", f"\n{knob} = {value!r}", 1)
-        (folder / f"{name}.py").write_text(text)
-        paths.append(str(folder / f"{name}.py"))
+        (folder / f"small_{name}.py").write_text(text)  # a copy: a name (and folder) of its own
+        paths.append(str(folder / f"small_{name}.py"))
     (folder / "broken.py").write_text(
         '# %% tags=["parameters"]\nprofile = "smoke"  # profile\ndevice = None  # device\n'
         'output_dir = "out"  # folder\n\n# %%\nraise RuntimeError("this notebook fails")\n')
@@ -263,7 +263,7 @@ def _smaller_notebooks(folder: Path) -> list[str]:
 def _tables(results: Path) -> dict[str, pd.DataFrame]:
     tables = {}
     for name in SMALLER:
-        for csv in sorted((results / name).glob("*.csv")):
+        for csv in sorted((results / f"small_{name}").glob("*.csv")):
             df = pd.read_csv(csv)
             tables[f"{name}/{csv.name}"] = df.drop(columns=[c for c in df if "seconds" in c])
     return tables
@@ -291,7 +291,7 @@ def test_ray_runs_notebooks_in_parallel_with_the_tables_of_a_sequential_run(
     on_ray = {o.name: o for o in runner.run_notebooks(
         selection, build=tmp_path / "ray", progress=False, direct=True, executor="ray")}
     assert on_ray["broken"].status == "failed" and "this notebook fails" in on_ray["broken"].error
-    assert [on_ray[n].status for n in SMALLER] == ["ran", "ran"], [o.error for o in on_ray.values()]
+    assert [on_ray[f"small_{n}"].status for n in SMALLER] == ["ran", "ran"], [o.error for o in on_ray.values()]
     expected = _tables(tmp_path / "alone" / "smoke" / "results")
     found = _tables(tmp_path / "ray" / "smoke" / "results")
     assert sorted(found) == sorted(expected) and len(found) == 5
@@ -299,7 +299,7 @@ def test_ray_runs_notebooks_in_parallel_with_the_tables_of_a_sequential_run(
         pd.testing.assert_frame_equal(found[name], table, check_exact=True, obj=name)
     again = runner.run_notebooks(selection[:2], build=tmp_path / "ray", progress=False,
                                  direct=True, executor="ray")
-    assert [o.status for o in again] == ["skipped (unchanged)"] * 2
+    assert [o.status for o in again] == ["skipped (unchanged)"] * 2, [o.note for o in again]
     assert ray_cluster.is_initialized()  # the runner leaves a cluster it did not start
 
 

@@ -212,13 +212,13 @@ def whole(tmp_path_factory, server) -> dict[str, Path]:
 
 
 def test_killed_during_a_meta_iteration(tmp_path, whole):
-    """drmad_quality, two meta-iterations: killed as the second one computes its DrMAD2
+    """drmad_quality, two meta-iterations: killed as the second one computes its DrMAD and DrMAD2
     hypergradient (the first one's checkpoint is on disk)."""
     def left(folder):
         assert meta_run_saved(folder) == 1 and not list(folder.rglob(".*.tmp"))
 
     folder = killed_then_resumed("drmad_quality", tmp_path / "run", QUALITY,
-                                 "call:hpostudy.hypergrad:drmad2:2", left)
+                                 "call:hpostudy.hypergrad:drmad_shared:2", left)
     assert_same_tables(folder, whole["drmad_quality"])
 
 
@@ -252,7 +252,8 @@ def test_a_resumed_run_killed_again_still_ends_with_the_same_tables(tmp_path, wh
     """drmad_quality killed in its first meta-run's second meta-iteration, its resume killed in
     the second meta-run's (the third DrMAD2 call, counting the redone one), then finished."""
     folder = tmp_path / "run"
-    for point in ("call:hpostudy.hypergrad:drmad2:2", "call:hpostudy.hypergrad:drmad2:3"):
+    for point in ("call:hpostudy.hypergrad:drmad_shared:2",
+                  "call:hpostudy.hypergrad:drmad_shared:3"):
         assert child("drmad_quality", folder, QUALITY, point) == -signal.SIGKILL
         assert store.folder_state(folder) == "incomplete"
     assert len(list(folder.rglob("*.result.pt"))) == 1 and meta_run_saved(folder) == 1

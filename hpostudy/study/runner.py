@@ -456,7 +456,10 @@ def _settings(nb: nbs.Notebook, profile: str, device: str | None, params: dict,
     None for a notebook without a configuration."""
     if nb.config is None:
         return None
-    cfg = nb.config.for_profile(profile, device=device, **{**params, "output_dir": str(results)})
+    cell = {k: value for k, (value, _) in nb.parameters.items()  # a copy's own defaults
+            if value is not None and k not in ("profile", "device", "output_dir")}
+    cfg = nb.config.for_profile(profile, device=device,
+                                **{**cell, **params, "output_dir": str(results)})
     return json.loads(json.dumps(cfg.settings(), default=str))
 
 
