@@ -226,7 +226,8 @@ def _metaruns(T=2000, seeds=(0, 1, 2), falls=None, lowest=(-0.3, -0.25, -0.35),
 
 
 def test_drmad_quality_judge_on_made_tables():
-    cfg = drmad_quality.Config.for_profile("cpu", benchmark=())
+    cfg = drmad_quality.Config.for_profile("cpu", benchmark=(), horizons=(2000,),
+                                           meta_iterations=(10,), seeds_per_horizon=(3,))
     rows = drmad_quality.judge({"metaruns": _metaruns(falls={
         "random": (0.002, 0.001, 0.003), "exact": (0.02, 0.022, 0.021)})}, cfg)
     by = dict(zip(rows.finding.str.slice(0, 24), rows.verdict))

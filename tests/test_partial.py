@@ -94,7 +94,7 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
     assert manifest["status"] == "partial" and manifest["experiment"] == "long"
     assert manifest["units_done"] == ["seed0", "seed1"]
     assert manifest["units_in_progress"] == ["seed2"]
-    assert manifest["settings"]["seeds"] == 4 and manifest["run"]["status"] == "failed"
+    assert manifest["settings"]["seeds"] == 4 and manifest["run"]["status"] == "interrupted"
     assert sorted(p.name for p in (recorded / "partial" / "units").iterdir()) == \
         ["seed0.result.pt", "seed1.result.pt", "seed2.pt"]
     # not a result: nothing to record as complete, no run time, no meta.json
