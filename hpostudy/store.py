@@ -165,12 +165,35 @@ def dependency_digest(module: str) -> str:
 
 
 def _sources_digest(relatives) -> str:
-    """SHA-256 of the package's files ``relatives`` (path and content each)."""
+    """SHA-256 of the package's files ``relatives`` (path and content each, docstrings left
+    out: :func:`without_docstrings`)."""
     h = hashlib.sha256()
     for relative in relatives:
         h.update(relative.encode())
-        h.update(_read_source(relative))
+        h.update(without_docstrings(_read_source(relative)))
     return h.hexdigest()
+
+
+def without_docstrings(source: bytes) -> bytes:
+    """``source`` without the lines of its module, class and function docstrings: documenting
+    a method (or fixing its docstring's math) computes nothing differently, so it must not
+    restart a long run keyed by the code. Code and comments are kept as they are; a source
+    that does not parse is kept whole."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    drop = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
+                drop.update(range(first.lineno, first.end_lineno + 1))
+    lines = source.splitlines(keepends=True)
+    return b"".join(line for number, line in enumerate(lines, 1) if number not in drop)
 
 
 def experiment_digest(module: str) -> str:

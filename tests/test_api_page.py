@@ -135,3 +135,18 @@ def test_the_page_renders_with_no_warning(tmp_path):
                  "hpostudy.hyper.HyperSpace", "hpostudy.problems.ClassificationTask",
                  "hpostudy.dynamics.SGDMomentum", "hpostudy.metaopt.ProjectedAdam"):
         assert f'id="{name}"' in html, name
+
+
+def test_no_docstring_holds_a_control_character():
+    """Math in a docstring that is not a raw string loses its backslashes to Python's escapes
+    (``\\theta`` becomes a tab and 'heta'), and the page then shows 'Math input error'."""
+    import ast
+
+    spoilt = []
+    for path in sorted((ROOT / "hpostudy").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node, clean=False) or ""
+                if any(c in doc for c in "\x07\x08\t\x0b\x0c\r"):
+                    spoilt.append(f"{path.relative_to(ROOT)}: {getattr(node, 'name', 'module')}")
+    assert not spoilt, "docstrings with math need r\"\"\"...\"\"\":\n" + "\n".join(spoilt)

@@ -8,7 +8,7 @@ either within the text column or scrolling inside its own box with its caption w
 math typeset by MathJax; on the chapter pages and the engine page no table scrolls sideways at
 all, and each chapter's verdict counts end within the first screen (issue 24); the search page
 must find each chapter by its title. A screenshot of every chapter page is left in
-``_build/screenshots/``.
+``$TMPDIR/hpostudy-screenshots/`` (never the project's ``_build/``).
 The test skips, saying what to install, only where no browser is installed (``.ci/run``
 installs one).
 """
@@ -19,6 +19,7 @@ import http.server
 import json
 import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                   f"--window-size={WIDTH},{HEIGHT}"]
-SCREENSHOTS = ROOT / "_build" / "screenshots"
+SCREENSHOTS = Path(tempfile.gettempdir()) / "hpostudy-screenshots"  # never the user's _build/
 
 
 def _executables() -> tuple[str, str]:

@@ -155,3 +155,13 @@ def test_every_experiment_depends_on_what_it_loads_and_never_on_figures():
         assert not any(f.startswith(("figures/", "study/")) or f == "verdicts.py"
                        for f in found), name
     assert "hypergrad/__init__.py" in store.dependencies("hpostudy.experiments.drmad_quality")
+
+
+def test_a_docstring_edit_keeps_the_key_and_a_code_edit_changes_it():
+    code = b'"""Module."""\n\n\ndef f(x):\n    r"""Sum :math:`\\theta`\n    over two lines."""\n    return x + 1  # one\n'
+    docs = code.replace(b"Sum :math:", b"The sum :math:").replace(b"Module.", b"Mod.")
+    assert store.without_docstrings(docs) == store.without_docstrings(code)
+    assert b"return x + 1" in store.without_docstrings(code)
+    assert store.without_docstrings(code.replace(b"x + 1", b"x + 2")) != \
+        store.without_docstrings(code)
+    assert store.without_docstrings(b"def broken(:\n") == b"def broken(:\n"

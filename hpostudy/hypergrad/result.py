@@ -99,7 +99,7 @@ class FloatReversalDiagnostics(Diagnostics):
 
 @dataclass(frozen=True)
 class DrmadDiagnostics(Diagnostics):
-    """Diagnostics of :func:`drmad` and :func:`drmad2` (thesis Algorithm 3, section 3.1).
+    r"""Diagnostics of :func:`drmad` and :func:`drmad2` (thesis Algorithm 3, section 3.1).
 
     Attributes:
         reverse_steps: the steps S taken backwards on the straight line.
@@ -196,7 +196,7 @@ class ImplicitDiagnostics(Diagnostics):
 
 @dataclass
 class HypergradResult:
-    """What every hypergradient method returns.
+    r"""What every hypergradient method returns.
 
     Attributes:
         method: the method's name (a key of ``METHODS``).
