@@ -63,10 +63,12 @@ def front(table: pd.DataFrame, title: str):
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(lab, h)
-    fig.legend(list(seen.values()), list(seen.keys()), loc="center left",
-               bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    # below the panels, not beside them: a legend beside widens the saved image past the
+    # width its text was made readable for
+    fig.legend(list(seen.values()), list(seen.keys()), loc="lower center",
+               bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(seen)), frameon=False)
     return fig
 
 
