@@ -38,13 +38,12 @@ def experiment_module(name: str):
     return module
 
 
-def recorded_config(folder: Path, module):
-    """The configuration a recorded run ran with, from its ``meta.json``."""
+def recorded_config(folder: Path, module, meta: dict):
+    """The configuration a recorded run ran with, from its metadata ``meta``."""
     meta_file = Path(folder) / "meta.json"
     try:
-        meta = json.loads(meta_file.read_text())
         settings = dict(meta["settings"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (KeyError, TypeError, ValueError) as err:
         raise RejudgeError(f"{meta_file} cannot be read as a run's metadata ({err}); record "
                            "the run again with `hpostudy record`") from err
     settings.pop("experiment", None)
@@ -76,24 +75,24 @@ def rejudge(folder: Path) -> pd.DataFrame:
     """Recompute and rewrite ``folder/comparison.csv`` from the folder's recorded tables and
     settings by today's rules; returns the new table."""
     folder = Path(folder)
-    try:
-        name = json.loads((folder / "meta.json").read_text())["settings"]["experiment"]
+    try:  # read once: it names the experiment, gives the settings and keeps the digests
+        meta = json.loads((folder / "meta.json").read_text())
+        name = meta["settings"]["experiment"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise RejudgeError(f"{folder / 'meta.json'} does not name its experiment ({err})") \
             from err
     module = experiment_module(name)
-    comparison = module.judge(read_tables(folder), recorded_config(folder, module))
+    comparison = module.judge(read_tables(folder), recorded_config(folder, module, meta))
     written = store.write_table(comparison, folder, COMPARISON)
-    _update_digest(folder, written)
+    _update_digest(folder, written, meta)
     return comparison
 
 
-def _update_digest(folder: Path, written: Path) -> None:
-    """Where ``meta.json`` records each file's digest, record the rewritten table's (and seal
-    the metadata again, :func:`hpostudy.store.write_meta`), so the folder stays a complete run:
-    the measured tables it was judged from are unchanged."""
-    meta = store.read_meta(folder)
-    if meta is not None and isinstance(meta.get("files"), dict):
+def _update_digest(folder: Path, written: Path, meta: dict) -> None:
+    """Where ``meta`` (the run's ``meta.json``) records each file's digest, record the
+    rewritten table's (and seal the metadata again, :func:`hpostudy.store.write_meta`), so the
+    folder stays a complete run: the measured tables it was judged from are unchanged."""
+    if isinstance(meta.get("files"), dict):
         meta["files"][written.name] = store.file_digest(written)
         store.write_meta(meta, folder)
 
