@@ -14,8 +14,10 @@ can execute while it computes -- a hypergradient method, a model, its settings m
 experiment module itself -- changes it. We chose this over an explicit version number that a
 numerical change must bump: a forgotten bump silently mixes results of two codes, and a test
 that catches it must itself know which modules are numerical -- exactly the import graph, which
-the digest reads directly. The price is caution: any edit of an imported module, a comment
-included, starts its experiments afresh, while an edit elsewhere never does (an experiment
+the digest reads directly. The digest reads what the code computes (:func:`code_statements`):
+documenting, commenting or reformatting a module, or moving a definition to another module of
+the package, keeps every key, so a long run survives a refactoring; any other edit of an
+imported module starts its experiments afresh, while an edit elsewhere never does (an experiment
 module's own comparison code counts as imported: presentation that should not restart runs
 belongs in ``figures/`` or ``verdicts.py``). Code an experiment reaches without an import
 statement (a model named by a ``"module:Class"`` string, or defined in a notebook) enters the
@@ -165,35 +167,70 @@ def dependency_digest(module: str) -> str:
 
 
 def _sources_digest(relatives) -> str:
-    """SHA-256 of the package's files ``relatives`` (path and content each, docstrings left
-    out: :func:`without_docstrings`)."""
-    h = hashlib.sha256()
-    for relative in relatives:
-        h.update(relative.encode())
-        h.update(without_docstrings(_read_source(relative)))
-    return h.hexdigest()
+    """SHA-256 of the code of the package's files ``relatives``: the multiset of their
+    top-level definitions as :func:`code_statements` reads them, whichever file holds each.
+    Moving a function or constant between modules (splitting a module into a package, say)
+    keeps the digest; changing what any definition computes changes it."""
+    statements = sorted(digest(s.encode()) for relative in relatives
+                        for s in code_statements(_read_source(relative)))
+    return digest("\n".join(statements).encode())
 
 
-def without_docstrings(source: bytes) -> bytes:
-    """``source`` without the lines of its module, class and function docstrings: documenting
-    a method (or fixing its docstring's math) computes nothing differently, so it must not
-    restart a long run keyed by the code. Code and comments are kept as they are; a source
-    that does not parse is kept whole."""
-    import ast
+def code_statements(source: bytes) -> list[str]:
+    """The top-level statements of ``source`` as what they compute: each statement's tokens
+    joined by spaces, without its docstrings, comments or layout, and without the statements
+    that only name things kept elsewhere (imports, ``__all__``, the module docstring).
 
+    Documenting a method (or fixing its docstring's math), commenting it, reformatting it or
+    moving it to another module computes nothing differently, so none of them may restart a
+    long run keyed by the code; any change of a token of a definition does. A source that
+    does not parse is one statement, kept whole."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
-        return source
-    drop = set()
+        return [source.decode(errors="replace")]
+    docstring_lines = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             first = node.body[0] if node.body else None
             if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
                     and isinstance(first.value.value, str)):
-                drop.update(range(first.lineno, first.end_lineno + 1))
-    lines = source.splitlines(keepends=True)
-    return b"".join(line for number, line in enumerate(lines, 1) if number not in drop)
+                docstring_lines.update(range(first.lineno, first.end_lineno + 1))
+    lines = source.decode().splitlines(keepends=True)
+    statements = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or _names_all(node):
+            continue
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+        text = "".join(line for number, line in enumerate(lines, 1)
+                       if first <= number <= node.end_lineno and number not in docstring_lines)
+        if text.strip():
+            statements.append(_tokens(text))
+    return statements
+
+
+def _names_all(node: ast.stmt) -> bool:
+    """Whether ``node`` assigns ``__all__`` (what a module re-exports, not what it computes)."""
+    targets = node.targets if isinstance(node, ast.Assign) else (
+        [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+    return any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets)
+
+
+def _tokens(text: str) -> str:
+    """``text``'s tokens joined by spaces, indentation kept as INDENT/DEDENT, comments and
+    blank lines dropped (:mod:`tokenize`, whose output does not depend on the Python
+    version the way :mod:`ast` dumps do)."""
+    import io
+    import tokenize
+
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER}
+    try:
+        return " ".join(token.string if token.type not in (tokenize.INDENT, tokenize.DEDENT)
+                        else tokenize.tok_name[token.type]
+                        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+                        if token.type not in skip)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text
 
 
 def experiment_digest(module: str) -> str:

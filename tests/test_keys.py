@@ -32,12 +32,12 @@ def fresh_digests():
 
 
 def edited(monkeypatch, relative: str) -> None:
-    """Make the package read ``relative`` (a path below the package) with one more line."""
+    """Make the package read ``relative`` (a path below the package) with one more statement."""
     real = store._read_source
 
     def read(path: str) -> bytes:
         source = real(path)
-        return source + b"\n# an edit\n" if path == relative else source
+        return source + b"\n_AN_EDIT = 1\n" if path == relative else source
 
     monkeypatch.setattr(store, "_read_source", read)
     for cached in (store.dependencies, store.dependency_digest):
@@ -157,11 +157,25 @@ def test_every_experiment_depends_on_what_it_loads_and_never_on_figures():
     assert "hypergrad/__init__.py" in store.dependencies("hpostudy.experiments.drmad_quality")
 
 
-def test_a_docstring_edit_keeps_the_key_and_a_code_edit_changes_it():
-    code = b'"""Module."""\n\n\ndef f(x):\n    r"""Sum :math:`\\theta`\n    over two lines."""\n    return x + 1  # one\n'
-    docs = code.replace(b"Sum :math:", b"The sum :math:").replace(b"Module.", b"Mod.")
-    assert store.without_docstrings(docs) == store.without_docstrings(code)
-    assert b"return x + 1" in store.without_docstrings(code)
-    assert store.without_docstrings(code.replace(b"x + 1", b"x + 2")) != \
-        store.without_docstrings(code)
-    assert store.without_docstrings(b"def broken(:\n") == b"def broken(:\n"
+def test_docstrings_comments_layout_and_imports_keep_the_code_and_a_token_changes_it():
+    code = (b'"""Module."""\nimport math\n__all__ = ["f"]\n\n\ndef f(x):\n'
+            b'    r"""Sum :math:`\\theta`\n    over two lines."""\n    return x + 1  # one\n')
+    edited = (code.replace(b"Sum :math:", b"The sum :math:").replace(b"Module.", b"Mod.")
+              .replace(b"# one", b"# the first").replace(b"x + 1", b"x+1")
+              .replace(b"import math", b"import math, os").replace(b'["f"]', b'["f", "g"]'))
+    assert store.code_statements(edited) == store.code_statements(code)
+    assert store.code_statements(code) == ["def f ( x ) : \n INDENT return x + 1 \n DEDENT"]
+    assert store.code_statements(code.replace(b"x + 1", b"x + 2")) != \
+        store.code_statements(code)
+    assert store.code_statements(b"def broken(:\n") == ["def broken(:\n"]
+
+
+def test_moving_a_definition_to_another_module_keeps_the_digest(tmp_path, monkeypatch):
+    """A module split into two (a package's refactoring) computes the same: same digest."""
+    (tmp_path / "whole.py").write_text("A = 2\n\n\ndef f(x):\n    return A * x\n")
+    (tmp_path / "one.py").write_text("A = 2\n")
+    (tmp_path / "two.py").write_text("from .one import A\n\n\ndef f(x):\n    return A * x\n")
+    (tmp_path / "other.py").write_text("A = 3\n\n\ndef f(x):\n    return A * x\n")
+    monkeypatch.setattr(store, "PACKAGE_DIR", tmp_path)
+    assert store._sources_digest(["whole.py"]) == store._sources_digest(["one.py", "two.py"])
+    assert store._sources_digest(["whole.py"]) != store._sources_digest(["other.py"])
