@@ -53,7 +53,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 # Presentation and orchestration code: changing it does not change any computed number, so it
 # is left out of the key of checkpoints and cached results (comparison tables are recomputed
 # from the cached results on every run; this module only stores what others compute).
-PRESENTATION = ("figures", "study", "verdicts.py", "store.py")
+PRESENTATION = ("figures", "study", "verdicts.py", "store.py", "progress.py")
 
 
 class StoreError(RuntimeError):

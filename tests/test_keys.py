@@ -52,7 +52,7 @@ def run_key(tmp_path) -> str:
 @pytest.mark.parametrize("relative", ["figures/drmad.py", "figures/__init__.py", "verdicts.py",
                                       "study/run.py", "store.py",
                                       "experiments/stn_cnn.py", "experiments/rt_ho.py",
-                                      "stn/train.py", "multitask.py"])
+                                      "stn/train.py", "multitask.py", "progress.py"])
 def test_editing_presentation_or_another_chapter_keeps_a_runs_key(relative, tmp_path,
                                                                    monkeypatch, fresh_digests):
     assert (store.PACKAGE_DIR / relative).is_file()
