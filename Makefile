@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[book,test,cluster]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (hpostudy)" >/dev/null
+	$(BIN)/python -m hpostudy.study.kernel >/dev/null
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -36,3 +36,27 @@ def test_the_progress_bar_needs_no_widgets_it_cannot_draw():
 
     if importlib.util.find_spec("ipywidgets") is None:
         assert bar is tqdm.std.tqdm
+
+
+def test_bare_papermill_starts_a_quiet_kernel(tmp_path):
+    """The installed kernelspec (Makefile: ``python -m hpostudy.study.kernel``) drops the
+    plain-TCP warning that a kernel started by bare papermill prints, and nothing else."""
+    from hpostudy.study.kernel import kernelspec_argv
+
+    spec = Path(sys.prefix) / "share/jupyter/kernels/python3/kernel.json"
+    assert json.loads(spec.read_text())["argv"] == kernelspec_argv(), \
+        f"{spec} is not the quiet kernelspec: run `{sys.executable} -m hpostudy.study.kernel`"
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": "import logging\nlogging.getLogger('IPKernelApp').warning('kept')\n"
+                      "print(1 + 1)"}
+    notebook = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3",
+                "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "in.ipynb").write_text(json.dumps(notebook))
+    papermill = Path(sys.executable).parent / "papermill"
+    proc = subprocess.run([str(papermill), "in.ipynb", "out.ipynb", "--log-output"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    printed = proc.stdout + proc.stderr
+    assert proc.returncode == 0, printed[-3000:]
+    assert "without encryption" not in printed and "kept" in printed  # other warnings stay
+    assert "2" in json.dumps(json.loads((tmp_path / "out.ipynb").read_text())["cells"][0])
