@@ -73,3 +73,66 @@ results["runs"]
 
 # %%
 results["comparison"]
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.experiments import accumulated_norms as _an
+from hpostudy.study import book_values
+from hpostudy.verdicts import t_interval
+
+
+def _buffer_over_vector(runs: pd.DataFrame, longest: bool) -> float:
+    """runs.csv: exact reversal's buffer (``buffer_MB``, mean over seeds) at the longest (or
+    shortest) horizon over the one float64 weight vector DrMAD keeps, the MLP of the recorded
+    cpu profile (`hpostudy.experiments.accumulated_norms.n_weights`)."""
+    T = runs["T"].max() if longest else runs["T"].min()
+    vector_MB = _an.n_weights(_an.Config.for_profile("cpu")) * 8e-6
+    return runs[runs["T"] == T].buffer_MB.mean() / vector_MB
+
+
+@book_values.recorded("runs.csv")
+def exact_buffer_over_drmad_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: `_buffer_over_vector` at the shorter horizon (T = 20,000)."""
+    return _buffer_over_vector(runs, longest=False)
+
+
+@book_values.recorded("runs.csv")
+def exact_buffer_over_drmad_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: `_buffer_over_vector` at the longest horizon (T = 200,000)."""
+    return _buffer_over_vector(runs, longest=True)
+
+
+def _growth(runs: pd.DataFrame, column: str, longest: bool) -> float:
+    """runs.csv: ``column`` (``growth_near_T``: the rise near t = T-1; ``growth_near_0``: near
+    t = 0) at the longest (or shortest) horizon, geometric mean over seeds (the row's
+    estimate)."""
+    T = runs["T"].max() if longest else runs["T"].min()
+    return t_interval(runs[runs["T"] == T][column], log=True).estimate
+
+
+@book_values.recorded("runs.csv")
+def accumulated_growth_near_end_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: `_growth` of the rise near t = T-1 at T = 20,000."""
+    return _growth(runs, "growth_near_T", longest=False)
+
+
+@book_values.recorded("runs.csv")
+def accumulated_growth_near_start_shorter(runs: pd.DataFrame) -> float:
+    """runs.csv: `_growth` of the rise near t = 0 at T = 20,000."""
+    return _growth(runs, "growth_near_0", longest=False)
+
+
+@book_values.recorded("runs.csv")
+def accumulated_growth_near_end_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: `_growth` of the rise near t = T-1 at T = 200,000."""
+    return _growth(runs, "growth_near_T", longest=True)
+
+
+@book_values.recorded("runs.csv")
+def accumulated_growth_near_start_longest(runs: pd.DataFrame) -> float:
+    """runs.csv: `_growth` of the rise near t = 0 at T = 200,000."""
+    return _growth(runs, "growth_near_0", longest=True)

@@ -92,3 +92,53 @@ results["comparison"]
 # NaNs from 1e-4 and 1e-7; each claim gets a rule over seeds above, judged at equal epochs and
 # against random sign steps of the same size where the runs include that control, and a claim
 # the runs are too short to test is marked "not comparable" with the reason.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+from hpostudy.verdicts import mean_sd
+
+
+def _drmad_runs(meta: pd.DataFrame, init: float) -> pd.DataFrame:
+    """The DrMAD runs (not the random-direction control) from ``init`` in meta_iterations.csv,
+    ordered by seed and meta-iteration."""
+    if "direction" in meta:
+        meta = meta[meta.direction == "DrMAD"]
+    return meta[meta.init_l2 == init].sort_values(["seed", "meta_iteration"])
+
+
+@book_values.recorded("meta_iterations.csv")
+def densenet_equal_epoch_rises(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-4: the seeds whose test error is higher at the last
+    meta-iteration that trains as many epochs as meta-iteration 0 than at meta-iteration 0."""
+    count = 0
+    for _, g in _drmad_runs(meta, -4.0).groupby("seed"):
+        same = g[g.epochs == g.epochs.iloc[0]]
+        count += int(same.test_error.iloc[-1] > same.test_error.iloc[0])
+    return count
+
+
+@book_values.recorded("meta_iterations.csv")
+def densenet_drmad_seeds(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv: the number of seeds of the DrMAD runs from 1e-4."""
+    return _drmad_runs(meta, -4.0).seed.nunique()
+
+
+@book_values.recorded("meta_iterations.csv", show=book_values.percent)
+def densenet_first_error_1e2(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-2: the test error at meta-iteration 0, mean over
+    seeds."""
+    g = _drmad_runs(meta, -2.0)
+    return mean_sd(g[g.meta_iteration == 0].test_error)[0]
+
+
+@book_values.recorded("meta_iterations.csv", show=book_values.percent)
+def densenet_share_decreased_1e7(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-7: the share of L2 hyperparameters below their start
+    at each seed's last meta-iteration, mean over seeds."""
+    g = _drmad_runs(meta, -7.0)
+    return mean_sd(g.groupby("seed").l2_decreased.last())[0]

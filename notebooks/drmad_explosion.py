@@ -79,3 +79,45 @@ results["evidence"]
 
 # %%
 results["comparison"]
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+from hpostudy.verdicts import mean_sd
+
+
+def _explosion_pass(summary: pd.DataFrame, column: str, S: int) -> float:
+    """summary.csv: ``column`` of the unscaled line with ``S`` reverse steps at the smallest
+    learning rate (the DrMAD code's 0.05 in the recorded run), mean over seeds."""
+    g = summary[(summary.lr == summary.lr.min()) & (summary["pass"] == f"line, S={S:,}")]
+    return mean_sd(g.groupby("seed")[column].mean())[0]
+
+
+@book_values.recorded("summary.csv")
+def explosion_growth_few(summary: pd.DataFrame) -> float:
+    """summary.csv: log10 growth of |dw| per reverse step (``log10_growth_per_step``) along
+    the line with 200 steps, learning rate 0.05, mean over seeds."""
+    return _explosion_pass(summary, "log10_growth_per_step", 200)
+
+
+@book_values.recorded("summary.csv")
+def explosion_growth_many(summary: pd.DataFrame) -> float:
+    """summary.csv: the same along the line with 2,000 steps."""
+    return _explosion_pass(summary, "log10_growth_per_step", 2000)
+
+
+@book_values.recorded("summary.csv")
+def explosion_curvature_few(summary: pd.DataFrame) -> float:
+    """summary.csv: the mean curvature the adjoint meets (``mean_curvature``) along the line
+    with 200 steps, learning rate 0.05, mean over seeds."""
+    return _explosion_pass(summary, "mean_curvature", 200)
+
+
+@book_values.recorded("summary.csv")
+def explosion_curvature_many(summary: pd.DataFrame) -> float:
+    """summary.csv: the same along the line with 2,000 steps."""
+    return _explosion_pass(summary, "mean_curvature", 2000)

@@ -95,3 +95,186 @@ results["comparison"]
 # each row behind its scale gate (below the thesis' horizon and data a row is "not
 # comparable"); where the profile names benchmark tables, whether DrMAD's speed and memory
 # match the DrMAD abstract's claims at each recorded horizon.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run and from the
+# benchmark tables it judges the cost claims on: the book computes them from the recorded
+# files at every build (`hpostudy.study.book_values`), each named like its function.
+import pandas as pd
+
+from hpostudy.experiments import drmad_quality as _dq
+from hpostudy.study import book_values
+from hpostudy.verdicts import mean_sd, t_interval
+
+
+def _drmad_at(metaruns: pd.DataFrame, fewest: bool = True) -> pd.DataFrame:
+    """The rows following the DrMAD signs at the first horizon ``T`` with the fewest (or the
+    most) reverse steps ``S``, with the DrMAD/exact norm ratio (``norm_drmad / norm_exact``)."""
+    d = metaruns[(metaruns.follow == "drmad") & (metaruns["T"] == metaruns["T"].min())]
+    d = d[d.S == (d.S.min() if fewest else d.S.max())]
+    return d.assign(ratio=lambda x: x.norm_drmad / x.norm_exact)
+
+
+def _few_steps_ratios(metaruns: pd.DataFrame) -> pd.Series:
+    """Per seed: the median over meta-iterations of the DrMAD/exact norm ratio with the fewest
+    reverse steps: the values of the comparison's "about 200 reverse steps" row (Fig 3.1)."""
+    return _dq.per_seed(_drmad_at(metaruns), "ratio")
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_norm_ratio_few_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the geometric mean over seeds of `_few_steps_ratios` (the row's
+    estimate)."""
+    return t_interval(_few_steps_ratios(metaruns), log=True).estimate
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_norm_ratio_many_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the median over meta-iterations of the DrMAD/exact norm ratio
+    with the most reverse steps; geometric mean over seeds (the explosion row's estimate)."""
+    return t_interval(_dq.per_seed(_drmad_at(metaruns, fewest=False), "ratio"),
+                      log=True).estimate
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_norm_ratio_few_steps_lowest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the smallest over seeds of `_few_steps_ratios`."""
+    return _few_steps_ratios(metaruns).min()
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_norm_ratio_few_steps_highest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the largest over seeds of `_few_steps_ratios`."""
+    return _few_steps_ratios(metaruns).max()
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_cosine_few_steps_least_negative(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the lowest cosine with the exact hypergradient (of DrMAD's or of
+    its signs) after the first meta-iteration, with the fewest reverse steps
+    (`hpostudy.experiments.drmad_quality.lowest_later_cosine`); the largest over seeds."""
+    return _dq.lowest_later_cosine(_drmad_at(metaruns)).max()
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_cosine_few_steps_most_negative(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the same, the smallest over seeds."""
+    return _dq.lowest_later_cosine(_drmad_at(metaruns)).min()
+
+
+def _test_fall(metaruns: pd.DataFrame, fewest: bool) -> pd.Series:
+    """Per seed, the fall of the test error following the DrMAD signs (first meta-iteration
+    minus last, `hpostudy.experiments.drmad_quality.fall`), in percentage points."""
+    d = _drmad_at(metaruns, fewest)
+    return 100 * _dq.fall(d, "drmad", int(d["T"].iloc[0]), int(d.S.iloc[0]))
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_few_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of `_test_fall` with the fewest reverse steps."""
+    return mean_sd(_test_fall(metaruns, True))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_many_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of `_test_fall` with the most reverse steps."""
+    return mean_sd(_test_fall(metaruns, False))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_cosine_many_steps_median(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the median over every seed and meta-iteration of DrMAD's cosine with the
+    exact hypergradient (``cos_drmad``) with the most reverse steps."""
+    return _drmad_at(metaruns, fewest=False).cos_drmad.median()
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_cosine_many_steps_lowest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the lowest cosine after the first meta-iteration (as
+    `drmad_cosine_few_steps_most_negative`) with the most reverse steps; mean over seeds (the
+    row's estimate)."""
+    return mean_sd(_dq.lowest_later_cosine(_drmad_at(metaruns, fewest=False)))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad2_cosine_gap(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: per seed the median cosine of DrMAD2 with the exact hypergradient minus
+    DrMAD's (``cos_drmad2``, ``cos_drmad``), fewest reverse steps; mean over seeds (the
+    comparison's paired difference)."""
+    medians = _drmad_at(metaruns).groupby("seed")[["cos_drmad", "cos_drmad2"]].median()
+    return mean_sd(medians.cos_drmad2 - medians.cos_drmad)[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_beta_steps(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the number of reverse steps the beta estimate with the factor 10 gives
+    (``beta_steps_x10``) at the first meta-iteration and horizon, geometric mean over seeds
+    (the comparison row's estimate)."""
+    first = metaruns[(metaruns.meta_iteration == 0) & (metaruns["T"] == metaruns["T"].min())]
+    return t_interval(first.drop_duplicates("seed").beta_steps_x10, log=True).estimate
+
+
+@book_values.recorded("cost.csv")
+def drmad_exact_memory_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: the bytes exact reversal keeps for its reverse pass (``stored_bytes``) over
+    DrMAD's, per seed (`hpostudy.experiments.drmad_quality.over_drmad`), mean over seeds, in
+    the thesis' setting at its horizon."""
+    return mean_sd(_dq.over_drmad(cost, "exact", "stored_bytes"))[0]
+
+
+@book_values.recorded("cost.csv")
+def drmad_reverse_memory_ratio(cost: pd.DataFrame) -> float:
+    """cost.csv: the bytes of the stored trajectory over the bytes DrMAD keeps, per seed, mean
+    over seeds."""
+    return mean_sd(_dq.over_drmad(cost, "reverse", "stored_bytes"))[0]
+
+
+def _bench_ratio(table: pd.DataFrame, method: str, column: str) -> float:
+    """A benchmark table of one horizon: ``column`` of ``method``'s row over DrMAD's (the
+    ratio of the comparison's cost rows, `hpostudy.experiments.drmad_quality.benchmark_rows`)."""
+    return (book_values.cell(table, column, method=method)
+            / book_values.cell(table, column, method="drmad"))
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T10000.csv")
+def bench_exact_time_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: exact reversal's best CPU time over DrMAD's (``cpu_s_best``)."""
+    return _bench_ratio(table, "exact", "cpu_s_best")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_time_over_drmad_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: exact reversal's best CPU time over DrMAD's."""
+    return _bench_ratio(table, "exact", "cpu_s_best")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T10000.csv")
+def bench_reverse_time_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: stored-trajectory reverse mode's best CPU time over DrMAD's."""
+    return _bench_ratio(table, "reverse", "cpu_s_best")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_memory_over_drmad_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: exact reversal's peak memory above the warm process over
+    DrMAD's (``peak_MB``)."""
+    return _bench_ratio(table, "exact", "peak_MB")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T200000.csv")
+def bench_exact_kept_MB_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: what exact reversal keeps for its reverse pass, its buffer
+    (``stored_MB``), in MB."""
+    return book_values.cell(table, "stored_MB", method="exact")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T200000.csv")
+def bench_drmad_peak_MB_T200000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T200000.csv: DrMAD's peak memory above the warm process (``peak_MB``)."""
+    return book_values.cell(table, "peak_MB", method="drmad")
+
+
+@book_values.project_file("bench/results/hypergrad_cpu_T10000.csv")
+def bench_reverse_memory_over_drmad_T10000(table: pd.DataFrame) -> float:
+    """hypergrad_cpu_T10000.csv: the stored trajectory's peak memory over DrMAD's."""
+    return _bench_ratio(table, "reverse", "peak_MB")

@@ -90,3 +90,41 @@ results["comparison"]
 # **Summary.** The paper found STL < NMTL < HMTL <= HMTL-S on CIFAR-10 with Inception-V3
 # features; the table above says which of these orderings hold here, with the spread over
 # splits, and the graph shows which classes the budgeted relations link.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.experiments import hmtl as _hmtl
+from hpostudy.study import book_values
+from hpostudy.verdicts import mean_sd
+
+
+@book_values.recorded("summary.csv", show=book_values.percent)
+def hmtl_accuracy_lowest(summary: pd.DataFrame) -> float:
+    """summary.csv: the lowest mean test accuracy of a method (``test_accuracy``)."""
+    return summary.test_accuracy.min()
+
+
+@book_values.recorded("summary.csv", show=book_values.percent)
+def hmtl_accuracy_highest(summary: pd.DataFrame) -> float:
+    """summary.csv: the highest mean test accuracy of a method (``test_accuracy``)."""
+    return summary.test_accuracy.max()
+
+
+@book_values.recorded("methods.csv", show=book_values.signed)
+def hmtl_lead_over_nmtl(methods: pd.DataFrame) -> float:
+    """methods.csv: HMTL's test accuracy minus NMTL's, paired by seed (split), mean over
+    seeds, in percentage points (the comparison's "HMTL is more accurate than NMTL")."""
+    wide = methods.pivot(index="seed", columns="method", values="test_accuracy")
+    return mean_sd(100 * (wide["HMTL"] - wide["NMTL"]))[0]
+
+
+@book_values.recorded("relations.csv")
+def hmtl_s_related_ratio(relations: pd.DataFrame) -> float:
+    """relations.csv: the mean weight HMTL-S gives the related pairs of CIFAR-10 classes over
+    the mean weight of all pairs (`hpostudy.experiments.hmtl.related_ratio`, column
+    ``weight``), mean over seeds."""
+    return mean_sd(_hmtl.related_ratio(relations, "cifar10"))[0]

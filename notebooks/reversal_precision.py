@@ -71,3 +71,25 @@ results["parting"]
 
 # %%
 results["comparison"]
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded runs (on the CPU and on
+# the H100): the book computes them from the recorded files at every build
+# (`hpostudy.study.book_values`), each named like its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+from hpostudy.verdicts import mean_sd
+
+
+@book_values.recorded("parting.csv")
+def reversal_parting_step(parting: pd.DataFrame) -> float:
+    """parting.csv: per seed the first reverse step at which any quantity parts (the
+    smallest ``parting_step``), mean over seeds."""
+    return mean_sd(parting.groupby("seed").parting_step.min())[0]
+
+
+@book_values.recorded("parting.csv", profile="h100")
+def reversal_parting_step_h100(parting: pd.DataFrame) -> float:
+    """The H100 run's parting.csv (one seed): as `reversal_parting_step`."""
+    return mean_sd(parting.groupby("seed").parting_step.min())[0]

@@ -97,3 +97,67 @@ results["comparison"]
 # **Summary.** The paper found RT-HO slightly more accurate than a grid search on $\rho$ in
 # about half the CPU time on TIMIT; the tables above give the same two numbers on the
 # substitute task, with their spread over seeds.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+
+@book_values.recorded("methods.csv")
+def rt_ho_diverged_runs(methods: pd.DataFrame) -> float:
+    """methods.csv: the number of RT-HO runs (seeds) stopped by a hypergradient or a training
+    step that was not finite (``diverged``)."""
+    return int(methods[methods.method == "RT-HO"].diverged.astype(bool).sum())
+
+
+@book_values.recorded("updates.csv")
+def rt_ho_update_growth_lowest(updates: pd.DataFrame) -> float:
+    """updates.csv: per seed, the largest finite norm of RT-HO's hypergradient over its first
+    one (``hypergradient_norm``, in the order of ``step``); the smallest over seeds."""
+    def growth(norms: pd.Series) -> float:
+        finite = norms[norms.abs() < float("inf")]
+        return finite.max() / finite.iloc[0]
+    return updates.sort_values("step").groupby("seed").hypergradient_norm.agg(growth).min()
+
+
+def _growth_per_seed(growth: pd.DataFrame) -> pd.Series:
+    """growth.csv: per seed, the float64 exact hypergradient's norm (``reverse_norm``) at the
+    longest horizon over its norm at the shortest."""
+    exact = growth[growth.precision == "float64"].sort_values("T")
+    return exact.groupby("seed").reverse_norm.agg(lambda norms: norms.iloc[-1] / norms.iloc[0])
+
+
+@book_values.recorded("growth.csv")
+def rt_ho_growth_lowest(growth: pd.DataFrame) -> float:
+    """growth.csv: the smallest over seeds of `_growth_per_seed`."""
+    return _growth_per_seed(growth).min()
+
+
+@book_values.recorded("growth.csv")
+def rt_ho_growth_highest(growth: pd.DataFrame) -> float:
+    """growth.csv: the largest over seeds of `_growth_per_seed`."""
+    return _growth_per_seed(growth).max()
+
+
+def _float32_error(growth: pd.DataFrame, longest: bool) -> pd.Series:
+    """growth.csv: per seed, float32's relative error against float64 (``error_vs_float64``)
+    at the longest (or the shortest) horizon."""
+    single = growth[growth.precision == "float32"]
+    T = single["T"].max() if longest else single["T"].min()
+    return single[single["T"] == T].error_vs_float64
+
+
+@book_values.recorded("growth.csv")
+def rt_ho_float32_error_shortest(growth: pd.DataFrame) -> float:
+    """growth.csv: the largest over seeds of float32's relative error at the shortest horizon."""
+    return _float32_error(growth, longest=False).max()
+
+
+@book_values.recorded("growth.csv")
+def rt_ho_float32_error_longest(growth: pd.DataFrame) -> float:
+    """growth.csv: the smallest over seeds of float32's relative error at the longest horizon."""
+    return _float32_error(growth, longest=True).min()

@@ -1,5 +1,6 @@
 """The numbers chapter prose quotes from recorded runs (``{{ name }}`` on a page): each one is
-defined, computes from the files in book/recorded, and computes what its docstring says."""
+declared by the notebook (or benchmark) whose tables it reads, computes from the files in
+book/recorded, and computes what its docstring says."""
 from __future__ import annotations
 
 import re
@@ -13,6 +14,12 @@ from hpostudy.study import book_values as bv
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 USE = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
+VALUES = bv.values(ROOT)
+
+
+def compute(name: str, table: pd.DataFrame) -> float:
+    """The book value ``name`` computed from ``table``."""
+    return VALUES[name].compute(table)
 
 
 def used_values() -> dict[str, list[str]]:
@@ -26,18 +33,64 @@ def used_values() -> dict[str, list[str]]:
 
 def test_every_value_a_page_uses_is_defined_and_every_defined_one_used():
     uses = used_values()
-    undefined = {name: pages for name, pages in uses.items() if name not in bv.VALUES}
-    assert not undefined, f"pages use book values that hpostudy.study.book_values lacks: {undefined}"
-    unused = sorted(set(bv.VALUES) - set(uses))
+    undefined = {name: pages for name, pages in uses.items() if name not in VALUES}
+    assert not undefined, f"pages use book values no notebook declares: {undefined}"
+    unused = sorted(set(VALUES) - set(uses))
     assert not unused, f"book values no page uses: {unused}"
 
 
 def test_every_value_computes_from_the_recorded_files():
     shown = bv.substitutions(BOOK)
-    missing = {name: bv.VALUES[name].file for name, text in shown.items()
+    missing = {name: VALUES[name].file for name, text in shown.items()
                if text == bv.NOT_RECORDED}
     assert not missing, f"book values whose recorded file is missing: {missing}"
     assert all(text and "nan" not in text for text in shown.values()), shown
+
+
+def test_a_notebook_declares_its_values_in_a_tagged_cell_found_without_any_list(tmp_path):
+    """A checkout with one new notebook: its cell tagged book-values is found (no list names
+    the notebook), its tables are read from its own recorded folder or from the checkout, and
+    the rest of the notebook does not run."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "new_study.py").write_text('''# %%
+raise RuntimeError("the notebook's run is not part of the book build")
+
+# %% tags=["book-values"]
+from hpostudy.study import book_values
+
+
+@book_values.recorded("runs.csv", show=book_values.percent)
+def new_share(runs):
+    return runs.share.mean()
+
+
+@book_values.recorded("runs.csv", profile="h100")
+def new_share_h100(runs):
+    return runs.share.max()
+
+
+@book_values.project_file("bench/results/new.csv")
+def new_bench(table):
+    return book_values.cell(table, "x", method="a")
+''')
+    book = tmp_path / "book"
+    _write(book, "recorded/cpu/new_study/runs.csv", pd.DataFrame(dict(share=[0.2, 0.4])))
+    _write(book, "recorded/h100/new_study/runs.csv", pd.DataFrame(dict(share=[0.5, 0.7])))
+    _write(tmp_path, "bench/results/new.csv", pd.DataFrame(dict(method=["a", "b"], x=[3.0, 4.0])))
+    assert bv.substitutions(book, tmp_path) == {"new_share": "30%", "new_share_h100": "0.7",
+                                                "new_bench": "3"}
+    (tmp_path / "bench" / "twice.py").write_text((tmp_path / "notebooks" / "new_study.py")
+                                                 .read_text().split("\n", 2)[2])
+    with pytest.raises(ValueError, match="'new_share' is declared twice"):
+        bv.values(tmp_path)
+
+
+def test_no_notebook_is_named_where_book_values_are_collected():
+    """Book values are found through the notebooks' cell tags, never listed centrally."""
+    source = Path(bv.__file__).read_text()
+    named = [p.stem for p in (ROOT / "notebooks").glob("*.py")
+             if re.search(rf"\b{p.stem}\b", source)]
+    assert not named and "recorded/cpu/" not in source, named
 
 
 def test_a_value_without_its_file_reads_not_recorded(tmp_path):
@@ -114,7 +167,7 @@ def test_cost_values_are_benchmark_ratios_and_the_buffer_over_one_vector(tmp_pat
                              buffer_MB=[0.35888, 0.71776, 3.5888],
                              growth_near_T=[10.0, 1000.0, 7.0], growth_near_0=[1.0, 4.0, 3.0]))
     _write(tmp_path, "book/recorded/cpu/accumulated_norms/runs.csv", runs)
-    shown = {name: value.render(tmp_path / "book") for name, value in bv.VALUES.items()
+    shown = {name: value.render(tmp_path / "book") for name, value in VALUES.items()
              if name.startswith(("bench_exact_", "bench_reverse_", "exact_buffer",
                                  "accumulated_growth"))}
     assert shown["bench_exact_time_over_drmad_T10000"] == "4.5"
@@ -129,8 +182,8 @@ def test_cost_values_are_benchmark_ratios_and_the_buffer_over_one_vector(tmp_pat
     assert shown["accumulated_growth_near_end_longest"] == "7"
 
 
-def test_hmtl_lead_is_a_paired_difference_in_points_and_standard_errors(tmp_path):
-    # differences HMTL - NMTL per seed: 1, 2, 3 points -> mean +2, standard error 1/sqrt(3)
+def test_hmtl_lead_is_a_paired_difference_in_points(tmp_path):
+    # differences HMTL - NMTL per seed: 1, 2, 3 points -> mean +2
     methods = pd.DataFrame(dict(seed=[0, 0, 1, 1, 2, 2], method=["NMTL", "HMTL"] * 3,
                                 test_accuracy=[0.40, 0.41, 0.50, 0.52, 0.30, 0.33]))
     _write(tmp_path, "recorded/cpu/hmtl/methods.csv", methods)
@@ -146,8 +199,8 @@ def test_benchmark_values_read_the_row_of_their_method_and_horizon(tmp_path):
     shown = bv.substitutions(tmp_path / "book")
     assert shown["bench_h100_reverse_x_autograd"] == "1.5"
     assert shown["bench_h100_reverse_mb_per_step"] == "0.19"
-    with pytest.raises(ValueError, match="2 rows of reverse"):
-        bv._bench(table, "reverse", "x_autograd")
+    with pytest.raises(ValueError, match="2 rows of {'method': 'reverse'}"):
+        bv.cell(table, "x_autograd", method="reverse")
 
 
 def test_rt_ho_values_read_float64_growth_per_seed_and_float32_errors_by_horizon(tmp_path):
@@ -159,22 +212,20 @@ def test_rt_ho_values_read_float64_growth_per_seed_and_float32_errors_by_horizon
             rows.append({"seed": seed, "T": T, "precision": "float32",  # never the growth
                          "reverse_norm": 7.0, "error_vs_float64": 1e-6 * scale * (seed + 1)})
     growth = pd.DataFrame(rows).sample(frac=1, random_state=0)  # order must not matter
-    assert bv.rt_ho_growth_lowest(growth) == pytest.approx(10.0)
-    assert bv.rt_ho_growth_highest(growth) == pytest.approx(1000.0)
-    assert bv.rt_ho_float32_error_shortest(growth) == pytest.approx(2e-6)  # largest at T=50
-    assert bv.rt_ho_float32_error_longest(growth) == pytest.approx(1e-5)  # smallest at T=800
+    assert compute("rt_ho_growth_lowest", growth) == pytest.approx(10.0)
+    assert compute("rt_ho_growth_highest", growth) == pytest.approx(1000.0)
+    assert compute("rt_ho_float32_error_shortest", growth) == pytest.approx(2e-6)  # largest at T=50
+    assert compute("rt_ho_float32_error_longest", growth) == pytest.approx(1e-5)  # smallest, T=800
     methods = pd.DataFrame({"method": ["Baseline", "RT-HO", "RT-HO", "RT-HO"],
                             "diverged": [True, True, False, True]})
-    assert bv.rt_ho_diverged_runs(methods) == 2
+    assert compute("rt_ho_diverged_runs", methods) == 2
     updates = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "step": [40, 20, 60, 20, 40, 60],
                             "hypergradient_norm": [50.0, 2.0, float("nan"), 3.0, 300.0,
                                                    float("inf")]})
-    assert bv.rt_ho_update_growth_lowest(updates) == pytest.approx(25.0)  # seed 0: 50 / 2
+    assert compute("rt_ho_update_growth_lowest", updates) == pytest.approx(25.0)  # seed 0: 50 / 2
 
 
 def test_densenet_values_read_the_drmad_runs_at_equal_epochs(tmp_path):
-    from hpostudy.study import book_values as bv
-
     rows = [{"init_l2": init, "seed": s, "direction": d, "meta_iteration": i, "epochs": e,
              "test_error": err, "l2_decreased": share}
             for init in (-4.0, -2.0, -7.0) for s, errs in enumerate(
@@ -184,7 +235,7 @@ def test_densenet_values_read_the_drmad_runs_at_equal_epochs(tmp_path):
                                                                        0.5 + 0.1 * s)))]
     meta = pd.DataFrame(rows)
     meta.loc[meta.direction == "random signs", "test_error"] = 0.1  # never read
-    assert bv.densenet_equal_epoch_rises(meta) == 2  # meta-iteration 1, not the longer 2
-    assert bv.densenet_drmad_seeds(meta) == 3
-    assert bv.densenet_first_error_1e2(meta) == pytest.approx(0.70)
-    assert bv.densenet_share_decreased_1e7(meta) == pytest.approx(0.6)
+    assert compute("densenet_equal_epoch_rises", meta) == 2  # meta-iteration 1, not the longer 2
+    assert compute("densenet_drmad_seeds", meta) == 3
+    assert compute("densenet_first_error_1e2", meta) == pytest.approx(0.70)
+    assert compute("densenet_share_decreased_1e7", meta) == pytest.approx(0.6)
