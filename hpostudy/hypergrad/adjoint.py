@@ -1,7 +1,8 @@
 """The reverse loops shared by the hypergradient methods.
 
-* :func:`backpropagate` -- the adjoint recursion through stored states (REVERSE-HO, the online
-  method's window);
+* :func:`adjoint_along` -- the adjoint recursion along given points (REVERSE-HO's stored or
+  recomputed states, truncated reverse mode, the online method's window, DrMAD's straight line,
+  the diagnostics' paths);
 * :func:`reverse_loop` -- the adjoint recursion along the path that the dynamics reconstructs
   by inverting its steps (thesis Algorithm 2, lines 5-12), in fixed point (exact reversal) or in
   floating point (float reversal, the first steps of DrMAD2).
@@ -75,31 +76,67 @@ def require_reversible(dynamics: Dynamics, method: str, steps: range) -> None:
                              f"is {gamma} at step {t}")
 
 
-def backpropagate(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, states,
-                  t0: int, ds: State, dtheta: torch.Tensor, norms: list[float] | None = None,
-                  velocities=None):
-    """Run the adjoint recursion through the stored states: ``states[i]`` holds the weights
-    before step ``t0+i`` (a ``(w, v)`` pair, or the weights alone with the velocities in
-    ``velocities[i]`` or, where the dynamics' adjoint does not need them, nowhere), from the
-    adjoint ``ds`` of the state after the last one.
+def adjoint_along(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, points,
+                  ds: State, dtheta: torch.Tensor, *, velocity_from_gradient=None,
+                  norms: list[float] | None = None, observe=None, progress=None):
+    r"""The adjoint recursion of reverse-mode differentiation along given points: the one loop
+    that REVERSE-HO (stored trajectory, checkpointed or truncated), the online method's window,
+    DrMAD's straight line and :func:`~.diagnostics.reverse_along` all run.
 
-    Returns the adjoint of the first state and the accumulated ``dtheta``; appends
-    :math:`\\|d\\theta\\|` after each reverse step to ``norms`` if given.
+    For each point, from the last step back to the first, one vector-Jacobian product of the
+    step :math:`\Phi_t` at the state :math:`s_t = (w_t, v_t)` before it
+    (:meth:`~hpostudy.dynamics.Dynamics.vjp`, a Hessian-vector product by double backward):
+
+    .. math:: ds_t = ds_{t+1}\, \frac{\partial\Phi_t}{\partial s_t},\qquad
+              d\theta \mathrel{+}= ds_{t+1}\, \frac{\partial\Phi_t}{\partial\theta},
+
+    the REVERSE-HO recursion :math:`\alpha_t = \alpha_{t+1} A_{t+1}`, :math:`g = g + \alpha_t
+    B_t` (Franceschi et al. 2017, Algorithm 2), which for SGD with momentum is thesis
+    Algorithm 2, lines 5 and 9-12 (Maclaurin et al. 2015, Algorithm 2) without the reversal
+    of lines 6-8: the points are given, not reconstructed (that is :func:`reverse_loop`).
+
+    Args:
+        problem: the bilevel problem (:class:`~hpostudy.dynamics.Problem`).
+        dynamics: the optimizer whose steps are differentiated.
+        theta: the hyperparameters, detached.
+        points: ``(t, w_t, v_t)`` triples in reverse order of the steps: the weights and
+            velocity before step ``t``; ``v_t`` None where the adjoint does not read the
+            velocity (:attr:`~hpostudy.dynamics.Dynamics.vjp_needs_velocity` False; a zero
+            velocity stands in) or where ``velocity_from_gradient`` gives it.
+        ds: the adjoint :math:`(dw, dv)` of the state after the first point's step (the last
+            step's: :math:`(\nabla_w f(w_T), 0)` for a whole pass).
+        dtheta: the hypergradient accumulated so far.
+        velocity_from_gradient: ``velocity_from_gradient(g, t)``, the velocity before step
+            ``t`` as a function of the gradient ``g`` at ``w_t``, for points whose velocity is
+            None (DrMAD's line with a velocity-dependent adjoint: the velocity whose step follows
+            the line); the gradient's graph then serves the Hessian-vector product too.
+        norms: if given, :math:`\|d\theta\|` is appended after every step.
+        observe: ``observe(t, ds_after, ds_before, dtheta)`` after every step: the adjoints of
+            the states after and before step ``t`` and the accumulated hypergradient.
+        progress: an optional progress bar (``tqdm``-like) advanced once per step.
+
+    Returns:
+        tuple: the adjoint of the state before the last point's step (the earliest step) and
+        the accumulated ``dtheta``.
     """
     zeros = None
-    for i in range(len(states) - 1, -1, -1):
-        state = states[i]
-        if isinstance(state, torch.Tensor):
-            if velocities is not None:
-                v = velocities[i]
-            else:
-                zeros = torch.zeros_like(state) if zeros is None else zeros
+    for t, w, v in points:
+        ds_after = ds
+        if v is None and velocity_from_gradient is not None:
+            lin = problem.linearize(w, theta, t)
+            ds, dth = dynamics.pullback(lin, velocity_from_gradient(lin.g.detach(), t), t, ds)
+        else:
+            if v is None:
+                zeros = torch.zeros_like(w) if zeros is None else zeros
                 v = zeros
-            state = (state, v)
-        ds, dth = dynamics.vjp(problem, state, theta, t0 + i, ds)
+            ds, dth = dynamics.vjp(problem, (w, v), theta, t, ds)
         dtheta = dtheta + dth
         if norms is not None:
             norms.append(float(dtheta.norm()))
+        if observe is not None:
+            observe(t, ds_after, ds, dtheta)
+        if progress is not None:
+            progress.update(1)
     return ds, dtheta
 
 

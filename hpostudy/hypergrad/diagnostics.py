@@ -28,6 +28,7 @@ from typing import Callable, Iterable
 import torch
 
 from ..dynamics import Problem, SGDMomentum
+from .adjoint import adjoint_along
 
 
 def hessian_vector_product(problem: Problem, theta: torch.Tensor, steps: Iterable[int],
@@ -98,10 +99,11 @@ def momentum_growth(eta_lambda: float, gamma: float) -> float:
 def reverse_along(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
                   points: Iterable[tuple[int, torch.Tensor]], dw: torch.Tensor,
                   velocities: Iterable[torch.Tensor | None] | None = None) -> dict:
-    """Run the adjoint recursion of thesis Algorithm 2 (lines 9-12) along ``points``, pairs
-    ``(t, w)`` in reverse order (the mini-batch and schedules of step ``t`` evaluated at
-    ``w``), starting from ``dw`` = :math:`\\partial f/\\partial w_T`. ``velocities`` (with
-    learning-rate hyperparameters) gives :math:`v_t` at each point.
+    """Run the adjoint recursion of thesis Algorithm 2 (lines 9-12), the methods' own
+    :func:`~.adjoint.adjoint_along`, along ``points``, pairs ``(t, w)`` in reverse order (the
+    mini-batch and schedules of step ``t`` evaluated at ``w``), starting from ``dw`` =
+    :math:`\\partial f/\\partial w_T`. ``velocities`` (with learning-rate hyperparameters)
+    gives :math:`v_t` at each point.
 
     Returns, one value per reverse step: ``dw_norm``, ``hypergrad_norm`` (the accumulated
     :math:`d\\theta`) and ``curvature``, the curvature the adjoint meets, the Rayleigh quotient
@@ -112,21 +114,19 @@ def reverse_along(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
         raise TypeError("reverse_along follows the adjoint of SGD with momentum in the thesis' "
                         f"form (dynamics.SGDMomentum); got {type(dynamics).__name__}")
     theta = theta.detach()
-    dv = torch.zeros_like(dw)
-    dtheta = torch.zeros_like(theta)
     out = {"dw_norm": [], "hypergrad_norm": [], "curvature": []}
-    velocities = iter(velocities) if velocities is not None else None
-    for t, w in points:
-        v = next(velocities) if velocities is not None else None
-        gamma = dynamics.gamma(t)
-        (dw_next, dv), step_dtheta = dynamics.vjp(
-            problem, (w, v if v is not None else torch.zeros_like(w)), theta, t, (dw, dv))
-        dtheta = dtheta + step_dtheta
-        out["curvature"].append(_rayleigh(dv, dw - dw_next, gamma))
-        dw = dw_next
-        out["dw_norm"].append(float(dw.norm()))
+
+    def record(t, ds_after, ds_before, dtheta):
+        out["curvature"].append(_rayleigh(ds_before[1], ds_after[0] - ds_before[0],
+                                          dynamics.gamma(t)))
+        out["dw_norm"].append(float(ds_before[0].norm()))
         out["hypergrad_norm"].append(float(dtheta.norm()))
-    out["dtheta"] = dtheta
+
+    velocities = iter(velocities) if velocities is not None else None
+    points = ((t, w, next(velocities) if velocities is not None else None) for t, w in points)
+    _, out["dtheta"] = adjoint_along(problem, dynamics, theta, points,
+                                     (dw, torch.zeros_like(dw)), torch.zeros_like(theta),
+                                     observe=record)
     return out
 
 

@@ -35,7 +35,7 @@ import torch
 
 from ..dynamics import (FLOAT, Dynamics, FiniteWatch, Problem, SGDMomentum, check_call,
                         check_horizon)
-from .adjoint import require_reversible, reverse_loop
+from .adjoint import adjoint_along, require_reversible, reverse_loop
 from .result import DrmadDiagnostics, HypergradResult
 
 
@@ -185,21 +185,15 @@ def _reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
     S = min(S, T_line) if T_line > 0 else 0
     w_end = w
     increment = (w_end - w0) / max(S, 1)
-    zeros = torch.zeros_like(w0)
-    for s in range(S - 1, -1, -1):
-        t = (s * T_line) // S
-        w_s = (s / S) * w_end + (1.0 - s / S) * w0
-        if dynamics.vjp_needs_velocity:  # the velocity whose step follows the line
-            lin = problem.linearize(w_s, theta, t)
-            v_s = dynamics.velocity_before(lin.g.detach(), increment, theta, t)
-            ds, dth = dynamics.pullback(lin, v_s, t, ds)
-        else:
-            ds, dth = dynamics.vjp(problem, (w_s, zeros), theta, t, ds)
-        dtheta = dtheta + dth
-        if norms is not None:
-            norms.append(float(dtheta.norm()))
-        if progress is not None:
-            progress.update(1)
+
+    def velocity(g, t):  # the velocity whose step follows the line
+        return dynamics.velocity_before(g, increment, theta, t)
+
+    points = ((t, w_s, None) for t, w_s in (
+        ((s * T_line) // S, (s / S) * w_end + (1.0 - s / S) * w0) for s in range(S - 1, -1, -1)))
+    ds, dtheta = adjoint_along(problem, dynamics, theta, points, ds, dtheta,
+                               velocity_from_gradient=velocity if dynamics.vjp_needs_velocity
+                               else None, norms=norms, progress=progress)
     diagnostics = DrmadDiagnostics(S, exact_steps, beta,
                                    (1.0 / beta) if beta > 0 else float("inf"), norms)
     return HypergradResult(method, dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from ..dynamics import FiniteWatch, Problem, check_call, check_horizon, check_start
-from .adjoint import backpropagate, checked_update
+from .adjoint import adjoint_along, checked_update
 from .result import OnlineResult, OnlineUpdate
 
 
@@ -80,8 +80,9 @@ def online(problem: Problem, dynamics, theta: torch.Tensor, T: int, *, every: in
                 dw, dth = torch.autograd.grad(f, (w_, th_), allow_unused=True)
             dth = torch.zeros_like(theta) if dth is None else dth
             ds = (dw, torch.zeros_like(state[1]))
-            _, h = backpropagate(problem, dynamics, theta, list(recent), t + 1 - len(recent),
-                                 ds, dth)
+            first = t + 1 - len(recent)
+            points = ((first + i, *recent[i]) for i in range(len(recent) - 1, -1, -1))
+            _, h = adjoint_along(problem, dynamics, theta, points, ds, dth)
             if not bool(torch.isfinite(h).all()):
                 raise FloatingPointError(f"the hypergradient of the update at step {t + 1} is "
                                          "NaN or infinite")

@@ -24,7 +24,7 @@ import math
 import torch
 
 from ..dynamics import Dynamics, FiniteWatch, Problem, check_call
-from .adjoint import backpropagate, require_memory
+from .adjoint import adjoint_along, require_memory
 from .result import HypergradResult, ReverseDiagnostics
 
 
@@ -121,9 +121,9 @@ def reverse_pass(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: i
                         velocities[t - start].copy_(s[1])
                     if t < stop - 1:
                         s = dynamics.step(s, theta, t, problem.grad)
-        n = stop - start
-        ds, dtheta = backpropagate(problem, dynamics, theta, weights[:n], start, ds, dtheta,
-                                   norms, velocities[:n] if keep_v else None)
+        points = ((start + i, weights[i], velocities[i] if keep_v else None)
+                  for i in range(stop - start - 1, -1, -1))
+        ds, dtheta = adjoint_along(problem, dynamics, theta, points, ds, dtheta, norms=norms)
     n_states = K if k == 1 else len(range(first, T, k))
     stored_bytes = sum(x.numel() * x.element_size() for x in (weights, velocities)
                        if x is not None)
