@@ -48,7 +48,6 @@ radix = None  # fixed-point fractional bits of the exact method
 
 # %%
 from hpostudy.experiments import accumulated_norms
-from hpostudy.figures import drmad as figures
 
 cfg = accumulated_norms.Config.from_notebook(globals())
 results = accumulated_norms.run(cfg)
@@ -60,7 +59,36 @@ results = accumulated_norms.run(cfg)
 # change in between: that is what the table's rule measures, on a log scale over seeds.
 
 # %%
-figures.accumulated_norms(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import seed_style, shared_legend
+
+accumulated = results["accumulated"]
+share = 0.01  # the first and last 1% of the reverse steps, where the rule judges the rise
+colors = ["black", "tab:blue", "tab:red", "tab:green", "tab:purple"]
+
+for number, T in zip(("3.4", "3.5"), sorted(accumulated["T"].unique())):
+    g = accumulated[accumulated["T"] == T]
+    run_seeds = sorted(g.seed.unique())
+    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    k = max(1, int(round(share * T)))
+    for lo, hi in ((T - k, T - 1), (0, k - 1)):
+        ax.axvspan(lo, hi, color="0.88", zorder=0,
+                   label=f"first and last {share:.0%} of the reverse steps (judged)")
+    for i, (run_seed, s) in enumerate(g.sort_values("t").groupby("seed")):
+        ax.plot(s.t, s.norm, color=colors[i % len(colors)], lw=1.2, label=f"seed {run_seed}",
+                **seed_style(run_seeds, run_seed))
+    positive = g.norm[g.norm > 0]  # linear around 0, logarithmic above the smallest norm
+    ax.set_yscale("symlog", linthresh=max(float(positive.min()), 1e-12) if len(positive) else 1)
+    ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x):,}"))
+    ax.set_xlabel("elementary iteration t (the reverse pass runs right to left)")
+    ax.set_ylabel("norm of the accumulated hypergradient")
+    ax.set_title(f"Fig {number}: T = {T:,}", fontsize=11)
+    shared_legend(fig, ncol=2)
+    save(fig, cfg.output_dir, f"fig{number.replace('.', '_')}")
 
 # %% [markdown]
 # ## Each exact hypergradient: time, buffer, recovery of w_0

@@ -53,7 +53,6 @@ lanczos_steps = None  # Lanczos iterations per Hessian
 
 # %%
 from hpostudy.experiments import drmad_explosion
-from hpostudy.figures import drmad as figures
 
 cfg = drmad_explosion.Config.from_notebook(globals())
 results = drmad_explosion.run(cfg)
@@ -66,7 +65,54 @@ results = drmad_explosion.run(cfg)
 # loss' Hessian on the true path and on the straight line (every seed).
 
 # %%
-figures.drmad_explosion(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import shared_legend
+
+steps, hessians = results["steps"], results["hessians"]
+shown_seed = steps.seed.min()
+rates = sorted(steps.lr.unique())
+passes = list(dict.fromkeys(steps.sort_values("pass", key=lambda s: s != "true path")["pass"]))
+lines = [name for name in passes if name != "true path"]  # DrMAD's lines, coloured in turn
+line_colors = ["tab:red", "tab:orange", "tab:purple", "tab:brown", "tab:pink"]
+styles = {"true path": {"color": "black", "lw": 1.8}}
+styles.update({name: {"color": line_colors[i % len(line_colors)],
+                      "ls": ":" if "T/S" in name else "-"} for i, name in enumerate(lines)})
+
+fig, axes = plt.subplots(len(rates), 3, figsize=(14, 3.8 * len(rates)), squeeze=False,
+                         sharex=True)
+for row, rate in zip(axes, rates):
+    s = steps[(steps.lr == rate) & (steps.seed == shown_seed)]
+    for name in passes:
+        g = s[s["pass"] == name].sort_values("position")
+        row[0].semilogy(g.position, g.dw_norm, label=name, **styles[name])
+        if "T/S" not in name:  # running mean over 5% of the pass
+            smooth = g.curvature.rolling(max(1, len(g) // 20), center=True,
+                                         min_periods=1).mean()
+            row[1].plot(g.position, smooth, label=name, **styles[name])
+    h = hessians[hessians.lr == rate]
+    for where, color in (("true path", "black"), ("line", "tab:red")):
+        g = h[h["where"] == where]
+        row[2].scatter(g.position, g.lambda_min, color=color, marker="v", s=22,
+                       label=f"smallest eigenvalue, {where}")
+        row[2].scatter(g.position, g.lambda_max, color=color, marker="^", s=22,
+                       facecolors="none", label=f"largest eigenvalue, {where}")
+    row[2].set_yscale("symlog", linthresh=1.0)
+    row[1].axhline(0, color="0.5", lw=0.8)
+    row[0].set_ylabel(f"learning rate {rate:g}\n|dw| (adjoint)")
+    row[1].set_ylabel("curvature")
+    row[2].set_ylabel("Hessian eigenvalue")
+for ax in axes[-1]:
+    ax.set_xlabel("t / T (reverse pass: right to left)")
+axes[0][0].set_title("Adjoint norm", fontsize=11)
+axes[0][1].set_title("Curvature met by the adjoint", fontsize=11)
+axes[0][2].set_title("Hessian's extreme eigenvalues", fontsize=11)
+fig.suptitle(f"Reverse passes of seed {shown_seed}; Hessians of seeds "
+             f"{', '.join(map(str, sorted(hessians.seed.unique())))}", fontsize=12)
+shared_legend(fig, ncol=4)
+fig.set_layout_engine("tight", rect=(0, 0.1, 1, 1))  # the legend below the axes
+save(fig, cfg.output_dir, "fig_drmad_explosion")
 
 # %% [markdown]
 # ## The evidence, with its spread over seeds

@@ -58,7 +58,6 @@ benchmark = None  # benchmark tables the cost claims are judged on
 
 # %%
 from hpostudy.experiments import drmad_quality
-from hpostudy.figures import drmad as figures
 
 cfg = drmad_quality.Config.from_notebook(globals())
 results = drmad_quality.run(cfg)
@@ -66,12 +65,142 @@ results = drmad_quality.run(cfg)
 # %% [markdown]
 # ## Norms, cosines and errors
 # One panel per horizon T and number of reverse steps S; one line per seed, told apart by its
-# line style. The grey band of Fig 3.2 holds the cosines that unrelated directions give in
-# this many dimensions (within 2/sqrt(d) of 0); Fig 3.3 sets DrMAD's fall of the test error
-# beside the controls' (exact signs, random signs), seed by seed.
+# line style, and one legend below the panels (helpers of `hpostudy.figures.helpers`).
+#
+# **Fig 3.1.** The norms of the DrMAD, DrMAD2 and exact hypergradients per meta-iteration,
+# following DrMAD's signs (log scale).
 
 # %%
-figures.drmad_quality(results, cfg.output_dir, drmad_quality.n_hyperparameters(cfg))
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hpostudy.figures import grid, meta_iteration_axis, save
+from hpostudy.figures.helpers import LEGEND, by_seed, seed_key, seed_style, shared_legend
+
+metaruns = results["metaruns"]
+drmad = metaruns[metaruns.follow == "drmad"]
+run_seeds = sorted(drmad.seed.unique())
+panels = list(drmad.groupby(["T", "S"]))
+
+fig, axes = grid(len(panels), 3.8)
+for ((T, S), g), ax in zip(panels, axes):
+    by_seed(ax, g, "meta_iteration", "norm_exact", "exact", run_seeds, log=True, color="black",
+            marker="o", ms=3)
+    by_seed(ax, g, "meta_iteration", "norm_drmad", "DrMAD", run_seeds, log=True,
+            color="tab:red", marker="s", ms=3)
+    by_seed(ax, g, "meta_iteration", "norm_drmad2", "DrMAD2", run_seeds, log=True,
+            color="tab:blue", marker="^", ms=3)
+    ax.set_title(f"T = {T:,}, S = {S:,}", fontsize=11)
+    meta_iteration_axis(ax)
+    ax.set_ylabel("hypergradient norm")
+seed_key(axes[0], run_seeds)
+shared_legend(fig, ncol=3)
+save(fig, cfg.output_dir, "fig3_1")
+
+# %% [markdown]
+# **Fig 3.2.** The cosine between the DrMAD (DrMAD2) and the exact hypergradient, and between
+# their sign vectors. The grey band holds the cosines that unrelated directions give in this
+# many dimensions d: within 2/sqrt(d) of 0.
+
+# %%
+d = drmad_quality.n_hyperparameters(cfg)
+band = 2 / np.sqrt(d)
+
+fig, axes = grid(len(panels), 3.8)
+for ((T, S), g), ax in zip(panels, axes):
+    ax.axhspan(-band, band, color="0.85", zorder=0,
+               label=f"|cos| < 2/sqrt(d) = {band:.2f} (d = {d}): as for unrelated directions")
+    by_seed(ax, g, "meta_iteration", "cos_drmad", "cos(DrMAD, exact)", run_seeds,
+            color="tab:red", marker="o", ms=3)
+    by_seed(ax, g, "meta_iteration", "cos_sign_drmad", "cos of their signs", run_seeds,
+            color="tab:orange", marker="x", ms=4)
+    by_seed(ax, g, "meta_iteration", "cos_drmad2", "cos(DrMAD2, exact)", run_seeds,
+            color="tab:blue", marker="^", ms=3)
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_title(f"T = {T:,}, S = {S:,}", fontsize=11)
+    meta_iteration_axis(ax)
+    ax.set_ylabel("cosine")
+seed_key(axes[0], run_seeds)
+shared_legend(fig, ncol=3)
+save(fig, cfg.output_dir, "fig3_2")
+
+# %% [markdown]
+# **Fig 3.3 with its controls**, four panels per horizon T. Top left: the train, validation and
+# test error following DrMAD's signs at the smallest S (the thesis' figure). Top right: the
+# test error along every direction followed -- DrMAD at each S, DrMAD2 and the controls (the
+# exact hypergradient's signs, random signs). Bottom left: what the comparison judges, the fall
+# of the test error from the first meta-iteration to the last, per direction and seed (the
+# points of one seed joined in its line style). Bottom right: the legend.
+
+# %%
+errors = {"train_error": ("train error", "tab:green"),
+          "val_error": ("validation error", "tab:purple"),
+          "test_error": ("test error", "tab:olive")}
+reds = ["tab:red", "tab:orange", "tab:brown", "tab:pink"]
+controls = {"drmad2": ("DrMAD2's signs", "tab:blue"),
+            "exact": ("exact hypergradient's signs", "black"),
+            "random": ("random signs (control)", "0.55")}
+has_controls = {"exact", "random"} <= set(metaruns.follow)
+horizons_run = sorted(metaruns["T"].unique())
+
+fig, axes = plt.subplots(2 * len(horizons_run), 2, figsize=(10, 8.4 * len(horizons_run)),
+                         squeeze=False)
+for i, T in enumerate(horizons_run):
+    (by_error, by_direction), (falls, key) = axes[2 * i], axes[2 * i + 1]
+    at_T = metaruns[metaruns["T"] == T]
+    run_seeds = sorted(at_T.seed.unique())
+    # the directions followed at this horizon: (label, rows, colour), DrMAD at each S first
+    drmad = at_T[at_T.follow == "drmad"]
+    runs = [(f"DrMAD's signs, S = {S:,}", drmad[drmad.S == S], reds[k % len(reds)])
+            for k, S in enumerate(sorted(drmad.S.unique()))]
+    runs += [(label, at_T[at_T.follow == f], color) for f, (label, color) in controls.items()
+             if (at_T.follow == f).any()]
+
+    first = runs[0][1]
+    for col, (label, color) in errors.items():
+        by_seed(by_error, first, "meta_iteration", col, label, run_seeds, color=color)
+    by_error.set_title(f"T = {T:,}: following DrMAD, S = {int(first.S.min()):,}")
+    for label, g, color in runs:
+        by_seed(by_direction, g, "meta_iteration", "test_error", label, run_seeds, color=color)
+    by_direction.set_title(f"T = {T:,}: test error per direction")
+    for ax in (by_error, by_direction):
+        meta_iteration_axis(ax)
+        ax.set_ylabel("error rate")
+
+    # the fall of the test error, first minus last meta-iteration (points)
+    for k, (label, g, color) in enumerate(runs):
+        s = g.sort_values("meta_iteration").groupby("seed").test_error
+        falls.scatter([k] * s.ngroups, 100 * (s.first() - s.last()), color=color, zorder=3,
+                      s=30)
+    for run_seed in run_seeds:
+        fall = []
+        for _, g, _ in runs:
+            e = g[g.seed == run_seed].sort_values("meta_iteration").test_error
+            fall.append(100 * (e.iloc[0] - e.iloc[-1]) if len(e) else np.nan)
+        falls.plot(range(len(runs)), fall, color="0.3", lw=1.0,
+                   **seed_style(run_seeds, run_seed))
+    falls.axhline(0, color="0.4", lw=0.8)
+    falls.set_xticks(range(len(runs)))
+    falls.set_xticklabels([label.replace("'s signs", "").replace(" (control)", "")
+                           .replace("exact hypergradient", "exact").replace(", ", "\n")
+                           for label, _, _ in runs])
+    falls.set_ylabel("fall of the test error (points)")
+    if not has_controls:
+        falls.text(0.5, 0.96, "controls (exact and random signs)\nnot in this run",
+                   transform=falls.transAxes, ha="center", va="top", color="0.3")
+    falls.set_title(f"T = {T:,}: first minus last meta-iteration")
+
+    seed_key(by_error, run_seeds)
+    handles = {}
+    for ax in (by_error, by_direction):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    key.axis("off")
+    key.legend(list(handles.values()), list(handles), loc="center", frameon=False,
+               fontsize=LEGEND)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig3_3")
 
 # %% [markdown]
 # ## The cost of one hypergradient

@@ -49,16 +49,63 @@ meta_lr = None  # step along the sign of the hypergradient (DrMAD code: 0.07)
 
 # %%
 from hpostudy.experiments import reversal_precision
-from hpostudy.figures import drmad as figures
 
 cfg = reversal_precision.Config.from_notebook(globals())
 results = reversal_precision.run(cfg)
 
 # %% [markdown]
 # ## Reverse path values (first seed)
+# Fig 3.6. Top row: each norm with exact arithmetic (solid) and in floating point (dashed),
+# the y-axis held to the exact values' range (a decade either side), so the floating-point
+# curve leaves the axis where it runs away instead of stretching it to 1e72. Bottom row: their
+# relative difference, with the tolerance (dotted). The vertical line marks the first reverse
+# step where they differ by more than the tolerance (the `parting` table below).
 
 # %%
-figures.reversal_precision(results, cfg.output_dir, cfg.tolerance)
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import shared_legend
+
+path = results["reverse_path"]
+shown_seed = path.seed.min()
+path = path[path.seed == shown_seed]
+exact = path[path.arithmetic == "exact"].sort_values("reverse_step")
+flt = path[path.arithmetic == "float"].sort_values("reverse_step")
+parting = results["parting"]
+parting = parting[parting.seed == shown_seed].set_index("quantity").parting_step
+quantities = {"w_norm": "|w|", "v_norm": "|v|", "d_meta_norm": "|d_meta|", "d_w_norm": "|d_w|"}
+
+fig, axes = plt.subplots(2, len(quantities), figsize=(3.3 * len(quantities), 6.4),
+                         sharex=True, squeeze=False)
+for k, (col, label) in enumerate(quantities.items()):
+    step = exact.reverse_step.to_numpy()
+    a, b = exact[col].to_numpy(), flt[col].to_numpy()
+    rel = np.abs(b - a) / np.maximum(np.abs(a), 1e-300)
+    top, bottom = axes[0][k], axes[1][k]
+    top.semilogy(step, a, "-", color="black", lw=1.4, label="exact arithmetic")
+    top.semilogy(step, b, "--", color="tab:red", lw=1.2, label="floating point (float64)")
+    positive = a[a > 0]
+    top.set_ylim(positive.min() / 10, positive.max() * 10)
+    top.set_title(label, fontsize=11)
+    bottom.semilogy(step, np.clip(rel, 1e-17, None), color="tab:red", lw=1.2)
+    bottom.axhline(cfg.tolerance, color="0.4", ls=":", lw=1.2,
+                   label=f"tolerance {cfg.tolerance:g} (relative)")
+    bottom.set_ylim(1e-17, 1e2)
+    bottom.set_xlabel("reverse step")
+    if parting[col] < len(step):  # the table's step count means "never parted"
+        for ax in (top, bottom):
+            ax.axvline(parting[col], color="tab:blue", lw=1.0, label="where they part")
+        bottom.text(parting[col], 1e-15, f" step {parting[col]}", color="tab:blue",
+                    fontsize=10)
+axes[0][0].set_ylabel("norm")
+axes[1][0].set_ylabel("relative difference")
+fig.suptitle(f"Exact and floating-point reversal (seed {shown_seed}; reverse step 0 is "
+             "t = T-1)", fontsize=12)
+shared_legend(fig)
+fig.set_layout_engine("tight", rect=(0, 0.1, 1, 1))  # the legend below the step labels
+save(fig, cfg.output_dir, "fig3_6")
 
 # %% [markdown]
 # ## Where the two passes part, per seed and quantity

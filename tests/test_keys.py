@@ -49,7 +49,7 @@ def run_key(tmp_path) -> str:
     return Run(cfg).key
 
 
-@pytest.mark.parametrize("relative", ["figures/drmad.py", "figures/__init__.py", "verdicts.py",
+@pytest.mark.parametrize("relative", ["figures/helpers.py", "figures/__init__.py", "verdicts.py",
                                       "study/run.py", "store.py",
                                       "experiments/stn_cnn.py", "experiments/rt_ho.py",
                                       "stn/train.py", "multitask.py", "progress.py"])
@@ -77,7 +77,7 @@ def test_a_configuration_outside_the_package_is_keyed_by_what_its_file_imports(m
     """This test module imports drmad_quality: its digest follows hypergrad, not figures; a
     module without a file (a Jupyter kernel's) is keyed by the whole library."""
     before = store.experiment_digest(__name__)
-    edited(monkeypatch, "figures/drmad.py")
+    edited(monkeypatch, "figures/helpers.py")
     assert store.experiment_digest(__name__) == before
     edited(monkeypatch, "hypergrad/drmad.py")
     assert store.experiment_digest(__name__) != before

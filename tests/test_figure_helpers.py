@@ -1,0 +1,87 @@
+"""The drawing helpers the notebooks share (``hpostudy.figures.helpers``): seeds told apart by
+line style, one legend below the panels, errors over seeds, per-layer lines, few ticks."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from hpostudy.figures import helpers  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_each_seed_keeps_its_line_style_and_the_key_names_every_seed():
+    seeds = [3, 5, 7]
+    assert [helpers.seed_style(seeds, s)["ls"] for s in seeds] == ["-", "--", ":"]
+    fig, ax = plt.subplots()
+    df = pd.DataFrame({"seed": [7, 7, 3, 3], "x": [1, 0, 0, 1], "y": [1.0, 2.0, 3.0, 4.0]})
+    helpers.by_seed(ax, df, "x", "y", "quantity", seeds, color="red")
+    helpers.seed_key(ax, seeds)
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    assert [line.get_linestyle() for line in ax.get_lines()[:2]] == ["-", ":"]  # seeds 3, 7
+    assert list(ax.get_lines()[1].get_xdata()) == [0, 1]  # sorted along x
+    _, labels = ax.get_legend_handles_labels()
+    assert labels == ["quantity", "seed 3", "seed 5", "seed 7"]  # the quantity labelled once
+    assert drawn["seed 5"].get_linestyle() == "--"
+
+
+def test_the_shared_legend_lists_each_label_once_below_the_panels():
+    fig, (left, right) = plt.subplots(1, 2)
+    for ax in (left, right):
+        ax.plot([0, 1], [0, 1], label="exact")
+    right.plot([0, 1], [1, 0], label="DrMAD")
+    helpers.shared_legend(fig)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["exact", "DrMAD"]
+    assert legend.get_texts()[0].get_fontsize() == helpers.LEGEND
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= left.get_window_extent().y0  # below the panels
+
+
+def _errors(seeds):
+    rows = [{"seed": s, "epoch": e, "train_error": 0.1 * s + e, "val_error": 0.2,
+             "test_error": 0.3, "test_error_batch": 0.25} for s in seeds for e in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_errors_over_seeds_draw_the_mean_and_shade_the_range_only_with_several_seeds():
+    fig, ax = plt.subplots()
+    helpers.errors_over_seeds(ax, _errors([0, 2]), "epoch")
+    train = ax.get_lines()[0]
+    assert train.get_label() == "train (full set)"
+    assert list(train.get_ydata()) == pytest.approx([0.1, 1.1, 2.1])  # mean of 0.0 and 0.2
+    assert len(ax.collections) == 3  # one shaded range per error
+    assert "test (cycling batch)" in [line.get_label() for line in ax.get_lines()]
+    assert helpers.seeds_note(_errors([0, 2])) == "mean of 2 seeds, range shaded"
+    fig, ax = plt.subplots()
+    helpers.errors_over_seeds(ax, _errors([0]), "epoch", batch=False)
+    assert not ax.collections and len(ax.get_lines()) == 3
+    assert helpers.seeds_note(_errors([0])) == "1 seed"
+
+
+def test_layer_lines_colour_each_tensor_by_depth_with_a_colorbar():
+    df = pd.DataFrame({"depth": [0, 0, 4, 4], "epoch": [0, 1, 0, 1],
+                       "value": [-4.0, -3.9, -4.0, -4.2]})
+    fig = helpers.layer_lines(df, "epoch", "epoch", "title", "log10 L2")
+    ax, bar = fig.axes
+    shallow, deep = ax.get_lines()
+    assert shallow.get_color() != deep.get_color()
+    assert bar.get_ylabel() == "parameter tensor (0: input ... output)"
+    assert ax.get_title() == "title" and ax.get_ylabel() == "log10 L2"
+
+
+def test_few_ticks_keep_small_values_apart():
+    fig, ax = plt.subplots()
+    ax.plot([-0.0075, 0.0075], [0.001, 0.002])
+    helpers.few_ticks(ax)
+    fig.canvas.draw()
+    for axis in (ax.xaxis, ax.yaxis):
+        shown = [t for t in axis.get_major_ticks() if t.label1.get_text()]
+        assert len(shown) <= 5  # MaxNLocator(4): at most 4 intervals
+        assert axis.get_offset_text().get_text()  # the power of ten moved to the offset
