@@ -29,6 +29,7 @@ import torch
 
 from ..dynamics import Problem, SGDMomentum
 from .adjoint import adjoint_along
+from .drmad import line_points
 
 
 def hessian_vector_product(problem: Problem, theta: torch.Tensor, steps: Iterable[int],
@@ -162,14 +163,3 @@ def true_path_points(problem: Problem, dynamics, theta: torch.Tensor, T: int,
                 states.append(dynamics.step(states[-1], theta, t, problem.grad))
             for i in range(len(states) - 1, -1, -1):
                 yield start + i, states[i][0]
-
-
-def line_points(w0: torch.Tensor, w_T: torch.Tensor, T: int, S: int):
-    """DrMAD's reverse path (thesis Algorithm 3, line 5, with ``S`` steps): reverse step ``s``
-    (``s = S-1, ..., 0``) at :math:`\\tfrac{s}{S} w_T + (1-\\tfrac{s}{S}) w_0` with the mini-batch
-    and schedules of elementary step :math:`\\lfloor sT/S \\rfloor`, as
-    :func:`hpostudy.hypergrad.drmad` walks it."""
-    if not 1 <= S <= T:
-        raise ValueError(f"need 1 <= S <= T, got S={S}, T={T}")
-    for s in range(S - 1, -1, -1):
-        yield (s * T) // S, (s / S) * w_T + (1.0 - s / S) * w0

@@ -63,6 +63,31 @@ def reverse_steps_from_beta(beta: float, T: int) -> int:
     return int(min(max(round(1.0 / beta), 1), T)) if beta > 0 else T
 
 
+def line_points(w0: torch.Tensor, w_end: torch.Tensor, T: int, S: int):
+    r"""DrMAD's reverse path, the straight line :math:`w_t = (1 - t/T)\, w_0 + (t/T)\, w_T`
+    (thesis Algorithm 3, line 5) taken in ``S`` steps: reverse step ``s`` (``s = S-1, ..., 0``)
+    sits at :math:`\tfrac{s}{S} w_{end} + (1-\tfrac{s}{S}) w_0` with the mini-batch and schedules
+    of elementary step :math:`\lfloor sT/S \rfloor` (section 3.1: the steps are not rescaled).
+    :func:`drmad` walks it, and :func:`~.diagnostics.reverse_along` can.
+
+    Args:
+        w0: the initial weights :math:`w_0`.
+        w_end: the line's other end: :math:`w_T`, or for DrMAD2 where its exact steps stopped.
+        T: the elementary steps the line stands for.
+        S: the reverse steps, in ``[1, T]``.
+
+    Yields:
+        tuple: ``(t, w)`` per reverse step, from step ``S-1`` down to step 0.
+
+    Raises:
+        ValueError: ``S`` outside ``[1, T]``.
+    """
+    if not 1 <= S <= T:
+        raise ValueError(f"need 1 <= S <= T, got S={S}, T={T}")
+    for s in range(S - 1, -1, -1):
+        yield (s * T) // S, (s / S) * w_end + (1.0 - s / S) * w0
+
+
 def drmad(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
           reverse_steps: int | None = None, beta_factor: float = 1.0, beta_window: int = 20,
           exact_steps: int = 0, record_norms: bool = False,
@@ -189,8 +214,7 @@ def _reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
     def velocity(g, t):  # the velocity whose step follows the line
         return dynamics.velocity_before(g, increment, theta, t)
 
-    points = ((t, w_s, None) for t, w_s in (
-        ((s * T_line) // S, (s / S) * w_end + (1.0 - s / S) * w0) for s in range(S - 1, -1, -1)))
+    points = ((t, w_t, None) for t, w_t in (line_points(w0, w_end, T_line, S) if S else ()))
     ds, dtheta = adjoint_along(problem, dynamics, theta, points, ds, dtheta,
                                velocity_from_gradient=velocity if dynamics.vjp_needs_velocity
                                else None, norms=norms, progress=progress)
