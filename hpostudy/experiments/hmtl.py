@@ -64,9 +64,9 @@ class Config(fs.FeatureSetting):
     grid: int = 7  # values per hyperparameter: 0 and grid-1 half-decades below the maximum
     hyper_iterations: int = 50  # hypergradients of HMTL and HMTL-S
     hyper_step: float = 0.02  # projected Adam's step, as a fraction of each entry's range
-    rho_start: float = 10.0  # HMTL and HMTL-S start at A = 0 and this rho
+    rho_start: float = 10.0  # HMTL and HMTL-S start from this rho, with A zero
     radius: float = 10.0  # HMTL-S: the budget R on the sum of A's entries (paper: 1e-3)
-    edge_fraction: float = 0.25  # graph: edges of weight >= this fraction of the largest
+    edge_fraction: float = 0.25  # graph: edges of weight at least this fraction of the largest
 
     PRESETS = {
         "smoke": {"T": 40, "grid": 4, "hyper_iterations": 8, "feature_epochs": 10},

@@ -37,7 +37,7 @@ class Config(ExperimentConfig):
     dataset: str = "wine"  # digits | wine | breast_cancer | iris | "module:function" -> (X, y)
     model: str = ""  # "module:Builder", called Builder(n_inputs, n_classes) ("": given to run())
     T: int = 100  # training steps per hypergradient
-    batch_size: int = 32
+    batch_size: int = 32  # mini-batch size
     lr: float = 0.1  # thesis-form learning rate alpha
     momentum: float = 0.9  # gamma (rounded to n/2^16, the value exact reversal represents)
     init_log10_l2: float = -3.0  # every L2 hyperparameter at the start (log10)

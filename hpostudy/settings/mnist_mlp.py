@@ -44,7 +44,7 @@ class MLPSetting(ExperimentConfig):
     batch_size: int = 50  # mini-batch size (DrMAD code: 50)
     lr: float = 0.05  # thesis-form learning rate alpha (DrMAD code: 0.05)
     momentum: float = 0.95  # gamma (rounded to n/2^16 for the exact method)
-    init_log_scale: float = 0.0  # s at the start (w = e^s z)
+    init_log_scale: float = 0.0  # s at the start (w is e^s z)
     init_log_l2: float = -6.0  # lambda at the start (penalty e^lambda ||z||^2)
 
     CHOICES = {"dataset": ("digits", "mnist")}

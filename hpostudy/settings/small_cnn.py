@@ -29,9 +29,9 @@ PAPER = {"dataset": "cifar10", "n_train": None, "channels": (32, 32), "hidden": 
 class SmallCNNSetting(ExperimentConfig):
     dataset: str = "digits"  # digits (embedded) or cifar10
     n_train: int | None = 1077  # training examples (None: all but the 1,000 validation ones)
-    batch_size: int = 32
+    batch_size: int = 32  # mini-batch size
     lr: float = 0.005  # usual-form learning rate (thesis: 0.005)
-    momentum: float = 0.95
+    momentum: float = 0.95  # momentum (thesis: 0.95)
     l2: float = 0.02  # L2 coefficient on the weights (biases unregularized)
     channels: tuple[int, ...] = (8, 8)  # feature maps of the two convolutions
     hidden: int = 32  # units of the hidden fully connected layer

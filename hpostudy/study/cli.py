@@ -1,4 +1,5 @@
-"""``hpostudy`` command line: ``list``, ``run``, ``book`` and ``record``.
+"""``hpostudy`` command line: ``list``, ``show``, ``run``, ``book``, ``record``,
+``rejudge`` and ``cells``.
 
     hpostudy list
     hpostudy show NOTEBOOK [--profile smoke|cpu|paper]
@@ -7,6 +8,7 @@
                  [--executor local|ray] [--address HOST:PORT] [--storage URL]
     hpostudy book [--profile smoke|cpu|paper] [--chapters CHAPTER ...]
     hpostudy record [--profile cpu|paper] [--only NAME ...] [--partial]
+    hpostudy cells [NOTEBOOK ...] [--check]
 
 NOTEBOOK is a name from notebooks/ or a path to any jupytext .py notebook (a copy of one of
 the study's, adapted to your model); without one, every notebook of notebooks/ runs.
@@ -91,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     judge.add_argument("--profile", default="cpu",
                        help="the folder of book/recorded/ to judge again (cpu, h100, ...)")
     judge.add_argument("--only", nargs="+", metavar="NAME")
+    cells = sub.add_parser("cells", help="write each notebook's parameters cell from its "
+                                         "experiment's Config (the one declaration of a knob)")
+    cells.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                       help="names from notebooks/ or paths to .py notebooks (default: all)")
+    cells.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 if a cell differs from what would be written")
     return parser
 
 
@@ -134,6 +142,8 @@ def _dispatch(args) -> int:
                                     f"book/recorded/ ({', '.join(there) or 'none yet'})")
         print(f"judged again: {', '.join(rejudge_all(target, args.only))}")
         return 0
+    if args.command == "cells":
+        return write_cells(args.notebooks, args.check)
     if args.command == "book":
         html = runner.build_book(args.profile, chapters=args.chapters)
         print(f"book written to {html}/index.html")
@@ -166,6 +176,27 @@ def _dispatch(args) -> int:
     for o in failed:
         print(f"error: notebook '{o.name}' failed: {o.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def write_cells(selection: list[str], check: bool = False) -> int:
+    """``hpostudy cells``: rewrite the parameters cell of the notebooks of ``selection``
+    (default: all of ``notebooks/``) from their configurations, naming each one changed; with
+    ``check``, name the cells that differ and return 1 if any does, writing nothing."""
+    from . import cells, runner
+    from .notebooks import resolve
+
+    paths = [nb.path for nb in resolve(selection or None, runner._root_or_cwd())]
+    if check:
+        differ = cells.stale(paths)
+        for path in differ:
+            print(f"{path}: its parameters cell differs from its Config")
+        if differ:
+            print("rewrite them with `hpostudy cells`")
+        return 1 if differ else 0
+    for path in paths:
+        if cells.write(path):
+            print(f"rewrote the parameters cell of {path}")
+    return 0
 
 
 def show(notebook: str, profile: str = "smoke") -> str:

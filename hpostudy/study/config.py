@@ -2,11 +2,12 @@
 
 A subclass of :class:`ExperimentConfig` declares each knob as a dataclass field (with a comment)
 and gives ``PRESETS``, the values that differ per profile. Everything else reads the knobs from
-there: the notebook's ``parameters`` cell is papermill's view of the same names (a test keeps
-the two in sync), the CLI checks ``-p KEY=VALUE`` against them, and :meth:`for_profile` is the
-single validation -- unknown names, wrong types, sizes that must be positive, values outside a
-knob's choices -- called alike by the CLI before any work and by the notebook itself (bare
-papermill included, through :meth:`from_notebook`).
+there: the notebook's ``parameters`` cell is papermill's view of the same names, written
+from them by ``hpostudy cells`` (:mod:`hpostudy.study.cells`; a test keeps the two in sync),
+the CLI checks ``-p KEY=VALUE`` against them, and :meth:`for_profile` is the single validation
+-- unknown names, wrong types, sizes that must be positive, values outside a knob's choices, a
+check of several knobs -- raising :class:`ParameterError`, called alike by the CLI once before
+any work and by the notebook itself (bare papermill included, through :meth:`from_notebook`).
 
 Building a configuration has no side effects: no folders, no global torch switches, no disk
 checks. Those belong to preparing a run (:func:`hpostudy.study.run.prepare`).
@@ -17,8 +18,10 @@ import ast
 import dataclasses
 import difflib
 import inspect
-import re
+import io
 import math
+import textwrap
+import tokenize
 import types
 import typing
 from pathlib import Path
@@ -77,10 +80,15 @@ class ExperimentConfig:
     def for_profile(cls, profile: str = "smoke", **overrides) -> "ExperimentConfig":
         """The configuration of ``profile`` with ``overrides`` (``None`` = the profile's value).
 
-        Raises :class:`ParameterError` (unknown name, wrong type, out of range) or ValueError
-        (unknown profile) before any work starts; the messages name the knob and the fix.
+        Raises :class:`ParameterError` -- the one error type of a bad parameter: an unknown
+        profile or name, a wrong type, a value out of range, or a check of several knobs
+        (:meth:`validate`, whose ValueError it becomes) -- before any work starts; the messages
+        name the knob and the fix.
         """
-        get_profile(profile)
+        try:
+            get_profile(profile)
+        except ValueError as err:
+            raise ParameterError(str(err)) from None
         known = cls.knobs()
         unknown = sorted(set(overrides) - set(known) - {"profile"})
         if unknown:
@@ -104,7 +112,12 @@ class ExperimentConfig:
         if values["output_dir"] is None:
             values["output_dir"] = str(Path("build") / profile / "results" / cls.name())
         cfg = cls(**values)
-        cfg.validate()
+        try:
+            cfg.validate()
+        except ParameterError:
+            raise
+        except ValueError as err:  # settings modules whose code is frozen raise ValueError
+            raise ParameterError(str(err)) from err
         return cfg
 
     @classmethod
@@ -119,10 +132,9 @@ class ExperimentConfig:
         readable_tables()
         try:
             return cls.for_profile(params.pop("profile", "smoke"), **params)
-        except ValueError as err:
+        except ParameterError as err:
             if _one_line_in_kernel():  # papermill shows the message, not 40 lines above it
-                raise (err if isinstance(err, ParameterError) else ParameterError(err)) \
-                    from None
+                raise err from None
             raise
 
     def validate(self) -> None:
@@ -142,17 +154,27 @@ class ExperimentConfig:
 
     @classmethod
     def comments(cls) -> dict[str, str]:
-        """The comment after each knob's declaration, from the class and its bases' source."""
+        """The comment of each knob's declaration, from the class and its bases' source: the
+        last comment on the lines of its statement (a default written over several lines keeps
+        its comment on the last), read with :mod:`ast` and :mod:`tokenize`."""
         out: dict[str, str] = {}
         for klass in reversed(cls.__mro__):
             if not dataclasses.is_dataclass(klass):
                 continue
             try:
-                source = inspect.getsource(klass)
+                source = textwrap.dedent(inspect.getsource(klass))
             except (OSError, TypeError):
                 continue
-            for match in re.finditer(r"^\s+(\w+)\s*:[^=\n]*=[^#\n]*#\s*(.+)$", source, re.M):
-                out[match.group(1)] = match.group(2).strip()
+            notes = {}
+            for token in tokenize.generate_tokens(io.StringIO(source).readline):
+                if token.type == tokenize.COMMENT:
+                    notes[token.start[0]] = token.string.lstrip("#").strip()
+            for node in ast.parse(source).body[0].body:
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                    found = [notes[line] for line in range(node.lineno, node.end_lineno + 1)
+                             if line in notes]
+                    if found:
+                        out[node.target.id] = found[-1]
         return out
 
     # ------------------------------------------------------------------ use

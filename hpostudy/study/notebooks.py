@@ -79,7 +79,9 @@ def read(path: Path) -> Notebook:
 
 
 def parse_parameters(source: str, where: str = "notebook") -> dict:
-    """``name -> (default, comment)`` of a parameters cell: plain assignments of literals."""
+    """``name -> (default, comment)`` of a parameters cell: assignments of literals to names,
+    plain (``seeds = 3``) or annotated (``seeds: "Optional[int]" = None``, as
+    :mod:`hpostudy.study.cells` writes them)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as err:
@@ -88,17 +90,20 @@ def parse_parameters(source: str, where: str = "notebook") -> dict:
     lines = source.splitlines()
     out = {}
     for node in tree.body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        else:
+            target = node.target if isinstance(node, ast.AnnAssign) and node.value else None
+        if not isinstance(target, ast.Name):
             raise NotebookError(f"{where}: the parameters cell may only assign values to names "
                                 f"(line {node.lineno})")
         try:
             value = ast.literal_eval(node.value)
         except ValueError as err:
-            raise NotebookError(f"{where}: parameter '{node.targets[0].id}' must be a literal "
+            raise NotebookError(f"{where}: parameter '{target.id}' must be a literal "
                                 f"(line {node.lineno})") from err
-        comment = re.search(r"#\s*(.*)$", lines[node.lineno - 1])
-        out[node.targets[0].id] = (value, comment.group(1).strip() if comment else "")
+        comment = re.search(r"#\s*(.*)$", lines[node.end_lineno - 1])
+        out[target.id] = (value, comment.group(1).strip() if comment else "")
     return out
 
 

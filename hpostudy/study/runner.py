@@ -73,9 +73,13 @@ def _root_or_cwd() -> Path:
 
 # ---------------------------------------------------------------------- validation
 def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
-              params: dict, local: bool = True) -> dict:
+              params: dict, local: bool = True, configs: dict | None = None) -> dict:
     """Check every selected notebook's parameters now; returns name -> parameters to inject.
-    ``local=False`` (notebooks run on a cluster): the GPU is checked there, not here."""
+    ``local=False`` (notebooks run on a cluster): the GPU is checked there, not here. Each
+    notebook's configuration -- its cell's own values, then ``params`` -- is validated here
+    once and, given ``configs``, kept there by name for the rest of the run (its settings, a
+    partial recording's key); the kernel validates it again only because bare papermill
+    has no other check."""
     from .profiles import get_profile
 
     get_profile(profile)
@@ -100,7 +104,9 @@ def preflight(notebooks: list[nbs.Notebook], profile: str, device: str | None,
             from .. import data
             from .profiles import check_device
 
-            cfg = config.for_profile(profile, device=device, **params)
+            cfg = config.for_profile(profile, device=device, **{**_cell_values(nb), **params})
+            if configs is not None:
+                configs[nb.name] = cfg
             if local:
                 check_device(cfg.device)
             for dataset in cfg.datasets():
@@ -318,7 +324,9 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
                          f"{len(notebooks)} notebooks, whose results would overwrite each "
                          "other: run one notebook with it (or leave output_dir unset for "
                          "build/<profile>/results/<name>)")
-    injected = preflight(notebooks, profile, device, params, local=executor == "local")
+    configs: dict = {}
+    injected = preflight(notebooks, profile, device, params, local=executor == "local",
+                         configs=configs)
     environment = {}
     if storage:
         from ..metaopt import SEARCH_STORAGE, check_search_storage
@@ -343,7 +351,7 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
         job = Job(nb.name, nb.path.resolve(), {**injected[nb.name], "output_dir": str(results)},
                   executed, results, root, threads, direct,
                   {**environment, "PYTHONPATH": _python_path(nb.path.parent)},
-                  _settings(nb, profile, device, params, results), scratch)
+                  _settings(configs.get(nb.name)), scratch)
         stamp = results / STAMP
         current = _stamp(job)
         reason = rerun_reason(job, current)
@@ -366,8 +374,7 @@ def run_notebooks(selection: list[str] | None = None, profile: str = "smoke",
         if state == "incomplete":
             store.RunMarker(results).release()  # left by a killed or failed run
         picked = partial.pick_up(root / "book" / "recorded" / profile / nb.name, results,
-                                 None if nb.config is None else nb.config.for_profile(
-                                     profile, device=device, **params))
+                                 configs.get(nb.name))
         if picked:
             print(f"{nb.name}: {picked}", file=sys.stderr)
         todo.append((job, current))
@@ -450,16 +457,18 @@ def _placement(nb: nbs.Notebook, build: Path, root: Path,
     return results, results / f"{nb.name}.ipynb", results / ".hpostudy"
 
 
-def _settings(nb: nbs.Notebook, profile: str, device: str | None, params: dict,
-              results: Path) -> dict | None:
-    """The settings the run of ``nb`` records in its ``meta.json`` (as JSON reads them back),
-    None for a notebook without a configuration."""
-    if nb.config is None:
-        return None
-    cell = {k: value for k, (value, _) in nb.parameters.items()  # a copy's own defaults
+def _cell_values(nb: nbs.Notebook) -> dict:
+    """The values a notebook's parameters cell gives its knobs (a copy's own defaults; None,
+    the profile's value, left out), less those the run itself sets."""
+    return {k: value for k, (value, _) in nb.parameters.items()
             if value is not None and k not in ("profile", "device", "output_dir")}
-    cfg = nb.config.for_profile(profile, device=device,
-                                **{**cell, **params, "output_dir": str(results)})
+
+
+def _settings(cfg) -> dict | None:
+    """The settings a run of the configuration ``cfg`` (validated by :func:`preflight`)
+    records in its ``meta.json``, as JSON reads them back; None without a configuration."""
+    if cfg is None:
+        return None
     return json.loads(json.dumps(cfg.settings(), default=str))
 
 
