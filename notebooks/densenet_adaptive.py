@@ -27,29 +27,30 @@
 # profile's value. Runs checkpoint and resume where they stopped.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device, cuda for paper)
-seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
-dataset = None  # digits (embedded 8x8) | cifar10 (from the data root)
-n_train = None  # training examples (None: all but the validation ones)
-depth = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
-growth = None  # growth rate (thesis: 12)
-first = None  # feature maps of the first convolution (thesis: 16)
-dropout = None  # dropout after every convolution (thesis: 0.2)
-batch_size = None  # mini-batch size (thesis: 64)
-lr = None  # usual-form (initial) learning rate (thesis: 0.1)
-eval_batch = None  # size of the cycling evaluation batches (thesis: 500-1000)
-epochs = None  # training epochs (thesis: 300)
-experiments = None  # which of the thesis' two experiments to run
-every = None  # steps between updates, per experiment (thesis: 100, 131)
-window = None  # iterations the hypergradient looks back (thesis: 5, 4)
-momenta = None  # elementary momentum decay (thesis: 0.9, 0.95)
-val_sizes = None  # validation examples (thesis: 10,000, 14,000)
-l2_rates = None  # sign step on the log10 L2 (thesis: 0.01, 0.02)
-lr_rates = None  # sign step on the ln learning rates (thesis: 0.2, 0.1)
-initial_log10_l2 = None  # log10 L2 of every weight at the start (thesis: -4)
+# Written by `hpostudy cells` from hpostudy.experiments.densenet_adaptive.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded 8x8) | cifar10 (from the data root)
+n_train: "Optional[int]" = None  # training examples (None: all but the validation ones)
+depth: "Optional[int]" = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
+growth: "Optional[int]" = None  # growth rate (thesis: 12)
+first: "Optional[int]" = None  # feature maps of the first convolution (thesis: 16)
+dropout: "Optional[float]" = None  # dropout after every convolution (thesis: 0.2)
+batch_size: "Optional[int]" = None  # mini-batch size (thesis: 64)
+lr: "Optional[float]" = None  # usual-form (initial) learning rate (thesis: 0.1)
+eval_batch: "Optional[int]" = None  # size of the cycling evaluation batches (thesis: 500-1000)
+epochs: "Optional[int]" = None  # training epochs (thesis: 300)
+experiments: "Optional[list[int]]" = None  # which of the thesis' two experiments to run
+every: "Optional[list[int]]" = None  # steps between updates, per experiment (thesis: 100, 131)
+window: "Optional[list[int]]" = None  # iterations the hypergradient looks back (thesis: 5, 4)
+momenta: "Optional[list[float]]" = None  # elementary momentum decay (thesis: 0.9, 0.95)
+val_sizes: "Optional[list[int]]" = None  # validation examples (thesis: 10,000, 14,000)
+l2_rates: "Optional[list[float]]" = None  # sign step on the log10 L2 (thesis: 0.01, 0.02)
+lr_rates: "Optional[list[float]]" = None  # sign step on the ln learning rates (thesis: 0.2, 0.1)
+initial_log10_l2: "Optional[float]" = None  # log10 L2 of every weight at the start (thesis: -4)
 
 # %%
 from hpostudy.experiments import densenet_adaptive

@@ -28,33 +28,34 @@
 # profile's value. Runs checkpoint and resume where they stopped.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device, cuda for paper)
-seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
-dataset = None  # digits (embedded 8x8) | cifar10 (from the data root)
-n_train = None  # training examples (None: all but the validation ones)
-depth = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
-growth = None  # growth rate (thesis: 12)
-first = None  # feature maps of the first convolution (thesis: 16)
-dropout = None  # dropout after every convolution (thesis: 0.2)
-batch_size = None  # mini-batch size (thesis: 64)
-lr = None  # usual-form (initial) learning rate (thesis: 0.1)
-eval_batch = None  # size of the cycling evaluation batches (thesis: 500-1000)
-n_val = None  # validation examples (thesis: 5,000 of CIFAR-10's 50,000 training images)
-momentum = None  # momentum decay (thesis: 0.9)
-optimizer = None  # nesterov (the thesis) | momentum (regular, DrMAD's derivation)
-lr_schedule = None  # thesis: /10 at epochs 30 and 60 | densenet: at 50% and 75%
-initial_l2 = None  # log10 L2 at the start (thesis: -4, -2, -7)
-first_epochs = None  # epochs of meta-iteration 0 (thesis: 100, 10, 10)
-epoch_growth = None  # the epochs multiply by this each meta-iteration (thesis: 1.4)
-max_epochs = None  # cap on the epochs of a meta-iteration (thesis: 300)
-meta_iterations = None  # meta-iterations per run (thesis: up to 9)
-meta_lr = None  # sign step on the log10 L2 hyperparameters (thesis: 0.3333)
-meta_momentum = None  # momentum of the meta-steps (thesis: 0.7)
-clip = None  # weights projected onto [-clip, clip] (thesis: 1000)
-random_direction = None  # of initial_l2, those also run with random-sign meta-steps (the null; others skipped)
+# Written by `hpostudy cells` from hpostudy.experiments.densenet_drmad.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded 8x8) | cifar10 (from the data root)
+n_train: "Optional[int]" = None  # training examples (None: all but the validation ones)
+depth: "Optional[int]" = None  # DenseNet depth, 4 + 3 x layers per block (thesis: 40)
+growth: "Optional[int]" = None  # growth rate (thesis: 12)
+first: "Optional[int]" = None  # feature maps of the first convolution (thesis: 16)
+dropout: "Optional[float]" = None  # dropout after every convolution (thesis: 0.2)
+batch_size: "Optional[int]" = None  # mini-batch size (thesis: 64)
+lr: "Optional[float]" = None  # usual-form (initial) learning rate (thesis: 0.1)
+eval_batch: "Optional[int]" = None  # size of the cycling evaluation batches (thesis: 500-1000)
+n_val: "Optional[int]" = None  # validation examples (thesis: 5,000 of CIFAR-10's 50,000 training images)
+momentum: "Optional[float]" = None  # momentum decay (thesis: 0.9)
+optimizer: "Optional[str]" = None  # nesterov (the thesis) | momentum (regular, DrMAD's derivation)
+lr_schedule: "Optional[str]" = None  # thesis: /10 at epochs 30 and 60 | densenet: at 50% and 75%
+initial_l2: "Optional[list[float]]" = None  # log10 L2 at the start (thesis: -4, -2, -7)
+first_epochs: "Optional[list[int]]" = None  # epochs of meta-iteration 0 (thesis: 100, 10, 10)
+epoch_growth: "Optional[float]" = None  # the epochs multiply by this each meta-iteration (thesis: 1.4)
+max_epochs: "Optional[int]" = None  # cap on the epochs of a meta-iteration (thesis: 300)
+meta_iterations: "Optional[int]" = None  # meta-iterations per run (thesis: up to 9)
+meta_lr: "Optional[float]" = None  # sign step on the log10 L2 hyperparameters (thesis: 0.3333)
+meta_momentum: "Optional[float]" = None  # momentum of the meta-steps (thesis: 0.7)
+clip: "Optional[float]" = None  # weights projected onto [-clip, clip] (thesis: 1000)
+random_direction: "Optional[list[float]]" = None  # of initial_l2, those also run with random-sign meta-steps (the null; others skipped)
 
 # %%
 from hpostudy.experiments import densenet_drmad

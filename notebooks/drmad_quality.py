@@ -32,29 +32,30 @@
 # MNIST from the data root. Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: data split, initialization and batch order
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/drmad_quality)
-dataset = None  # digits (embedded) or mnist
-n_train = None  # training examples
-n_val = None  # validation examples
-n_test = None  # test examples
-hidden = None  # hidden layer widths
-batch_size = None  # mini-batch size (DrMAD code: 50)
-lr = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
-momentum = None  # momentum gamma
-init_log_scale = None  # s at the start (w is e^s z)
-init_log_l2 = None  # lambda at the start (penalty e^lambda |z|^2)
-horizons = None  # elementary iterations T (thesis: 2,000 and 20,000)
-reverse_steps = None  # DrMAD reverse steps S (thesis: about 200 and 2,000)
-meta_iterations = None  # meta-iterations, one number per horizon
-seeds_per_horizon = None  # seeds run at each horizon (at most seeds)
-drmad2_exact_steps = None  # DrMAD2's exact reverse steps (thesis: about 100)
-meta_lr = None  # step along the sign of the hypergradient (DrMAD code: 0.07)
-controls = None  # control meta-runs: exact signs, random signs
-benchmark = None  # benchmark tables the cost claims are judged on
+# Written by `hpostudy cells` from hpostudy.experiments.drmad_quality.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) or mnist
+n_train: "Optional[int]" = None  # training examples
+n_val: "Optional[int]" = None  # validation examples
+n_test: "Optional[int]" = None  # test examples
+hidden: "Optional[list[int]]" = None  # hidden layer widths
+batch_size: "Optional[int]" = None  # mini-batch size (DrMAD code: 50)
+lr: "Optional[float]" = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
+momentum: "Optional[float]" = None  # gamma (rounded to n/2^16 for the exact method)
+init_log_scale: "Optional[float]" = None  # s at the start (w is e^s z)
+init_log_l2: "Optional[float]" = None  # lambda at the start (penalty e^lambda ||z||^2)
+horizons: "Optional[list[int]]" = None  # elementary iterations T (thesis: 2,000 and 20,000)
+reverse_steps: "Optional[list[int]]" = None  # DrMAD reverse steps S (thesis: ~200 and ~2,000)
+meta_iterations: "Optional[list[int]]" = None  # meta-iterations, one number per horizon
+seeds_per_horizon: "Optional[list[int]]" = None  # seeds run at each horizon (at most seeds)
+drmad2_exact_steps: "Optional[int]" = None  # DrMAD2's exact reverse steps (thesis: about 100)
+meta_lr: "Optional[float]" = None  # step along the sign of the hypergradient (DrMAD code: 0.07)
+controls: "Optional[list[str]]" = None  # control meta-runs: exact signs, random signs
+benchmark: "Optional[list[str]]" = None  # benchmark tables the cost claims are judged on
 
 # %%
 from hpostudy.experiments import drmad_quality

@@ -28,36 +28,37 @@
 # value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: data, corruption and split
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/front_convex)
-problems = None  # ridge (per-feature L2) and/or cleaning (per-example weights)
-horizons = None  # training steps T per hypergradient
-ridge_features = None  # ridge: features, one L2 coefficient each
-ridge_train = None  # ridge: training examples
-ridge_init = None  # ridge: every log L2 coefficient at the start
-ridge_lr = None  # ridge: thesis-form learning rate alpha
-cleaning_dataset = None  # cleaning: digits (embedded) or mnist
-cleaning_train = None  # cleaning: training examples, one weight each
-cleaning_corrupt = None  # cleaning: share of training labels made wrong
-cleaning_l2 = None  # cleaning: L2 coefficient mu on the classifier
-cleaning_init = None  # cleaning: every example's weight logit at the start
-cleaning_lr = None  # cleaning: thesis-form learning rate alpha
-n_val = None  # validation examples (both problems)
-n_test = None  # test examples (both problems)
-momentum = None  # momentum gamma
-truncation_steps = None  # K of truncated reverse mode (K < T only)
-implicit_iterations = None  # solver iterations of the implicit methods
-drmad_steps = None  # DrMAD's reverse steps S (at most T)
-drmad2_exact_steps = None  # DrMAD2's exact reverse steps before the line
-forward_budget = None  # forward mode runs where m x T is at most this
-max_stored_bytes = None  # reverse mode's stored trajectory runs up to this many bytes
-meta_T = None  # training steps per meta-iteration of the outer loops
-meta_iterations = None  # meta-iterations of every outer loop (the same for all)
-meta_lr = None  # Adam's step on the hyperparameters
-meta_methods = None  # estimators of the outer loops (labels as in the front table, or all)
+# Written by `hpostudy cells` from hpostudy.experiments.front_convex.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+problems: "Optional[list[str]]" = None  # ridge (per-feature L2) and/or cleaning (per-example weights)
+horizons: "Optional[list[int]]" = None  # training steps T per hypergradient
+ridge_features: "Optional[int]" = None  # ridge: features, one L2 coefficient each
+ridge_train: "Optional[int]" = None  # ridge: training examples
+ridge_init: "Optional[float]" = None  # ridge: every log L2 coefficient at the start
+ridge_lr: "Optional[float]" = None  # ridge: thesis-form learning rate alpha
+cleaning_dataset: "Optional[str]" = None  # cleaning: digits (embedded) or mnist
+cleaning_train: "Optional[int]" = None  # cleaning: training examples, one weight each
+cleaning_corrupt: "Optional[float]" = None  # cleaning: share of training labels made wrong
+cleaning_l2: "Optional[float]" = None  # cleaning: L2 coefficient mu on the classifier
+cleaning_init: "Optional[float]" = None  # cleaning: every example's weight logit at the start
+cleaning_lr: "Optional[float]" = None  # cleaning: thesis-form learning rate alpha
+n_val: "Optional[int]" = None  # validation examples (both problems)
+n_test: "Optional[int]" = None  # test examples (both problems)
+momentum: "Optional[float]" = None  # gamma (rounded to n/2^16, the value exact reversal represents)
+truncation_steps: "Optional[list[int]]" = None  # K of truncated reverse mode (K < T only)
+implicit_iterations: "Optional[list[int]]" = None  # solver iterations of the implicit methods
+drmad_steps: "Optional[int]" = None  # DrMAD's reverse steps S (at most T)
+drmad2_exact_steps: "Optional[int]" = None  # DrMAD2's exact reverse steps before the line
+forward_budget: "Optional[float]" = None  # forward mode runs where m x T is at most this
+max_stored_bytes: "Optional[float]" = None  # reverse mode's stored trajectory runs up to this
+meta_T: "Optional[int]" = None  # training steps per meta-iteration of the outer loops
+meta_iterations: "Optional[int]" = None  # meta-iterations of every outer loop (the same for all)
+meta_lr: "Optional[float]" = None  # Adam's step on the hyperparameters
+meta_methods: "Optional[list[str]]" = None  # estimators of the outer loops (labels, or all)
 
 # %%
 from hpostudy.experiments import front_convex

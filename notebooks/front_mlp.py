@@ -29,33 +29,34 @@
 # MNIST from the data root. Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: data split, initialization and batch order
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables, figures, checkpoints (None: build/<profile>/results/front_mlp)
-dataset = None  # digits (embedded) or mnist
-n_train = None  # training examples
-n_val = None  # validation examples
-n_test = None  # test examples
-hidden = None  # hidden layer widths
-batch_size = None  # mini-batch size (DrMAD code: 50)
-lr = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
-momentum = None  # momentum gamma
-init_log_scale = None  # s at the start (w is e^s z)
-init_log_l2 = None  # lambda at the start (penalty e^lambda |z|^2)
-horizons = None  # training steps T per hypergradient (thesis: 100 to 20,000)
-truncation_steps = None  # K of truncated reverse mode (K < T only)
-implicit_iterations = None  # solver iterations of the implicit methods
-implicit_batches = None  # the implicit methods' training loss: the last this many mini-batches
-drmad_steps = None  # DrMAD's reverse steps S (at most T)
-drmad2_exact_steps = None  # DrMAD2's exact reverse steps before the line
-forward_budget = None  # forward mode runs where m x T is at most this
-max_stored_bytes = None  # reverse mode's stored trajectory runs up to this many bytes
-meta_T = None  # training steps per meta-iteration of the outer loops
-meta_iterations = None  # meta-iterations of every outer loop (the same for all)
-meta_lr = None  # Adam's step on the hyperparameters
-meta_methods = None  # estimators of the outer loops (labels as in the front table)
+# Written by `hpostudy cells` from hpostudy.experiments.front_mlp.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) or mnist
+n_train: "Optional[int]" = None  # training examples
+n_val: "Optional[int]" = None  # validation examples
+n_test: "Optional[int]" = None  # test examples
+hidden: "Optional[list[int]]" = None  # hidden layer widths
+batch_size: "Optional[int]" = None  # mini-batch size (DrMAD code: 50)
+lr: "Optional[float]" = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
+momentum: "Optional[float]" = None  # gamma (rounded to n/2^16 for the exact method)
+init_log_scale: "Optional[float]" = None  # s at the start (w is e^s z)
+init_log_l2: "Optional[float]" = None  # lambda at the start (penalty e^lambda ||z||^2)
+horizons: "Optional[list[int]]" = None  # training steps T per hypergradient (thesis: 100 to 20,000)
+truncation_steps: "Optional[list[int]]" = None  # K of truncated reverse mode (K < T only)
+implicit_iterations: "Optional[list[int]]" = None  # solver iterations of the implicit methods
+implicit_batches: "Optional[int]" = None  # the implicit methods' training loss: the last this many mini-batches
+drmad_steps: "Optional[int]" = None  # DrMAD's reverse steps S (at most T; thesis: about 200)
+drmad2_exact_steps: "Optional[int]" = None  # DrMAD2's exact reverse steps before the line (thesis: about 100)
+forward_budget: "Optional[float]" = None  # forward mode (m tangents) runs where m x T is at most this
+max_stored_bytes: "Optional[float]" = None  # reverse mode's stored trajectory runs up to this
+meta_T: "Optional[int]" = None  # training steps per meta-iteration of the outer loops
+meta_iterations: "Optional[int]" = None  # meta-iterations of every outer loop (the same for all)
+meta_lr: "Optional[float]" = None  # Adam's step on the hyperparameters
+meta_methods: "Optional[list[str]]" = None  # estimators of the outer loops (labels)
 
 # %%
 from hpostudy.experiments import front_mlp

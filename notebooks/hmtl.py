@@ -31,28 +31,29 @@
 # not available offline). Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: the first random split
-seeds = None  # number of splits (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/hmtl)
-dataset = None  # digits (embedded) | cifar10 | mnist
-feature_images = None  # images the feature network is trained on (never in a split)
-feature_epochs = None  # epochs of the feature network
-feature_channels = None  # feature maps of its two convolutions
-features = None  # dimension of the features (its hidden layer)
-n_train = None  # training examples per split (paper: 50)
-n_val = None  # validation examples per split (paper: 50); the rest is the test set
-T = None  # Adam steps of the inner training
-lr = None  # Adam step size of the inner training
-rho_max = None  # range of rho for every method: [0, rho_max]
-a_max = None  # range of each A_jk for every method: [0, a_max]
-grid = None  # grid values per hyperparameter (STL, NMTL)
-hyper_iterations = None  # hypergradients of HMTL and HMTL-S
-hyper_step = None  # projected Adam step, as a fraction of each entry's range
-rho_start = None  # HMTL and HMTL-S start from this rho, with no relations (A zero)
-radius = None  # HMTL-S budget R on the sum of A (paper: 0.001 for its features)
-edge_fraction = None  # task graph: edges of at least this fraction of the largest weight
+# Written by `hpostudy cells` from hpostudy.experiments.hmtl.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) | cifar10 | mnist: where images and labels come from
+feature_images: "Optional[int]" = None  # images the feature network is trained on (never in a split)
+feature_epochs: "Optional[int]" = None  # epochs of the feature network (Adam, learning rate 1e-3)
+feature_channels: "Optional[list[int]]" = None  # feature maps of its two convolutions
+features: "Optional[int]" = None  # width of its hidden layer: the dimension of the features
+n_train: "Optional[int]" = None  # training examples per split (paper: 50)
+n_val: "Optional[int]" = None  # validation examples per split (paper: 50); the rest of the pool is test
+T: "Optional[int]" = None  # Adam steps of the inner training
+lr: "Optional[float]" = None  # Adam step size of the inner training
+rho_max: "Optional[float]" = None  # range of rho: [0, rho_max] (every method)
+a_max: "Optional[float]" = None  # range of each A_jk: [0, a_max] (every method)
+grid: "Optional[int]" = None  # values per hyperparameter: 0 and grid-1 half-decades below the maximum
+hyper_iterations: "Optional[int]" = None  # hypergradients of HMTL and HMTL-S
+hyper_step: "Optional[float]" = None  # projected Adam's step, as a fraction of each entry's range
+rho_start: "Optional[float]" = None  # HMTL and HMTL-S start from this rho, with A zero
+radius: "Optional[float]" = None  # HMTL-S: the budget R on the sum of A's entries (paper: 1e-3)
+edge_fraction: "Optional[float]" = None  # graph: edges of weight at least this fraction of the largest
 
 # %%
 from hpostudy.experiments import hmtl

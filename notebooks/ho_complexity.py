@@ -27,18 +27,19 @@
 # Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: the MLP's initialization and the batch order
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/ho_complexity)
-hidden = None  # units of the MLP's hidden layer
-batch_size = None  # mini-batch size
-T = None  # horizon of the sweep over m
-m_values = None  # numbers of hyperparameters of the sweep over m
-T_values = None  # horizons of the sweep over T
-m_for_T = None  # number of hyperparameters of the sweep over T
-repeats = None  # interleaved repetitions of every timing (the median is kept)
+# Written by `hpostudy cells` from hpostudy.experiments.ho_complexity.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+hidden: "Optional[int]" = None  # units of the MLP's hidden layer (on the 8x8 digits)
+batch_size: "Optional[int]" = None  # mini-batch size
+T: "Optional[int]" = None  # horizon of the sweep over m
+m_values: "Optional[list[int]]" = None  # numbers of hyperparameters of the sweep over m
+T_values: "Optional[list[int]]" = None  # horizons of the sweep over T
+m_for_T: "Optional[int]" = None  # number of hyperparameters of the sweep over T
+repeats: "Optional[int]" = None  # interleaved repetitions of every timing (the median is kept)
 
 # %%
 from hpostudy.experiments import ho_complexity

@@ -27,21 +27,22 @@
 # `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: initialization, batch order and dropout masks
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/parameter_paths)
-dataset = None  # digits (embedded) or cifar10
-n_train = None  # training examples
-batch_size = None  # mini-batch size
-lr = None  # learning rate, usual form (thesis: 0.005)
-momentum = None  # momentum (thesis: 0.95)
-l2 = None  # L2 coefficient on the weights (thesis: 0.02)
-channels = None  # feature maps of the two convolutions
-hidden = None  # units of the hidden fully connected layer
-epochs = None  # training epochs
-coordinates = None  # random coordinates recorded (6 pairs for Fig 2.1)
+# Written by `hpostudy cells` from hpostudy.experiments.parameter_paths.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) or cifar10
+n_train: "Optional[int]" = None  # training examples (None: all but the 1,000 validation ones)
+batch_size: "Optional[int]" = None  # mini-batch size
+lr: "Optional[float]" = None  # usual-form learning rate (thesis: 0.005)
+momentum: "Optional[float]" = None  # momentum (thesis: 0.95)
+l2: "Optional[float]" = None  # L2 coefficient on the weights (biases unregularized)
+channels: "Optional[list[int]]" = None  # feature maps of the two convolutions
+hidden: "Optional[int]" = None  # units of the hidden fully connected layer
+epochs: "Optional[int]" = None  # training epochs
+coordinates: "Optional[int]" = None  # random coordinates recorded (6 pairs for Fig 2.1)
 
 # %%
 from hpostudy.experiments import parameter_paths

@@ -25,27 +25,28 @@
 # MNIST from the data root. Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: data split, initialization, batch order, recorded coordinates
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/reversal_precision)
-dataset = None  # digits (embedded) or mnist
-n_train = None  # training examples
-n_val = None  # validation examples
-n_test = None  # test examples
-hidden = None  # hidden layer widths
-batch_size = None  # mini-batch size (DrMAD code: 50)
-lr = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
-momentum = None  # momentum gamma
-init_log_scale = None  # s at the start (w is e^s z)
-init_log_l2 = None  # lambda at the start (penalty e^lambda |z|^2)
-T = None  # elementary iterations (thesis: 2,000)
-meta_iterations_before = None  # DrMAD sign steps before the comparison (thesis: 11)
-drmad_reverse_steps = None  # reverse steps S of those DrMAD hypergradients
-coordinates = None  # coordinates of w, v, d_w and d_meta recorded
-tolerance = None  # relative difference counted as parted
-meta_lr = None  # step along the sign of the hypergradient (DrMAD code: 0.07)
+# Written by `hpostudy cells` from hpostudy.experiments.reversal_precision.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) or mnist
+n_train: "Optional[int]" = None  # training examples
+n_val: "Optional[int]" = None  # validation examples
+n_test: "Optional[int]" = None  # test examples
+hidden: "Optional[list[int]]" = None  # hidden layer widths
+batch_size: "Optional[int]" = None  # mini-batch size (DrMAD code: 50)
+lr: "Optional[float]" = None  # thesis-form learning rate alpha (DrMAD code: 0.05)
+momentum: "Optional[float]" = None  # gamma (rounded to n/2^16 for the exact method)
+init_log_scale: "Optional[float]" = None  # s at the start (w is e^s z)
+init_log_l2: "Optional[float]" = None  # lambda at the start (penalty e^lambda ||z||^2)
+T: "Optional[int]" = None  # elementary iterations (thesis: 2,000)
+meta_iterations_before: "Optional[int]" = None  # DrMAD sign steps first (thesis: 11)
+drmad_reverse_steps: "Optional[int]" = None  # S of those DrMAD steps
+coordinates: "Optional[int]" = None  # coordinates of w, v, d_w and d_meta recorded
+tolerance: "Optional[float]" = None  # relative difference at which the paths "part"
+meta_lr: "Optional[float]" = None  # step along the sign of the hypergradient (DrMAD code: 0.07)
 
 # %%
 from hpostudy.experiments import reversal_precision

@@ -35,29 +35,30 @@
 # `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: the networks' initialization and the batch order
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/rt_ho)
-dataset = None  # digits (embedded) | cifar10
-n_train = None  # training images (a fixed split; the teacher CNN trains on them too)
-n_val = None  # validation images (never trained on)
-embedding = None  # dimension of the secondary target (the teacher CNN's hidden layer)
-teacher_epochs = None  # epochs of the teacher CNN
-teacher_channels = None  # feature maps of its two convolutions
-hidden = None  # units of every hidden layer of the two networks
-batch_size = None  # mini-batch size
-T = None  # most training steps (early stopping usually ends a run before)
-eval_every = None  # steps between measurements of the validation error
-patience = None  # measurements without improvement before training stops
-lr = None  # eta: fixed for the grid, RT-HO's start
-momentum = None  # mu: fixed for the grid, RT-HO's start
-rho_grid = None  # the baseline's values of rho
-rho_start = None  # RT-HO's initial rho
-every = None  # RT-HO: steps between hyperparameter updates (paper: 20)
-hyper_steps = None  # projected Adam steps of rho, eta and mu
-growth_horizons = None  # T of the exact hypergradient at RT-HO's start (forward and reverse)
+# Written by `hpostudy cells` from hpostudy.experiments.rt_ho.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits (embedded) | cifar10
+n_train: "Optional[int]" = None  # training images (a fixed split; the teacher CNN trains on them too)
+n_val: "Optional[int]" = None  # validation images (never trained on by either network)
+embedding: "Optional[int]" = None  # dimension of the secondary target: the teacher CNN's hidden layer
+teacher_epochs: "Optional[int]" = None  # epochs of the teacher CNN
+teacher_channels: "Optional[list[int]]" = None  # feature maps of its two convolutions
+hidden: "Optional[int]" = None  # units of every hidden layer of the two networks
+batch_size: "Optional[int]" = None  # mini-batch size
+T: "Optional[int]" = None  # most training steps (early stopping usually ends a run before)
+eval_every: "Optional[int]" = None  # steps between measurements of the validation error
+patience: "Optional[int]" = None  # measurements without improvement before training stops
+lr: "Optional[float]" = None  # eta: fixed for the grid, RT-HO's start
+momentum: "Optional[float]" = None  # mu: fixed for the grid, RT-HO's start
+rho_grid: "Optional[list[float]]" = None  # the baseline's rho values
+rho_start: "Optional[float]" = None  # RT-HO's initial rho
+every: "Optional[int]" = None  # RT-HO: steps between hyperparameter updates (paper: 20)
+hyper_steps: "Optional[list[float]]" = None  # projected Adam steps of rho, eta, mu
+growth_horizons: "Optional[list[int]]" = None  # T of the exact hypergradient at the start
 
 # %%
 from hpostudy.experiments import rt_ho

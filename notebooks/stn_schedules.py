@@ -27,35 +27,36 @@
 # resumes. Every parameter left at `None` takes the profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/stn_schedules)
-steps = None  # training steps of each search trial (and of the STN when stn_steps is 0)
-stn_steps = None  # the STN's training steps (0: trials x steps, a search's total budget)
-batch_size = None  # examples (or sequences) per training and validation batch
-train_steps = None  # T_train, training steps per cycle of Algorithm 1
-val_steps = None  # T_val, validation steps per cycle
-lr = None  # Adam step of the network weights (the STN's and every trial's)
-hyper_lr = None  # Adam step of the STN's hyperparameters
-scale_lr = None  # Adam step of the STN's log perturbation scale
-entropy_weight = None  # tau, weight of the entropy of the perturbation
-init_scale = None  # initial perturbation scale sigma, in unconstrained units
-eval_every = None  # training steps between evaluations of a training curve
-start = None  # not used here: the STNs start at inits (a knob of every STN notebook)
-dataset = None  # generated (a small Markov-chain corpus, smoke) or ptb
-vocab = None  # word types of the generated corpus
-tokens = None  # tokens of the generated corpus
-train_tokens = None  # training tokens used, from the start of the split (0: all)
-eval_tokens = None  # validation and test tokens evaluated, from the start (0: all)
-embed = None  # embedding width
-hidden = None  # LSTM width
-layers = None  # LSTM layers
-bptt = None  # tokens per training sequence
-inits = None  # initial output dropout rates of the STNs
-noise = None  # amplitude of the Gaussian and sinusoidal noise on the fixed rate
-noise_period = None  # steps per period of the sinusoid
+# Written by `hpostudy cells` from hpostudy.experiments.stn_schedules.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+steps: "Optional[int]" = None  # training steps of every network: the STN's and each search trial's
+batch_size: "Optional[int]" = None  # examples (or sequences) per training and validation batch
+train_steps: "Optional[int]" = None  # T_train, training steps per cycle of Algorithm 1
+val_steps: "Optional[int]" = None  # T_val, validation steps per cycle
+lr: "Optional[float]" = None  # Adam step of the network weights (the STN's and every trial's)
+hyper_lr: "Optional[float]" = None  # Adam step of the STN's hyperparameters
+scale_lr: "Optional[float]" = None  # Adam step of the STN's log perturbation scale
+entropy_weight: "Optional[float]" = None  # tau, weight of the entropy of the perturbation
+init_scale: "Optional[float]" = None  # initial perturbation scale sigma, in unconstrained units
+eval_every: "Optional[int]" = None  # training steps between evaluations of a training curve
+start: "Optional[float]" = None  # where every method starts: this position in every box (0.5: centre)
+stn_steps: "Optional[int]" = None  # the STN's training steps (0: trials * steps, a search's total)
+dataset: "Optional[str]" = None  # generated (a small Markov-chain corpus, smoke) or ptb
+vocab: "Optional[int]" = None  # word types (ptb: its most frequent words, the rest <unk>; 0: all 10,000)
+tokens: "Optional[int]" = None  # tokens of the generated corpus
+train_tokens: "Optional[int]" = None  # training tokens used, from the start of the split (0: all)
+eval_tokens: "Optional[int]" = None  # validation and test tokens evaluated, from the start (0: all)
+embed: "Optional[int]" = None  # embedding width
+hidden: "Optional[int]" = None  # LSTM width
+layers: "Optional[int]" = None  # LSTM layers
+bptt: "Optional[int]" = None  # tokens per training sequence
+inits: "Optional[list[float]]" = None  # initial output dropout rates of the STNs
+noise: "Optional[float]" = None  # amplitude of the Gaussian and sinusoidal noise on the fixed rate
+noise_period: "Optional[int]" = None  # steps per period of the sinusoid
 
 # %%
 from hpostudy.experiments import stn_schedules

@@ -25,31 +25,32 @@
 # profile's value.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
-seeds = None  # number of seeds (claims about outcomes need at least 3)
-output_dir = None  # tables and figures (None: build/<profile>/results/stn_sensitivity)
-steps = None  # training steps of each search trial (and of the STN when stn_steps is 0)
-stn_steps = None  # the STN's training steps (0: trials x steps, a search's total budget)
-batch_size = None  # examples (or sequences) per training and validation batch
-train_steps = None  # T_train, training steps per cycle of Algorithm 1
-val_steps = None  # T_val, validation steps per cycle
-lr = None  # Adam step of the network weights (the STN's and every trial's)
-hyper_lr = None  # Adam step of the STN's hyperparameters
-scale_lr = None  # Adam step of the STN's log perturbation scale
-entropy_weight = None  # tau, weight of the entropy of the perturbation
-init_scale = None  # initial perturbation scale sigma, in unconstrained units
-eval_every = None  # training steps between evaluations of a training curve
-start = None  # where every method starts: this position in every box (0.5: centre)
-dataset = None  # digits (embedded 8x8) or cifar10
-n_train = None  # training images (0: all that remain beside the validation images)
-n_val = None  # validation images (cifar10: taken from its training files)
-channels = None  # widths of the 3x3 convolutions, 2x2 pooling after each
-hidden = None  # widths of the fully connected layers
-ratios = None  # train/val steps per cycle
-fixed_scales = None  # fixed perturbation scales
-trials = None  # trials of the Bayesian optimization every variant is compared with
+# Written by `hpostudy cells` from hpostudy.experiments.stn_sensitivity.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+steps: "Optional[int]" = None  # training steps of every network: the STN's and each search trial's
+batch_size: "Optional[int]" = None  # examples (or sequences) per training and validation batch
+train_steps: "Optional[int]" = None  # T_train, training steps per cycle of Algorithm 1
+val_steps: "Optional[int]" = None  # T_val, validation steps per cycle
+lr: "Optional[float]" = None  # Adam step of the network weights (the STN's and every trial's)
+hyper_lr: "Optional[float]" = None  # Adam step of the STN's hyperparameters
+scale_lr: "Optional[float]" = None  # Adam step of the STN's log perturbation scale
+entropy_weight: "Optional[float]" = None  # tau, weight of the entropy of the perturbation
+init_scale: "Optional[float]" = None  # initial perturbation scale sigma, in unconstrained units
+eval_every: "Optional[int]" = None  # training steps between evaluations of a training curve
+start: "Optional[float]" = None  # where every method starts: this position in every box (0.5: centre)
+stn_steps: "Optional[int]" = None  # the STN's training steps (0: trials * steps, a search's total)
+dataset: "Optional[str]" = None  # digits (embedded 8x8) or cifar10
+n_train: "Optional[int]" = None  # training images (0: all that remain beside the validation images)
+n_val: "Optional[int]" = None  # validation images (cifar10: taken from its training files)
+channels: "Optional[list[int]]" = None  # widths of the 3x3 convolutions, 2x2 pooling after each
+hidden: "Optional[list[int]]" = None  # widths of the fully connected layers
+ratios: "Optional[list[str]]" = None  # train/val steps per cycle
+fixed_scales: "Optional[list[float]]" = None  # fixed perturbation scales
+trials: "Optional[int]" = None  # trials of the Bayesian optimization every variant is compared with
 
 # %%
 from hpostudy.experiments import stn_sensitivity

@@ -30,21 +30,22 @@
 # No library edit, registry or table of contents is needed.
 
 # %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda (None: the profile's device)
-seed = 0  # first seed: split, initialization and batch order
-seeds = None  # number of seeds
-output_dir = None  # tables and figures (None: build/<profile>/results/hypergradients-<model digest>)
-dataset = None  # digits | wine | breast_cancer | iris | "module:function" returning (X, y)
-model = None  # "module:Builder" (None: the Net class defined below)
-T = None  # training steps per hypergradient
-batch_size = None  # mini-batch size
-lr = None  # learning rate alpha (thesis form of SGD with momentum)
-momentum = None  # momentum gamma
-init_log10_l2 = None  # log10 of every L2 coefficient at the start
-methods = None  # hypergradient methods; the first is the reference
-n_val = None  # validation share (or count)
-n_test = None  # test share (or count)
+# Written by `hpostudy cells` from hpostudy.experiments.hypergradients.Config: edit the knobs there.
+profile: str = "smoke"  # smoke | cpu | paper; a knob left at None takes its value
+device: "Optional[str]" = None  # cpu | cuda (None: the profile's device, cuda for paper)
+seed: "Optional[int]" = None  # first seed; a run with n seeds uses seed, seed+1, ..., seed+n-1
+seeds: "Optional[int]" = None  # number of seeds (claims about outcomes need at least 3)
+output_dir: "Optional[str]" = None  # tables, figures, checkpoints (None: build/<profile>/results/<name>)
+dataset: "Optional[str]" = None  # digits | wine | breast_cancer | iris | "module:function" -> (X, y)
+model: "Optional[str]" = None  # "module:Builder", called Builder(n_inputs, n_classes) ("": given to run())
+T: "Optional[int]" = None  # training steps per hypergradient
+batch_size: "Optional[int]" = None  # mini-batch size
+lr: "Optional[float]" = None  # thesis-form learning rate alpha
+momentum: "Optional[float]" = None  # gamma (rounded to n/2^16, the value exact reversal represents)
+init_log10_l2: "Optional[float]" = None  # every L2 hyperparameter at the start (log10)
+methods: "Optional[list[str]]" = None  # the first is the reference
+n_val: "Optional[float]" = None  # validation share (or count)
+n_test: "Optional[float]" = None  # test share (or count)
 
 # %% [markdown]
 # ## The model
