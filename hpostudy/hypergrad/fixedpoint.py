@@ -154,18 +154,15 @@ class InfoBuffer:
         return not self.words and bool((self.x == self.lower).all())
 
 
-def gamma_ratio(gamma: float, k: int) -> int:
-    """The numerator ``n`` of the exactly representable momentum ``n / 2^k`` nearest ``gamma``."""
-    if not 0.0 < gamma < 1.0:
-        raise ValueError(f"exact reversal needs a momentum in (0, 1), got {gamma}")
-    return max(1, min((1 << k) - 1, round(gamma * (1 << k))))
-
-
 def effective_gamma(gamma: float, k: int = 16) -> float:
-    """The momentum that exact reversal really uses: ``round(gamma * 2^k) / 2^k``.
+    """The momentum that exact reversal really uses: ``round(gamma * 2^k) / 2^k``, the nearest
+    :math:`n/2^k` with :math:`1 \\le n \\le 2^k - 1`, the momenta whose multiplication the
+    information buffer can undo (module docstring).
 
     0.899993896 for 0.9 with k = 16; floating-point references compared with :func:`exact`
-    should use it.
+    should use it. This is the one rounding of the momentum, that of
+    :meth:`~hpostudy.dynamics.FloatArithmetic.momentum` with ``momentum_bits=k`` (the arithmetic
+    of exact reversal's adjoint), checked; the fixed-point arithmetic multiplies by it.
 
     Args:
         gamma: the momentum asked for, in (0, 1).
@@ -173,8 +170,13 @@ def effective_gamma(gamma: float, k: int = 16) -> float:
 
     Returns:
         float: the nearest :math:`n/2^k`.
+
+    Raises:
+        ValueError: ``gamma`` outside (0, 1).
     """
-    return gamma_ratio(gamma, k) / (1 << k)
+    if not 0.0 < gamma < 1.0:
+        raise ValueError(f"exact reversal needs a momentum in (0, 1), got {gamma}")
+    return FloatArithmetic(momentum_bits=k).momentum(gamma)
 
 
 class FixedPointArithmetic:
@@ -201,13 +203,19 @@ class FixedPointArithmetic:
         self.float = FloatArithmetic(momentum_bits=k)
 
     def momentum(self, gamma: float) -> float:
-        return gamma_ratio(gamma, self.k) / (1 << self.k)
+        """The momentum this arithmetic multiplies by: :func:`effective_gamma`."""
+        return effective_gamma(gamma, self.k)
+
+    def numerator(self, gamma: float) -> int:
+        """``n`` of the momentum :math:`n/2^k` that :meth:`momentum` gives for ``gamma`` (the
+        product by :math:`2^k` is exact)."""
+        return int(self.momentum(gamma) * (1 << self.k))
 
     def mul_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
-        return self.buffer.multiply(V, round(gamma * (1 << self.k)), t)
+        return self.buffer.multiply(V, self.numerator(gamma), t)
 
     def div_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
-        return self.buffer.divide(V, round(gamma * (1 << self.k)), t)
+        return self.buffer.divide(V, self.numerator(gamma), t)
 
     def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
         """``factor * x`` rounded to the velocity's fixed point (float64 integers)."""
