@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "api.md"
 MODULES = ["hpostudy.hypergrad", "hpostudy.dynamics", "hpostudy.hyper", "hpostudy.problems",
            "hpostudy.metaopt", "hpostudy.verdicts"]
-CHECKED = ["hpostudy.hypergrad", "hpostudy.verdicts", "hpostudy.hyper", "hpostudy.problems"]
+CHECKED = ["hpostudy.hypergrad", "hpostudy.dynamics", "hpostudy.verdicts", "hpostudy.hyper",
+           "hpostudy.problems"]
 
 
 def test_the_page_documents_each_module_and_is_in_the_reference_part():
