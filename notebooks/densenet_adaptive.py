@@ -54,7 +54,6 @@ initial_log10_l2: "Optional[float]" = None  # log10 L2 of every weight at the st
 
 # %%
 from hpostudy.experiments import densenet_adaptive
-from hpostudy.figures import densenet as figures
 
 cfg = densenet_adaptive.Config.from_notebook(globals())
 results = densenet_adaptive.run(cfg)
@@ -63,10 +62,38 @@ results = densenet_adaptive.run(cfg)
 # ## Errors and hyperparameters per epoch
 # Figs 3.15 and 3.18: errors per epoch (mean over seeds, range shaded). Figs 3.16, 3.17, 3.19,
 # 3.20: per-layer average log10 L2 and log10 learning rates (first seed), coloured from the
-# input to the output layer.
+# input to the output layer. Each experiment that was run gets its three figures.
 
 # %%
-figures.densenet_adaptive(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import LEGEND, errors_over_seeds, layer_lines, seeds_note
+
+errors, hyper = results["errors"], results["layer_hyperparameters"]
+numbers = {1: ("fig3_15", "fig3_16", "fig3_17"), 2: ("fig3_18", "fig3_19", "fig3_20")}
+for k, (errors_name, l2_name, lr_name) in numbers.items():
+    e = errors[errors.experiment == k]
+    if e.empty:  # experiment k was not run
+        continue
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    errors_over_seeds(ax, e, "epoch")
+    ax.set_xlabel("epoch (0: initialization)")
+    ax.set_title(f"Errors with the adaptive method, experiment {k} ({seeds_note(e)})",
+                 fontsize=10)
+    ax.legend(fontsize=LEGEND, ncol=2)
+    fig.tight_layout()
+    save(fig, cfg.output_dir, errors_name)
+
+    h = hyper[hyper.experiment == k]
+    h = h[h.seed == h.seed.min()]
+    fig = layer_lines(h[h.kind == "log10_l2"], "epoch", "epoch",
+                      f"Per-layer average log10 L2, experiment {k} (first seed)", "log10 L2")
+    save(fig, cfg.output_dir, l2_name)
+    fig = layer_lines(h[h.kind == "log10_lr"], "epoch", "epoch",
+                      f"Per-layer average log10 learning rate, experiment {k} (first seed)",
+                      "log10 learning rate")
+    save(fig, cfg.output_dir, lr_name)
 
 # %% [markdown]
 # ## Paper vs reproduced

@@ -51,7 +51,6 @@ log10_l2: "Optional[float]" = None  # L2 coefficient 10**log10_l2 on weights and
 
 # %%
 from hpostudy.experiments import densenet_benchmark
-from hpostudy.figures import densenet as figures
 
 cfg = densenet_benchmark.Config.from_notebook(globals())
 results = densenet_benchmark.run(cfg)
@@ -62,7 +61,19 @@ results = densenet_benchmark.run(cfg)
 # batches dotted. Epoch 0 is the initialization.
 
 # %%
-figures.densenet_benchmark(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import LEGEND, errors_over_seeds, seeds_note
+
+benchmark = results["benchmark"]
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+errors_over_seeds(ax, benchmark, "epoch")
+ax.set_xlabel("epoch (0: initialization)")
+ax.set_title(f"DenseNet benchmark ({seeds_note(benchmark)})", fontsize=10)
+ax.legend(fontsize=LEGEND, ncol=2)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig3_7")
 
 # %% [markdown]
 # ## Paper vs reproduced

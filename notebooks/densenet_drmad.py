@@ -59,19 +59,101 @@ random_direction: "Optional[list[float]]" = None  # of initial_l2, those also ru
 
 # %%
 from hpostudy.experiments import densenet_drmad
-from hpostudy.figures import densenet as figures
 
 cfg = densenet_drmad.Config.from_notebook(globals())
 results = densenet_drmad.run(cfg)
 
 # %% [markdown]
 # ## Errors and hyperparameters per meta-iteration
-# Fig 3.8: errors at the end of each meta-iteration, one panel per initial L2. Figs 3.9, 3.11,
-# 3.13: errors during training, meta-iterations one after another (first seed). Figs 3.10,
-# 3.12, 3.14: per-layer average log10 L2, coloured from the input to the output layer.
+# Fig 3.8: the test error at the end of each meta-iteration, one panel per initial L2, one line
+# per seed; dashed, the random-direction control of the same seed where it ran. Each tick names
+# the meta-iteration's epochs, and the meta-iterations that train longer than meta-iteration 0
+# are shaded: their error is not comparable with its (the epoch confound).
 
 # %%
-figures.densenet_drmad(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import LEGEND, errors_over_seeds, layer_lines
+
+meta, during, layers = (results["meta_iterations"], results["during_training"],
+                        results["layer_l2"])
+if "direction" not in meta:  # a run without the random-direction control
+    meta = meta.assign(direction="DrMAD")
+inits = list(dict.fromkeys(meta.init_l2))
+cols = min(max(len(inits), 1), 2)
+rows = -(-max(len(inits), 1) // cols)
+colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+
+fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
+axes = axes.flat
+for ax in axes[len(inits):]:
+    ax.set_visible(False)
+for init, ax in zip(inits, axes):
+    g = meta[meta.init_l2 == init]
+    for (direction, run_seed), run in g.groupby(["direction", "seed"]):
+        run = run.sort_values("meta_iteration")
+        ax.plot(run.meta_iteration, 100 * run.test_error,
+                "-o" if direction == "DrMAD" else "--x", ms=4,
+                color=colors[int(run_seed) % len(colors)],
+                label=f"seed {int(run_seed)}" + ("" if direction == "DrMAD" else
+                                                 f", {direction}"))
+    epochs_run = g[g.direction == "DrMAD"].groupby("meta_iteration").epochs.max()
+    if len(epochs_run):
+        longer = epochs_run[epochs_run != epochs_run.iloc[0]]
+        for i in longer.index:
+            ax.axvspan(i - 0.5, i + 0.5, color="0.85", lw=0, zorder=0)
+        ax.set_xticks(list(epochs_run.index), [f"{i}\n{e} ep" for i, e in epochs_run.items()])
+        note = (f"shaded: longer than meta-iteration 0 ({epochs_run.iloc[0]} epoch(s))"
+                if len(longer) else f"every meta-iteration {epochs_run.iloc[0]} epochs")
+        ax.set_title(f"initial L2 1e{init:g}\n{note}", fontsize=10)
+    ax.set_xlabel("meta-iteration (its epochs)")
+    ax.set_ylabel("test error (%)")
+    ax.legend(fontsize=8)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig3_8")
+
+# %% [markdown]
+# Figs 3.9, 3.11, 3.13: the errors during training with DrMAD, the meta-iterations one after
+# another (first seed; grey lines separate the meta-iterations). Figs 3.10, 3.12, 3.14: the
+# per-layer average log10 L2 per meta-iteration (first seed), coloured from the input to the
+# output layer. One pair per initial L2 of the thesis that was run.
+
+# %%
+if "direction" in during:
+    during = during[during.direction == "DrMAD"]
+if "direction" in layers:
+    layers = layers[layers.direction == "DrMAD"]
+numbers = {-4.0: ("fig3_9", "fig3_10"), -2.0: ("fig3_11", "fig3_12"),
+           -7.0: ("fig3_13", "fig3_14")}
+for init, (during_name, layer_name) in numbers.items():
+    if init not in set(meta.init_l2) | set(during.init_l2):
+        continue
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    d = during[during.init_l2 == init]
+    shown = ""
+    if len(d):
+        shown_seed = int(d.seed.min())
+        d = d[d.seed == shown_seed].sort_values(["meta_iteration", "epoch"])
+        # epochs counted on from the end of the previous meta-iteration
+        offsets = d.groupby("meta_iteration").epoch.max().cumsum().shift(fill_value=0)
+        d = d.assign(x=d.epoch + d.meta_iteration.map(offsets))
+        errors_over_seeds(ax, d, "x", batch=False)
+        for boundary in offsets.iloc[1:]:
+            ax.axvline(boundary, color="0.6", lw=0.8)
+        ax.legend(fontsize=LEGEND)
+        shown = f" (seed {shown_seed})"
+    ax.set_xlabel("epoch (meta-iterations one after another)")
+    ax.set_title(f"Errors during training with DrMAD, initial L2 1e{init:g}{shown}",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, cfg.output_dir, during_name)
+
+    lay = layers[layers.init_l2 == init]
+    fig = layer_lines(lay[lay.seed == lay.seed.min()], "meta_iteration", "meta-iteration",
+                      f"Per-layer average log10 L2 with DrMAD, starting at {init:g} (seed "
+                      f"{int(layers.seed.min()) if len(layers) else 0})", "log10 L2")
+    save(fig, cfg.output_dir, layer_name)
 
 # %% [markdown]
 # ## How each run ended

@@ -51,7 +51,6 @@ radix: "Optional[int]" = None  # fixed-point fractional bits of the exact method
 
 # %%
 from hpostudy.experiments import densenet_exact
-from hpostudy.figures import densenet as figures
 
 cfg = densenet_exact.Config.from_notebook(globals())
 results = densenet_exact.run(cfg)
@@ -62,7 +61,31 @@ results = densenet_exact.run(cfg)
 # dots: seeds); the table holds the norms.
 
 # %%
-figures.densenet_exact(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+import numpy as np
+
+from hpostudy.figures import save
+from hpostudy.figures.helpers import LEGEND
+
+agreement = results["exact_vs_drmad"]
+variants = list(dict.fromkeys(agreement.variant))
+x = np.arange(len(variants))
+fig, ax = plt.subplots(figsize=(6.0, 3.6))
+for offset, measure, color in ((-0.2, "cosine", "tab:red"), (0.2, "sign cosine", "tab:blue")):
+    by_variant = [agreement[agreement.variant == name][measure] for name in variants]
+    ax.bar(x + offset, [values.mean() for values in by_variant], width=0.38, color=color,
+           alpha=0.6, label=measure)
+    for i, values in enumerate(by_variant):
+        ax.plot(np.full(len(values), x[i] + offset), values, "o", color=color, ms=4)
+ax.set_xticks(x, [f"{name}\n(S = {int(agreement[agreement.variant == name].S.iloc[0])})"
+                  for name in variants])
+ax.axhline(0, color="0.5", lw=0.8)
+ax.set_ylim(-1, 1)
+ax.set_ylabel("agreement with the exact hypergradient")
+ax.set_title(f"DrMAD vs exact ({agreement.seed.nunique()} seed(s), dots: seeds)", fontsize=10)
+ax.legend(fontsize=LEGEND)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_densenet_exact")
 
 # %% [markdown]
 # ## Norms and cosines per seed
