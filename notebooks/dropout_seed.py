@@ -46,7 +46,6 @@ epochs: "Optional[int]" = None  # epochs of each run (thesis: 5)
 
 # %%
 from hpostudy.experiments import dropout_seed
-from hpostudy.figures import parameter_paths as figures
 
 cfg = dropout_seed.Config.from_notebook(globals())
 results = dropout_seed.run(cfg)
@@ -56,7 +55,25 @@ results = dropout_seed.run(cfg)
 # Red: the second run with other dropout masks; black: with the same masks (it stays at 0).
 
 # %%
-figures.dropout_seed(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+
+from hpostudy.figures import save
+
+distances = results["distances"]
+styles = ["-", "--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3))]  # one per seed
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+for variant, color in (("dropout seed not fixed", "tab:red"), ("dropout seed fixed", "black")):
+    g = distances[distances.variant == variant]
+    for i, (run_seed, s) in enumerate(g.groupby("seed")):
+        ax.plot(s.epoch, s.distance, color=color, lw=1.2, ls=styles[i % len(styles)],
+                label=f"{variant}, seed {run_seed}")
+ax.set_xlabel("epoch of the second run")
+ax.set_ylabel("distance from the first run's\nfinal parameters")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig2_3")
 
 # %% [markdown]
 # ## Paper vs reproduced

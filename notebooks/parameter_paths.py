@@ -46,19 +46,57 @@ coordinates: "Optional[int]" = None  # random coordinates recorded (6 pairs for 
 
 # %%
 from hpostudy.experiments import parameter_paths
-from hpostudy.figures import parameter_paths as figures
 
 cfg = parameter_paths.Config.from_notebook(globals())
 results = parameter_paths.run(cfg)
 
 # %% [markdown]
 # ## The paths
-# Each panel of the first figure follows two random coordinates from the initial value (green)
-# to the final one (red); the second figure shows single coordinates against the iteration
-# (first seed).
+# Fig 2.1: each panel follows two random coordinates of the first seed's parameters from the
+# initial value (green) to the final one (red).
 
 # %%
-figures.parameter_paths(results, cfg.output_dir)
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import grid, save
+from hpostudy.figures.helpers import few_ticks
+
+paths = results["paths"]
+shown_seed = paths.seed.min()
+wide = paths[paths.seed == shown_seed].pivot(index="step", columns="coordinate",
+                                             values="value")
+names = list(wide.columns)
+
+n = min(6, len(names) // 2)
+fig, axes = grid(n)
+for k, ax in zip(range(n), axes):
+    x, y = wide[names[2 * k]].to_numpy(), wide[names[2 * k + 1]].to_numpy()
+    ax.plot(x, y, lw=0.8, color="0.3")
+    ax.scatter([x[0]], [y[0]], color="green", zorder=3, s=30)
+    ax.scatter([x[-1]], [y[-1]], color="red", zorder=3, s=30)
+    ax.set_xlabel(f"w[{names[2 * k]}]")
+    ax.set_ylabel(f"w[{names[2 * k + 1]}]")
+    few_ticks(ax)
+fig.suptitle(f"Parameter paths on pairs of random coordinates (seed {shown_seed})")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig2_1")
+
+# %% [markdown]
+# Fig 2.2: single coordinates of the same parameters against the iteration.
+
+# %%
+fig, axes = grid(min(6, len(names)))
+for name, ax in zip(names[:6], axes):
+    y = wide[name].to_numpy()
+    ax.plot(wide.index, y, lw=0.8, color="0.3")
+    ax.scatter([wide.index[0]], [y[0]], color="green", zorder=3, s=30)
+    ax.scatter([wide.index[-1]], [y[-1]], color="red", zorder=3, s=30)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(f"w[{name}]")
+    few_ticks(ax, "y")
+fig.suptitle(f"Single coordinates along training (seed {shown_seed})")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig2_2")
 
 # %% [markdown]
 # ## Paper vs reproduced
