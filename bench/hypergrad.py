@@ -466,6 +466,8 @@ def summarize(raw, tmp: str):
         peak = good.peak_bytes.max()
         row["peak_MB"] = round(peak / 1e6, 2)
         row["MB_per_step"] = round(peak / 1e6 / T, 4)
+        # every method's memory is diagnostics.stored_bytes; raw files recorded earlier hold
+        # exact reversal's under buffer_bytes (recorded files are history)
         for key, label, scale in (("stored_bytes", "stored_MB", 1e-6),
                                   ("buffer_bytes", "stored_MB", 1e-6),
                                   ("buffer_bits_per_param_step", "bits_per_param_step", 1),

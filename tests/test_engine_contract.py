@@ -92,6 +92,15 @@ def test_every_method_returns_typed_frozen_diagnostics(mlp, method):
         res.diagnostics.accumulated_norm = []
     scalars = res.diagnostics.scalars()
     assert scalars and all(isinstance(v, (bool, int, float)) for v in scalars.values())
+    # one memory field for every method: what it keeps for its hypergradient, in bytes
+    P, m, T, word = problem.w0.numel(), theta.numel(), 6, 8  # float64
+    stored = {"reverse": T * 2 * P * word,  # weights and velocities (the lr depends on theta)
+              "truncated": T * 2 * P * word, "float_reversal": 0, "drmad": P * word,
+              "drmad2": P * word, "forward": m * 2 * P * word, "implicit": 3 * P * word}
+    if method == "exact":
+        assert scalars["stored_bytes"] == res.diagnostics.stored_bytes >= 8 * P  # buffer states
+    else:
+        assert scalars["stored_bytes"] == res.diagnostics.stored_bytes == stored[method]
 
 
 def test_exact_diagnostics_report_bytes_next_to_information():
@@ -101,7 +110,7 @@ def test_exact_diagnostics_report_bytes_next_to_information():
     P, T = problem.w0.numel(), 500
     info_bytes = d.buffer_bits_per_param_step * P * T / 8
     # 16-bit words plus one 8-byte state per parameter: within a state's worth of the content
-    assert info_bytes < d.buffer_bytes < info_bytes + 8 * P + 2 * P
+    assert info_bytes < d.stored_bytes < info_bytes + 8 * P + 2 * P
 
 
 def test_online_methods_return_typed_results(mlp):

@@ -70,7 +70,7 @@ def one_exact(item: tuple[Config, int, int], checkpoint=None) -> dict:
                     "recovered_w0": d.recovered_w0,
                     "buffer_bits_per_param_step": d.buffer_bits_per_param_step,
                     "information_bound_bits": d.information_bound_bits,
-                    "buffer_MB": d.buffer_bytes / 1e6}}
+                    "buffer_MB": d.stored_bytes / 1e6}}  # recorded runs name the column so
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:

@@ -218,20 +218,8 @@ def one_cost(item: tuple[Config, int], checkpoint=None) -> list[dict]:
         seconds = time.process_time() - start
         rows.append({"seed": seed, "method": method, "T": T, "S": S if method == "drmad" else T,
                      "cpu_seconds": seconds, "threads": torch.get_num_threads(),
-                     "stored_bytes": stored_bytes(method, res, problem.w0)})
+                     "stored_bytes": int(res.diagnostics.stored_bytes)})
     return rows
-
-
-def stored_bytes(method: str, res, w0: torch.Tensor) -> int:
-    """Bytes a method keeps for its reverse pass beyond the weights and velocity it trains:
-    the stored trajectory (reverse: every state's weights), the information buffer
-    (exact reversal), the initial weights that fix the straight line (DrMAD)."""
-    vector = w0.numel() * w0.element_size()
-    if method == "reverse":
-        return int(res.diagnostics.stored_bytes)
-    if method == "exact":
-        return int(res.diagnostics.buffer_bytes)
-    return vector
 
 
 def run(cfg: Config) -> dict[str, pd.DataFrame]:

@@ -97,10 +97,9 @@ def measure(cfg: Config, method: str, m: int, T: int, seed: int) -> dict:
     start = clock(cfg.device)
     result = hg.hypergradient(method, problem, DYNAMICS, theta, T)
     seconds = clock(cfg.device) - start
-    held = (result.diagnostics.stored_bytes if method == "reverse"
-            else result.diagnostics.tangent_floats * problem.w0.element_size())
     return {"seed": seed, "method": method, "m": m, "T": T, "seconds": seconds,
-            "clock": "GPU wall" if cfg.device == "cuda" else "process CPU", "bytes": held,
+            "clock": "GPU wall" if cfg.device == "cuda" else "process CPU",
+            "bytes": result.diagnostics.stored_bytes,
             "parameters": task.model.size}
 
 

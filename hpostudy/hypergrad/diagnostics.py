@@ -18,7 +18,10 @@ the spectral radius of its companion matrix (:func:`momentum_growth`): at most 1
 * :func:`momentum_growth` -- the factor per step of the heavy-ball recursion for a curvature;
 * :func:`reverse_along` -- the adjoint recursion along any sequence of points, with the norms
   of :math:`dw` and of the accumulated hypergradient after every reverse step (the true path,
-  DrMAD's line, the line with rescaled steps).
+  DrMAD's line, the line with rescaled steps);
+* :func:`true_path_points` and :func:`line_points` -- the points of the true path and of DrMAD's
+  line (the one DrMAD walks, defined in :mod:`~hpostudy.hypergrad.drmad` and given here with the
+  other paths).
 """
 from __future__ import annotations
 

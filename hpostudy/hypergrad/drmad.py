@@ -219,7 +219,8 @@ def _reverse(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
                                velocity_from_gradient=velocity if dynamics.vjp_needs_velocity
                                else None, norms=norms, progress=progress)
     diagnostics = DrmadDiagnostics(S, exact_steps, beta,
-                                   (1.0 / beta) if beta > 0 else float("inf"), norms)
+                                   (1.0 / beta) if beta > 0 else float("inf"), norms,
+                                   stored_bytes=w0.numel() * w0.element_size())
     return HypergradResult(method, dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
 

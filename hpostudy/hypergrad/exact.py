@@ -155,7 +155,7 @@ def exact(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor, T: int, 
     diagnostics = ExactDiagnostics(
         gamma=gammas[0], radix=radix, k=k, recovered_w0=recovered,
         buffer_bits_per_param_step=bits / (P * T),
-        information_bound_bits=bound, buffer_bytes=stored,
+        information_bound_bits=bound, stored_bytes=stored,
         accumulated_norm=norms, path=recorder.rows if recorder else None, **companion)
     return HypergradResult("exact", dtheta_direct + dtheta, ds[0], w_T, float(f), diagnostics)
 
@@ -205,7 +205,7 @@ def float_reversal(problem: Problem, dynamics: SGDMomentum, theta: torch.Tensor,
             problem, dynamics, theta, (w_T, v_T), (dw, torch.zeros_like(dw)), T, 0, arith,
             norms=norms, recorder=recorder, progress=progress)
     diagnostics = FloatReversalDiagnostics(float((w0_hat - problem.w0).abs().max()), norms,
-                                           recorder.rows if recorder else None)
+                                           recorder.rows if recorder else None, stored_bytes=0)
     return HypergradResult("float_reversal", dtheta_direct + dtheta, ds[0], w_T, float(f),
                            diagnostics)
 

@@ -109,8 +109,8 @@ def forward(problem: Problem, dynamics, theta: torch.Tensor, T: int, *,
         if progress is not None:
             progress.update(1)
     f, hypergrad = _partial(problem, state, Z, theta)
-    diagnostics = ForwardDiagnostics(m, sum(z.numel() for z in Z),
-                                     partial if record_partial_every else None)
+    diagnostics = ForwardDiagnostics(m, partial if record_partial_every else None,
+                                     stored_bytes=sum(z.numel() * z.element_size() for z in Z))
     return HypergradResult("forward", hypergrad, None, state[0], f, diagnostics)
 
 

@@ -13,7 +13,16 @@ State = tuple[torch.Tensor, torch.Tensor]
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Method-specific extras of a result; every field is documented on the subclass."""
+    """Method-specific extras of a result; the other fields are documented on the subclass.
+
+    Attributes:
+        stored_bytes: the bytes the method keeps for its hypergradient beyond the state it
+            trains -- the stored trajectory (reverse, truncated), the information buffer
+            (exact), the tangent (forward), the solver's vectors (implicit), :math:`w_0` fixing
+            DrMAD's line -- every method's memory in one field (keyword-only).
+    """
+
+    stored_bytes: int = field(kw_only=True)
 
     def scalars(self) -> dict[str, bool | int | float]:
         """The fields that are single numbers (for tables and benchmark rows).
@@ -34,14 +43,14 @@ class ReverseDiagnostics(Diagnostics):
         stored_states: states kept for the reverse pass (T, or the checkpoints).
         segment: length of the segments recomputed during the reverse pass (1: nothing
             recomputed).
-        stored_bytes: bytes of the stored trajectory.
         accumulated_norm: with ``record_norms``, the norm of the accumulated hypergradient
             after each reverse step (index 0 is step T-1; thesis Fig 3.4), else None.
+        stored_bytes: bytes of the stored trajectory (weights, the velocities where the
+            adjoint reads them, and the checkpoints).
     """
 
     stored_states: int
     segment: int
-    stored_bytes: int
     accumulated_norm: list[float] | None = None
 
 
@@ -57,7 +66,6 @@ class ExactDiagnostics(Diagnostics):
         buffer_bits_per_param_step: the information the buffer holds, in bits per parameter
             per step.
         information_bound_bits: the minimum, :math:`\log_2(1/\gamma)` bits.
-        buffer_bytes: what the buffer stores (words and per-element states), in bytes.
         accumulated_norm: with ``record_norms``, the accumulated hypergradient's norm per
             reverse step.
         path: with ``record_path``, one record per reverse step (thesis Fig 3.6).
@@ -65,6 +73,8 @@ class ExactDiagnostics(Diagnostics):
         float_hypergrad: with ``also_float``, the floating-point reversal's hypergradient.
         float_lost_at_step: with ``also_float``, the step where the floating-point path became
             non-finite (None if it stayed finite).
+        stored_bytes: what the information buffer stores after the forward pass (words and
+            per-element states), in bytes.
     """
 
     gamma: float
@@ -73,7 +83,6 @@ class ExactDiagnostics(Diagnostics):
     recovered_w0: bool
     buffer_bits_per_param_step: float
     information_bound_bits: float
-    buffer_bytes: int
     accumulated_norm: list[float] | None = None
     path: list[dict] | None = None
     float_path: list[dict] | None = None
@@ -90,6 +99,7 @@ class FloatReversalDiagnostics(Diagnostics):
         w0_error: :math:`\|\hat w_0 - w_0\|_\infty`, the drift of the reconstructed path.
         accumulated_norm: as in :class:`ExactDiagnostics`.
         path: as in :class:`ExactDiagnostics`.
+        stored_bytes: 0: the reverse pass reconstructs the path from :math:`(w_T, v_T)` alone.
     """
 
     w0_error: float
@@ -109,6 +119,8 @@ class DrmadDiagnostics(Diagnostics):
         beta_reverse_steps: :math:`1/\beta`, the number of reverse steps it suggests.
         accumulated_norm: with ``record_norms``, the accumulated hypergradient's norm per
             reverse step.
+        stored_bytes: the bytes of :math:`w_0`, which fixes the line's other end (:math:`w_T`
+            is the trained state).
     """
 
     reverse_steps: int
@@ -124,13 +136,12 @@ class ForwardDiagnostics(Diagnostics):
 
     Attributes:
         m: the number of hyperparameters (Jacobian-vector products per step).
-        tangent_floats: the floats held by the tangent :math:`Z_t`.
         partial: with ``record_partial_every``, the partial hypergradients (Franceschi et al.
             eq. 7) as ``(steps done, hypergradient)`` pairs.
+        stored_bytes: the bytes of the tangent :math:`Z_t` (m copies of the state).
     """
 
     m: int
-    tangent_floats: int
     partial: list[tuple[int, torch.Tensor]] | None = None
 
 
@@ -143,16 +154,15 @@ class TruncatedDiagnostics(Diagnostics):
         steps: the steps K reversed (the last K of T).
         stored_states: states kept, as in :class:`ReverseDiagnostics`.
         segment: the recomputed segment length, as in :class:`ReverseDiagnostics`.
-        stored_bytes: bytes of the stored part of the trajectory.
         hvps: Hessian-vector products, one per reverse step (K).
         accumulated_norm: with ``record_norms``, the norm after each reverse step (index 0 is
             step T-1).
+        stored_bytes: bytes of the stored part of the trajectory.
     """
 
     steps: int
     stored_states: int
     segment: int
-    stored_bytes: int
     hvps: int
     accumulated_norm: list[float] | None = None
 
@@ -168,8 +178,6 @@ class ImplicitDiagnostics(Diagnostics):
         converged: ``residual <= tol``.
         hvps: Hessian-vector products used in all (solver iterations, the Lanczos estimate of
             Neumann's step, and the final mixed product).
-        stored_bytes: bytes of the vectors the solver keeps between iterations (no trajectory
-            is stored).
         alpha: the Neumann step (None for the other solvers).
         damping: the damping :math:`\delta` added to the Hessian (0.0 for none).
         batches: the mini-batches averaged in the training loss.
@@ -178,6 +186,8 @@ class ImplicitDiagnostics(Diagnostics):
         dynamics_entries: the entries of theta the training step itself depends on (learning
             rates, momenta), which the implicit function theorem does not differentiate.
         residuals: the relative residual after 0, 1, ... iterations (index 0 is 1.0).
+        stored_bytes: bytes of the vectors the solver keeps between iterations (no trajectory
+            is stored).
     """
 
     solver: str
@@ -185,7 +195,6 @@ class ImplicitDiagnostics(Diagnostics):
     residual: float
     converged: bool
     hvps: int
-    stored_bytes: int
     alpha: float | None
     damping: float
     batches: int

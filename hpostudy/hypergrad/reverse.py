@@ -129,7 +129,7 @@ def reverse_pass(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: i
                        if x is not None)
     if k > 1:  # the checkpoints hold whole states
         stored_bytes += n_states * sum(x.numel() * x.element_size() for x in state)
-    diagnostics = ReverseDiagnostics(n_states, k, stored_bytes, norms)
+    diagnostics = ReverseDiagnostics(n_states, k, norms, stored_bytes=stored_bytes)
     return float(f), ds, dtheta_direct + dtheta, state, diagnostics
 
 

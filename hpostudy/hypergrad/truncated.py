@@ -71,7 +71,7 @@ def truncated(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int,
     k = _segment(checkpoint_every, K)
     f, ds, dtheta, state, stored = reverse_pass(problem, dynamics, theta, T, T - K, k,
                                                 record_norms, progress)
-    diagnostics = TruncatedDiagnostics(K, stored.stored_states, stored.segment,
-                                       stored.stored_bytes, K, stored.accumulated_norm)
+    diagnostics = TruncatedDiagnostics(K, stored.stored_states, stored.segment, K,
+                                       stored.accumulated_norm, stored_bytes=stored.stored_bytes)
     return HypergradResult("truncated", dtheta, ds[0] if K == T else None, state[0], f,
                            diagnostics)

@@ -85,18 +85,18 @@ def variants(T: int, P: int, m: int, *, truncation_steps, implicit_iterations,
     return out
 
 
-def stored_bytes(result, w0: torch.Tensor) -> int:
+def stored_bytes(result) -> int:
     """What a method keeps for its reverse pass or solve beyond the state it trains: the
     stored trajectory (reverse, truncated), the information buffer (exact), the tangent
-    (forward), the solver's vectors (implicit), the initial weights fixing the line (DrMAD)."""
-    d = result.diagnostics
-    if isinstance(d, hg.ExactDiagnostics):
-        return int(d.buffer_bytes)
-    if isinstance(d, hg.ForwardDiagnostics):
-        return int(d.tangent_floats * w0.element_size())
-    if isinstance(d, hg.DrmadDiagnostics):
-        return int(w0.numel() * w0.element_size())
-    return int(d.stored_bytes)
+    (forward), the solver's vectors (implicit), the initial weights fixing the line (DrMAD).
+
+    Args:
+        result: a :class:`~hpostudy.hypergrad.HypergradResult`.
+
+    Returns:
+        int: ``result.diagnostics.stored_bytes``, every method's one memory field.
+    """
+    return int(result.diagnostics.stored_bytes)
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -162,7 +162,7 @@ def measure(problem, dynamics, theta: torch.Tensor, T: int, todo: list[Variant],
         results[var.label] = h
         diag = res.diagnostics
         row.update({"status": "ok", "cpu_seconds": seconds, "x_plain": seconds / plain,
-                    "stored_bytes": stored_bytes(res, problem.w0),
+                    "stored_bytes": stored_bytes(res),
                     "hvps": getattr(diag, "hvps", None),
                     "residual": getattr(diag, "residual", None),
                     "negative_curvature": getattr(diag, "negative_curvature", None),
