@@ -72,8 +72,6 @@ class Net(nn.Module):
 
 # %%
 from hpostudy.experiments import hypergradients
-from hpostudy.figures import hypergradients as figures
-from hpostudy.figures import save
 
 cfg = hypergradients.Config.from_notebook(globals())
 results = hypergradients.run(cfg, model=Net)
@@ -85,5 +83,26 @@ results["methods"]
 # method (y). Exact reversal lies on the diagonal; DrMAD's straight line does not have to.
 
 # %%
-fig = figures.side_by_side(results["values"], results["methods"])
+import matplotlib.pyplot as plt
+
+from hpostudy.figures import save
+
+values, methods_table = results["values"], results["methods"]
+shown_seed = values.seed.min()
+v = values[values.seed == shown_seed]
+names = list(dict.fromkeys(v.method))  # the first is the reference
+reference = v[v.method == names[0]].set_index("index").hypergradient
+cosines = methods_table[methods_table.seed == shown_seed].set_index("method").cosine
+
+fig, ax = plt.subplots(figsize=(5.2, 4.4))
+low, high = float(reference.min()), float(reference.max())
+ax.plot([low, high], [low, high], color="0.6", lw=1, label="equal")
+for name, marker in zip(names[1:], "osd^v"):
+    other = v[v.method == name].set_index("index").hypergradient
+    ax.scatter(reference, other.loc[reference.index], s=14, marker=marker,
+               label=f"{name} (cosine {cosines[name]:.3f})")
+ax.set_xlabel(f"{names[0]} hypergradient entry")
+ax.set_ylabel("other method's entry")
+ax.legend(fontsize=9)
+fig.tight_layout()
 save(fig, cfg.output_dir, "side_by_side")
