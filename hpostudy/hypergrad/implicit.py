@@ -19,38 +19,17 @@ with :math:`(\partial_\theta\nabla_w L)_{ij} = \partial^2 L/\partial w_i\,\parti
 default: the exact theorem). :math:`F(\theta) = f(w^*(\theta), \theta)`; a descent step on
 :math:`\theta` subtracts this gradient.
 
-**The solvers** of :math:`(H + \delta I)\, u = \nabla_w f` (each Hessian-vector product
-:math:`Hx` by double backward through the gradient's graph, built once at :math:`w_T`):
+**The solvers** of :math:`(H + \delta I)\, u = \nabla_w f` (:mod:`~.solvers`, each
+Hessian-vector product by double backward through the gradient's graph, built once at
+:math:`w_T`): ``"cg"``, conjugate gradient; ``"neumann"``, the truncated Neumann series
+(Lorraine et al. 2020, eq. 7); ``"fixed_point"``, fixed-point iteration of the Jacobian of the
+training step itself (recurrent back-propagation), which gives
 
-* ``"cg"`` -- conjugate gradient (Hestenes & Stiefel 1952); needs :math:`H + \delta I`
-  positive definite and stops at a direction of non-positive curvature
-  (``diagnostics.negative_curvature``);
-* ``"neumann"`` -- the truncated Neumann series (Lorraine et al. 2020, eq. 7), with step
-  :math:`\alpha`: :math:`u_K = \alpha \sum_{k=0}^{K-1} (I - \alpha(H+\delta I))^k\, \nabla_w f`,
-  run as :math:`u_{k+1} = u_k + \alpha r_k`, :math:`r_{k+1} = r_k - \alpha (H+\delta I) r_k`
-  from :math:`u_0 = 0`, :math:`r_0 = \nabla_w f` (:math:`r_k` is the residual of :math:`u_k`);
-  converges for :math:`0 < \alpha\lambda < 2` on every eigenvalue, at the rate
-  :math:`\max|1 - \alpha\lambda|`. Default :math:`\alpha = 1/\lambda_{\max}` from 20 Lanczos
-  iterations (their products are counted in ``hvps``);
-* ``"fixed_point"`` -- fixed-point iteration of the Jacobian of the training step itself
-  (recurrent back-propagation, Almeida 1987 and Pineda 1987; Liao et al. 2018): with
-  :math:`\Phi` the step of ``dynamics`` at step :math:`T-1` on the state :math:`s = (w, v)`
-  and on the gradient of :math:`L`, the fixed point :math:`s^* = \Phi(s^*, \theta)` gives
-  :math:`ds^*/d\theta = (I - \partial_s\Phi)^{-1}\partial_\theta\Phi`, so the row vector
-  :math:`a = \nabla_s f\,(I - \partial_s\Phi)^{-1}` solves :math:`a = a\, \partial_s\Phi +
-  \nabla_s f`, iterated as :math:`a_{k+1} = a_k + r_k`, :math:`r_{k+1} = r_k\,\partial_s\Phi`
-  from :math:`a_0 = 0`, :math:`r_0 = (\nabla_w f, 0)`, and
+.. math:: \frac{dF}{d\theta} = \partial_\theta f + a\, \partial_\theta \Phi,\qquad
+          a = \nabla_s f\,(I - \partial_s\Phi)^{-1},
 
-  .. math:: \frac{dF}{d\theta} = \partial_\theta f + a\, \partial_\theta \Phi .
-
-  For SGD, :math:`\Phi(w) = w - \eta\nabla_w L` gives :math:`\partial_w\Phi = I - \eta H`,
-  :math:`\partial_\theta\Phi = -\eta\,\partial_\theta\nabla_w L`, hence the equation above
-  with :math:`\delta = 0`; with momentum, where :math:`v^* = 0`, the same result. It converges
-  where training converges, at training's rate, with no step to choose (no ``alpha``, no
-  ``damping``). It is the reverse pass of REVERSE-HO run at the fixed point.
-
-``residual`` is the relative residual of the system each solver solves, :math:`\|b - Au\| /
-\|b\|`, read off each iteration without an extra product.
+the equation above for SGD, with no step and no damping to choose. ``residual`` is the relative
+residual of the system each solver solves, :math:`\|b - Au\| / \|b\|`.
 
 **Hyperparameters that act through the dynamics** (learning rates ``lr_hyper``, the learning
 rate and momentum of :class:`~hpostudy.dynamics.TunedSGDMomentum`): the minimizer
@@ -74,11 +53,10 @@ import warnings
 import torch
 
 from ..dynamics import Dynamics, Problem, check_call, train
-from .diagnostics import lanczos_extremes
 from .result import HypergradResult, ImplicitDiagnostics
+from .solvers import conjugate_gradient, fixed_point_iteration, neumann_series
 
 SOLVERS = ("cg", "neumann", "fixed_point")
-LANCZOS_STEPS = 20
 
 
 def implicit(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, *,
@@ -135,15 +113,15 @@ def implicit(problem: Problem, dynamics: Dynamics, theta: torch.Tensor, T: int, 
         loss = sum(problem.train_loss(w, th, t) for t in range(T - batches, T)) / batches
         g = torch.autograd.grad(loss, w, create_graph=True)[0]
         if solver == "fixed_point":
-            sol = _fixed_point(dynamics, w, th, g, v_T, T - 1, dw, iterations, tol)
+            sol = fixed_point_iteration(dynamics, w, th, g, v_T, T - 1, dw, iterations, tol)
             mixed = sol.pop("mixed")
         else:
             def hvp(x: torch.Tensor) -> torch.Tensor:
                 hx = torch.autograd.grad(g, w, x, retain_graph=True)[0]
                 return hx + delta * x if delta else hx
 
-            sol = (_cg(hvp, dw, iterations, tol) if solver == "cg"
-                   else _neumann(hvp, dw, iterations, tol, alpha))
+            sol = (conjugate_gradient(hvp, dw, iterations, tol) if solver == "cg"
+                   else neumann_series(hvp, dw, iterations, tol, alpha))
             # u^T (d_theta grad_w L): the mixed product, one more double backward
             mixed = torch.autograd.grad(g, th, sol.pop("u"), allow_unused=True)[0]
             mixed = torch.zeros_like(theta) if mixed is None else -mixed
@@ -218,106 +196,3 @@ def _warn_dynamics_entries(problem: Problem, entries: list[int]) -> None:
         "minimizer does not depend on learning rates or momenta), so their entries hold only "
         "what acts through the losses (0 for a pure learning rate or momentum); use "
         "'reverse', 'truncated' or 'forward' to tune them", UserWarning, stacklevel=3)
-
-
-# --------------------------------------------------------------------------- solvers
-def _norm(x) -> float:
-    return float(torch.linalg.vector_norm(x))
-
-
-def _cg(hvp, b: torch.Tensor, iterations: int, tol: float) -> dict:
-    """Conjugate gradient on :math:`Au = b` from :math:`u_0 = 0`."""
-    u = torch.zeros_like(b)
-    r = b.clone()
-    p = r.clone()
-    rs = float(r @ r)
-    b_norm = math.sqrt(rs)
-    residuals = [1.0 if b_norm > 0 else 0.0]
-    negative = False
-    for _ in range(iterations):
-        if residuals[-1] <= tol:
-            break
-        ap = hvp(p)
-        curvature = float(p @ ap)
-        if not curvature > 0:
-            negative = True
-            residuals.append(residuals[-1])  # the product was spent; the iterate is unchanged
-            break
-        step = rs / curvature
-        u = u + step * p
-        r = r - step * ap
-        rs_new = float(r @ r)
-        residuals.append(math.sqrt(rs_new) / b_norm)
-        if not math.isfinite(rs_new):
-            break
-        p = r + (rs_new / rs) * p
-        rs = rs_new
-    return {"u": u, "residuals": residuals, "iterations": len(residuals) - 1,
-            "hvps": len(residuals) - 1, "stored_bytes": 3 * b.numel() * b.element_size(),
-            "negative_curvature": negative}
-
-
-def _neumann(hvp, b: torch.Tensor, iterations: int, tol: float, alpha: float | None) -> dict:
-    """Truncated Neumann series :math:`u_K = \\alpha\\sum_{k<K}(I-\\alpha A)^k b`."""
-    hvps = 0
-    if alpha is None:
-        calls = [0]
-
-        def counted(x):
-            calls[0] += 1
-            return hvp(x)
-
-        _, top = lanczos_extremes(counted, b.numel(), steps=LANCZOS_STEPS, dtype=b.dtype,
-                                  device=b.device)
-        hvps = calls[0]
-        if not top > 0:
-            raise ValueError(f"solver 'neumann' needs positive curvature: the largest "
-                             f"eigenvalue of the (damped) Hessian at w_T is {top:.3g}; add "
-                             "damping or pass alpha")
-        alpha = 1.0 / top
-    u = torch.zeros_like(b)
-    r = b.clone()
-    b_norm = _norm(b)
-    residuals = [1.0 if b_norm > 0 else 0.0]
-    for _ in range(iterations):
-        if residuals[-1] <= tol:
-            break
-        u = u + alpha * r
-        r = r - alpha * hvp(r)
-        hvps += 1
-        residuals.append(_norm(r) / b_norm)
-        if not math.isfinite(residuals[-1]):
-            break
-    return {"u": u, "residuals": residuals, "iterations": len(residuals) - 1, "hvps": hvps,
-            "stored_bytes": 2 * b.numel() * b.element_size(), "alpha": float(alpha)}
-
-
-def _fixed_point(dynamics: Dynamics, w: torch.Tensor, th: torch.Tensor, g: torch.Tensor,
-                 v: torch.Tensor, t: int, b: torch.Tensor, iterations: int, tol: float) -> dict:
-    """Fixed-point iteration :math:`a_{k+1} = a_k + r_k`, :math:`r_{k+1} = r_k\\,\\partial_s\\Phi`
-    on the step of ``dynamics`` at step ``t``, whose gradient ``g`` (with its graph on ``w`` and
-    ``th``) is the only way ``theta`` enters it."""
-    v_ = v.detach().to(w.dtype).requires_grad_(True)
-    out = dynamics.update((w, v_), g, th.detach(), t)
-    live = [i for i, o in enumerate(out) if o.requires_grad]  # outputs that depend on (w, v)
-    out = [out[i] for i in live]
-    zero_v = torch.zeros_like(v_)
-    a = (torch.zeros_like(b), zero_v)
-    r = (b.clone(), zero_v)
-    b_norm = _norm(b)
-    residuals = [1.0 if b_norm > 0 else 0.0]
-    for _ in range(iterations):
-        if residuals[-1] <= tol:
-            break
-        a = (a[0] + r[0], a[1] + r[1])
-        dw, dv = torch.autograd.grad(out, (w, v_), [r[i] for i in live], retain_graph=True,
-                                     allow_unused=True)
-        r = (torch.zeros_like(b) if dw is None else dw, zero_v if dv is None else dv)
-        residuals.append(math.sqrt(_norm(r[0]) ** 2 + _norm(r[1]) ** 2) / b_norm)
-        if not math.isfinite(residuals[-1]):
-            break
-    mixed = torch.autograd.grad(out, th, [a[i] for i in live], allow_unused=True)[0]
-    return {"mixed": torch.zeros_like(th) if mixed is None else mixed,
-            "residuals": residuals, "iterations": len(residuals) - 1,
-            "hvps": len(residuals) - 1,
-            "stored_bytes": 2 * (b.numel() + v.numel()) * b.element_size()}
