@@ -13,6 +13,7 @@ import pytest
 
 from hpostudy import store
 from hpostudy.experiments import drmad_quality
+from hpostudy.store import keys
 from hpostudy.study.run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,13 +34,13 @@ def fresh_digests():
 
 def edited(monkeypatch, relative: str) -> None:
     """Make the package read ``relative`` (a path below the package) with one more statement."""
-    real = store._read_source
+    real = keys._read_source
 
     def read(path: str) -> bytes:
         source = real(path)
         return source + b"\n_AN_EDIT = 1\n" if path == relative else source
 
-    monkeypatch.setattr(store, "_read_source", read)
+    monkeypatch.setattr(keys, "_read_source", read)  # where dependencies() reads it
     for cached in (store.dependencies, store.dependency_digest):
         cached.cache_clear()
 
@@ -50,7 +51,7 @@ def run_key(tmp_path) -> str:
 
 
 @pytest.mark.parametrize("relative", ["figures/helpers.py", "figures/__init__.py", "verdicts.py",
-                                      "study/run.py", "store.py",
+                                      "study/run.py", "store/keys.py", "store/__init__.py",
                                       "experiments/stn_cnn.py", "experiments/rt_ho.py",
                                       "stn/train.py", "multitask.py", "progress.py"])
 def test_editing_presentation_or_another_chapter_keeps_a_runs_key(relative, tmp_path,
@@ -113,7 +114,7 @@ def test_imports_are_resolved_relative_absolute_nested_and_through_packages(tmp_
     for relative, text in files.items():
         (package / relative).parent.mkdir(parents=True, exist_ok=True)
         (package / relative).write_text(text)
-    monkeypatch.setattr(store, "PACKAGE_DIR", package)
+    monkeypatch.setattr(keys, "PACKAGE_DIR", package)
     store.dependencies.cache_clear()
     try:
         found = store.dependencies(f"{package.name}.experiments.exp")
@@ -130,13 +131,13 @@ def test_imports_are_resolved_relative_absolute_nested_and_through_packages(tmp_
 # resolves), package-relative paths: the static dependencies must hold all of them.
 LOADED = """
 import importlib, json, sys
-from hpostudy import store
+from hpostudy.store import keys
 loaded = {}
 for name in sys.argv[1:]:
     for module in [m for m in sys.modules if m.split(".")[0] == "hpostudy"]:
         del sys.modules[module]
     importlib.import_module("hpostudy.experiments." + name)
-    loaded[name] = sorted(filter(None, (store._module_file(m) for m in sys.modules
+    loaded[name] = sorted(filter(None, (keys._module_file(m) for m in sys.modules
                                         if m.split(".")[0] == "hpostudy")))
 print(json.dumps(loaded))
 """
@@ -148,7 +149,7 @@ def test_every_experiment_depends_on_what_it_loads_and_never_on_figures():
     loaded = json.loads(done.stdout)
     for name in EXPERIMENTS:
         found = set(store.dependencies(f"hpostudy.experiments.{name}"))
-        numeric = {f for f in loaded[name] if not store._is_presentation(f)}
+        numeric = {f for f in loaded[name] if not keys._is_presentation(f)}
         assert numeric <= found, f"{name} loads {sorted(numeric - found)} unseen by the digest"
         uses_hypergrad = "hypergrad/__init__.py" in loaded[name]
         assert uses_hypergrad == ("hypergrad/__init__.py" in found), name
@@ -176,6 +177,6 @@ def test_moving_a_definition_to_another_module_keeps_the_digest(tmp_path, monkey
     (tmp_path / "one.py").write_text("A = 2\n")
     (tmp_path / "two.py").write_text("from .one import A\n\n\ndef f(x):\n    return A * x\n")
     (tmp_path / "other.py").write_text("A = 3\n\n\ndef f(x):\n    return A * x\n")
-    monkeypatch.setattr(store, "PACKAGE_DIR", tmp_path)
-    assert store._sources_digest(["whole.py"]) == store._sources_digest(["one.py", "two.py"])
-    assert store._sources_digest(["whole.py"]) != store._sources_digest(["other.py"])
+    monkeypatch.setattr(keys, "PACKAGE_DIR", tmp_path)
+    assert keys._sources_digest(["whole.py"]) == keys._sources_digest(["one.py", "two.py"])
+    assert keys._sources_digest(["whole.py"]) != keys._sources_digest(["other.py"])

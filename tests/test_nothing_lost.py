@@ -252,7 +252,7 @@ def test_a_figure_that_cannot_be_written_leaves_the_folder_incomplete(project, m
 
     from hpostudy import figures
 
-    monkeypatch.setattr(store, "atomic_write", full_disk)
+    monkeypatch.setattr(store.publishing, "atomic_write", full_disk)  # publish writes with it
     with pytest.raises(OSError):
         figures.save(plt.figure(), results, "extra")
     assert store.folder_state(results) == "incomplete"
@@ -317,13 +317,13 @@ def test_record_under_a_full_disk_keeps_the_earlier_recording_intact(project, tm
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(source, dest)
 
-    monkeypatch.setattr(store.shutil, "copyfile", full_disk)
+    monkeypatch.setattr(store.files.shutil, "copyfile", full_disk)
     with pytest.raises(store.StoreError, match="No space left.*earlier recording there is "
                                                "unchanged"):
         runner.record_results("cpu", build=build, target=target)
     assert _tree(target) == recorded
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "project", "rec"]
-    monkeypatch.setattr(store.shutil, "copyfile", real)
+    monkeypatch.setattr(store.files.shutil, "copyfile", real)
     runner.record_results("cpu", build=build, target=target)
     assert store.folder_state(target / "tiny") == "complete"
     assert len((target / "tiny" / "values.csv").read_text().splitlines()) == 4
@@ -345,7 +345,7 @@ def test_record_refuses_a_copy_that_differs_from_what_the_run_wrote(project, tmp
         if Path(dest).suffix == ".png":
             Path(dest).write_bytes(Path(dest).read_bytes()[:50])
 
-    monkeypatch.setattr(store.shutil, "copyfile", truncating)
+    monkeypatch.setattr(store.files.shutil, "copyfile", truncating)
     with pytest.raises(store.StoreError, match="curve.png differs"):
         runner.record_results("cpu", build=build, target=tmp_path / "rec")
     assert not (tmp_path / "rec" / "tiny").exists()

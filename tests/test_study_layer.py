@@ -83,7 +83,8 @@ def test_another_seed_or_setting_gives_other_results_and_the_same_settings_resum
 def test_a_changed_library_changes_the_key(monkeypatch):
     cfg = TinyConfig.for_profile("smoke")
     before = store.settings_key(cfg.settings())
-    monkeypatch.setattr(store, "code_digest", lambda include_presentation=False: "other code")
+    monkeypatch.setattr(store.keys, "code_digest",  # where settings_key looks it up
+                        lambda include_presentation=False: "other code")
     assert store.settings_key(cfg.settings()) != before
 
 
