@@ -27,6 +27,7 @@ NOT_RECORDED = "(not recorded)"
 TAG = "book-values"  # the tag of the cells that declare book values
 SOURCES = ("notebooks", "bench")  # folders of the checkout whose .py files may declare them
 BOOK_PROFILE = "cpu"  # the recorded runs the chapters quote unless a value names another
+CHECKOUT = Path(__file__).resolve().parents[2]  # where the declaring files are by default
 
 
 def number(x: float) -> str:
@@ -122,11 +123,10 @@ def declared(path: Path) -> dict[str, BookValue]:
 
 
 def values(root: Path | None = None) -> dict[str, BookValue]:
-    """Every book value declared in the checkout ``root`` (default: the project's), by name;
-    ValueError when two files declare the same name."""
-    from .runner import project_root
-
-    root = Path(root or project_root())
+    """Every book value declared in the checkout ``root`` (default: the one holding this
+    package, whatever the working folder), by name; ValueError when two files declare the same
+    name."""
+    root = Path(root or CHECKOUT)
     found: dict[str, BookValue] = {}
     where: dict[str, Path] = {}
     for path in sorted(p for folder in SOURCES for p in (root / folder).glob("*.py")):
