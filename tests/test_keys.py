@@ -50,8 +50,9 @@ def run_key(tmp_path) -> str:
     return Run(cfg).key
 
 
-@pytest.mark.parametrize("relative", ["figures/helpers.py", "figures/__init__.py", "verdicts.py",
-                                      "study/run.py", "store/keys.py", "store/__init__.py",
+@pytest.mark.parametrize("relative", ["figures/helpers.py", "figures/__init__.py",
+                                      "verdicts/rules.py", "study/run.py", "store/keys.py",
+                                      "store/__init__.py",
                                       "experiments/stn_cnn.py", "experiments/rt_ho.py",
                                       "stn/train.py", "multitask.py", "progress.py"])
 def test_editing_presentation_or_another_chapter_keeps_a_runs_key(relative, tmp_path,
@@ -107,7 +108,7 @@ def test_imports_are_resolved_relative_absolute_nested_and_through_packages(tmp_
         "lazy.py": "",
         "figures/__init__.py": "from .. import unused_but_by_figures\n",
         "unused_but_by_figures.py": "",
-        "verdicts.py": "",
+        "verdicts/__init__.py": "",
         "study/config.py": "from .. import only_by_study\nclass Base: pass\n",
         "only_by_study.py": "",
     }
@@ -153,8 +154,7 @@ def test_every_experiment_depends_on_what_it_loads_and_never_on_figures():
         assert numeric <= found, f"{name} loads {sorted(numeric - found)} unseen by the digest"
         uses_hypergrad = "hypergrad/__init__.py" in loaded[name]
         assert uses_hypergrad == ("hypergrad/__init__.py" in found), name
-        assert not any(f.startswith(("figures/", "study/")) or f == "verdicts.py"
-                       for f in found), name
+        assert not any(f.startswith(("figures/", "study/", "verdicts/")) for f in found), name
     assert "hypergrad/__init__.py" in store.dependencies("hpostudy.experiments.drmad_quality")
 
 

@@ -22,7 +22,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 # Presentation and orchestration code: changing it does not change any computed number, so it
 # is left out of the key of checkpoints and cached results (comparison tables are recomputed
 # from the cached results on every run; the store only stores what others compute).
-PRESENTATION = ("figures", "study", "verdicts.py", "store", "progress.py")
+PRESENTATION = ("figures", "study", "verdicts", "store", "progress.py")
 
 
 @functools.lru_cache(maxsize=None)
