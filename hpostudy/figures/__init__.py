@@ -1,13 +1,16 @@
-"""Figures, one module per chapter: each function takes tidy DataFrames and returns a
-matplotlib Figure (seaborn styling); ``save(fig, folder, name)`` writes the PNG the book shows,
-atomically and listed with its digest in the run's ``meta.json`` (:func:`hpostudy.store.publish`:
-a run's folder is never complete without its figures). This package draws only: of the library
-it imports only the store, the bottom layer that writes files.
+"""Figures: each is drawn in its notebook's cells from the run's tidy tables, so the reader sees
+the plotting code under the figure; this package keeps what the notebooks share -- the style
+(seaborn), saving, common axes (:func:`grid`, :func:`integer_axis`) and the drawing helpers of
+:mod:`hpostudy.figures.helpers` and the chapters' shared panels. ``save(fig, folder, name)``
+writes the PNG the book shows, atomically and listed with its digest in the run's ``meta.json``
+(:func:`hpostudy.store.publish`: a run's folder is never complete without its figures). This
+package draws only: of the library it imports only the store, the bottom layer that writes
+files.
 
 Readable at 1x by construction: a figure is shown at most as wide as the book's text column
 (:data:`SHOWN_WIDTH_PX`), so a wide figure is scaled down on the page. :func:`save` enlarges
 every text of the figure -- tick labels, legends, titles, labels -- that would be shown smaller
-than :data:`MIN_TEXT_PX`, whatever size the drawing function asked for, and lays the figure out
+than :data:`MIN_TEXT_PX`, whatever size the drawing code asked for, and lays the figure out
 again. The PNG records the height of its smallest text in pixels (:data:`SMALLEST_TEXT_KEY`),
 so that a page showing it narrower than assumed can be caught (``tests/test_browser.py``).
 Counted axes (epochs, meta-iterations) get integer ticks from :func:`integer_axis`.
@@ -97,6 +100,14 @@ def save(fig, folder: str | Path, name: str) -> Path:
 
 
 def grid(n: int, width: float = 3.2):
+    """Square panels for ``n`` plots, at most three a row, the unused ones hidden.
+
+    Args:
+        n: the number of panels.
+        width: each panel's width and height (inches).
+
+    Returns:
+        The figure and a flat array of its axes (the first ``n`` to draw on)."""
     cols = min(n, 3)
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, width * rows), squeeze=False)
