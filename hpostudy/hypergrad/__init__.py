@@ -4,7 +4,8 @@ Every method is called as ``method(problem, dynamics, theta, T, **options)`` (op
 keyword-only, typed arguments) and returns a :class:`HypergradResult` whose ``diagnostics`` is
 the method's frozen dataclass (:class:`ReverseDiagnostics`, :class:`ExactDiagnostics`,
 :class:`FloatReversalDiagnostics`, :class:`DrmadDiagnostics`, :class:`ForwardDiagnostics`,
-:class:`TruncatedDiagnostics`, :class:`ImplicitDiagnostics`):
+:class:`TruncatedDiagnostics`, :class:`ImplicitDiagnostics`), each with ``stored_bytes``, the
+bytes the method keeps for its hypergradient (the memory column below, measured):
 
 ============== ============================================================= ==================
 name           what                                                          memory
