@@ -86,14 +86,14 @@ def book_chapters(request) -> list[str] | None:
 def smoke_build(tmp_path_factory, book_chapters):
     """The study's notebooks executed once on the smoke profile: (build folder, outcomes by
     notebook name)."""
-    from hpostudy.study import notebooks as nbs, runner
+    from hpostudy.study import execute, notebooks as nbs
 
     names = [n for n, nb in nbs.discover(ROOT).items()
              if book_chapters is None or nb.chapter in book_chapters]
     build = tmp_path_factory.mktemp("build")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        outcomes = runner.run_notebooks(names, "smoke", None, {}, build=build, progress=False)
+        outcomes = execute.run_notebooks(names, "smoke", None, {}, build=build, progress=False)
     return build, {o.name: o for o in outcomes}
 
 
@@ -101,10 +101,10 @@ def smoke_build(tmp_path_factory, book_chapters):
 def book_html(smoke_build, book_chapters, tmp_path_factory) -> Path:
     """The HTML book built (Sphinx -W) from the smoke build in a temporary folder (never the
     project's own ``_build/html`` or ``book/generated``); its HTML folder."""
-    from hpostudy.study import runner
+    from hpostudy.study import book
 
     build, _ = smoke_build
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        return runner.build_book("smoke", build=build, chapters=book_chapters,
-                                 output=tmp_path_factory.mktemp("book"))
+        return book.build_book("smoke", build=build, chapters=book_chapters,
+                               output=tmp_path_factory.mktemp("book"))

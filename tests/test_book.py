@@ -16,7 +16,8 @@ from PIL import Image
 from docutils.parsers.rst import directives
 
 from hpostudy import figures
-from hpostudy.study import provenance, runner
+from hpostudy.study import provenance
+from hpostudy.study.book import _toc_of_chapters, readable_page
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
@@ -171,14 +172,14 @@ def test_run_times_read_in_the_unit_that_fits(seconds, shown):
 
 # ------------------------------------------------------------------ a book of a few chapters
 def test_a_book_of_some_chapters_keeps_the_other_pages_and_refuses_unknown_chapters():
-    content = yaml.safe_load(runner._toc_of_chapters(ROOT / "_toc.yml", ["parameter_paths"]))
+    content = yaml.safe_load(_toc_of_chapters(ROOT / "_toc.yml", ["parameter_paths"]))
     files = [c["file"] for part in content["parts"] for c in part["chapters"]]
     assert "book/chapters/parameter_paths" in files and "book/engine" in files
     assert not [f for f in files if f.startswith("book/chapters/")
                 and f != "book/chapters/parameter_paths"]
     assert content["root"] == "book/intro"
     with pytest.raises(ValueError, match="no chapter page"):
-        runner._toc_of_chapters(ROOT / "_toc.yml", ["parameter_path"])
+        _toc_of_chapters(ROOT / "_toc.yml", ["parameter_path"])
 
 
 def test_every_chapter_page_shows_where_its_results_come_from():
@@ -404,7 +405,7 @@ def test_notebook_pages_show_no_paths_or_internal_objects():
                                                                "text/html": "<table/>"},
                                             execution_count=2)]
     nb.cells = [injected, drawn, table]
-    runner.readable_page(nb)
+    readable_page(nb)
     assert "output_dir" not in nb.cells[0].source and 'profile = "smoke"' in nb.cells[0].source
     assert [o.output_type for o in nb.cells[1].outputs] == ["display_data"]
     assert len(nb.cells[2].outputs) == 1

@@ -12,7 +12,8 @@ from torch import nn
 
 from hpostudy import data
 from hpostudy.experiments import hypergradients
-from hpostudy.study import book_values, cli, provenance, runner
+from hpostudy.study import book_values, cli, provenance, record
+from hpostudy.study.project import project_root
 from hpostudy.study.executors import env_threads, unit_threads
 
 
@@ -48,7 +49,7 @@ def test_recording_a_notebook_that_has_no_results_names_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"--only nosuchnotebook: no results in .*results "
                                                 r"\(results there: parameter_paths\); run "
                                                 r"`hpostudy run NAME --profile smoke`"):
-        runner.record_results("smoke", ["nosuchnotebook"], build=tmp_path,
+        record.record_results("smoke", ["nosuchnotebook"], build=tmp_path,
                               target=tmp_path / "recorded")
     assert not (tmp_path / "recorded").exists()
 
@@ -272,7 +273,7 @@ def test_a_bad_model_is_named_with_the_fix_before_any_work(builder, error, messa
 def a_recorded_value():
     """A book value whose recorded file (in book/recorded) exists in the project, and that file."""
     for name, value in book_values.values().items():
-        if value.file.startswith("recorded/") and (runner.project_root() / "book" /
+        if value.file.startswith("recorded/") and (project_root() / "book" /
                                                    value.file).exists():
             return name, value
     pytest.skip("no recorded file of a book value in book/")
@@ -283,7 +284,7 @@ def test_a_spoilt_recorded_table_names_its_file_and_the_fix(tmp_path, spoil):
     name, value = a_recorded_value()
     copy = tmp_path / value.file
     copy.parent.mkdir(parents=True)
-    shutil.copy(runner.project_root() / "book" / value.file, copy)
+    shutil.copy(project_root() / "book" / value.file, copy)
     lines = copy.read_text().splitlines()
     if spoil == "rename":
         lines[0] = ",".join(f"renamed_{c}" for c in lines[0].split(","))

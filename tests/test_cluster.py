@@ -22,7 +22,7 @@ import pytest
 
 from hpostudy import metaopt, store
 from hpostudy.metaopt import SearchStorageError, black_box_search
-from hpostudy.study import cli, runner
+from hpostudy.study import cli, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = {"a": (0.0, 1.0), "b": (0.1, 100.0, "log")}
@@ -285,10 +285,10 @@ def test_ray_runs_notebooks_in_parallel_with_the_tables_of_a_sequential_run(
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("HPOSTUDY_THREADS", "1")
     selection = _smaller_notebooks(tmp_path / "notebooks")
-    alone = runner.run_notebooks(selection[:2], build=tmp_path / "alone", jobs=1,
+    alone = execute.run_notebooks(selection[:2], build=tmp_path / "alone", jobs=1,
                                  progress=False, direct=True)
     assert [o.status for o in alone] == ["ran", "ran"], [o.error for o in alone]
-    on_ray = {o.name: o for o in runner.run_notebooks(
+    on_ray = {o.name: o for o in execute.run_notebooks(
         selection, build=tmp_path / "ray", progress=False, direct=True, executor="ray")}
     assert on_ray["broken"].status == "failed" and "this notebook fails" in on_ray["broken"].error
     assert [on_ray[f"small_{n}"].status for n in SMALLER] == ["ran", "ran"], [o.error for o in on_ray.values()]
@@ -297,10 +297,10 @@ def test_ray_runs_notebooks_in_parallel_with_the_tables_of_a_sequential_run(
     assert sorted(found) == sorted(expected) and len(found) == 5
     for name, table in expected.items():
         pd.testing.assert_frame_equal(found[name], table, check_exact=True, obj=name)
-    again = runner.run_notebooks(selection[:2], build=tmp_path / "ray", progress=False,
+    again = execute.run_notebooks(selection[:2], build=tmp_path / "ray", progress=False,
                                  direct=True, executor="ray")
     assert [o.status for o in again] == ["skipped (unchanged)"] * 2, [o.note for o in again]
-    assert ray_cluster.is_initialized()  # the runner leaves a cluster it did not start
+    assert ray_cluster.is_initialized()  # run_notebooks leaves a cluster it did not start
 
 
 def square_or_fail(item, checkpoint):

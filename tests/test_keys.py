@@ -14,7 +14,7 @@ import pytest
 from hpostudy import store
 from hpostudy.experiments import drmad_quality
 from hpostudy.store import keys
-from hpostudy.study.run import Run
+from hpostudy.study.experiment_run import Run
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted(p.stem for p in (store.PACKAGE_DIR / "experiments").glob("*.py")
@@ -51,8 +51,8 @@ def run_key(tmp_path) -> str:
 
 
 @pytest.mark.parametrize("relative", ["figures/helpers.py", "figures/__init__.py",
-                                      "verdicts/rules.py", "study/run.py", "store/keys.py",
-                                      "store/__init__.py",
+                                      "verdicts/rules.py", "study/experiment_run.py",
+                                      "store/keys.py", "store/__init__.py",
                                       "experiments/stn_cnn.py", "experiments/rt_ho.py",
                                       "stn/train.py", "multitask.py", "progress.py"])
 def test_editing_presentation_or_another_chapter_keeps_a_runs_key(relative, tmp_path,

@@ -87,7 +87,7 @@ def papermill(project: Path, folder: Path, end: str) -> subprocess.CompletedProc
 ])
 def test_a_notebook_that_ends_before_its_figures_leaves_its_folder_incomplete(project, end,
                                                                                 why):
-    from hpostudy.study import runner
+    from hpostudy.study import record
 
     folder = project / "build" / "smoke" / "results" / "tiny"
     done = papermill(project, folder, end)
@@ -96,7 +96,7 @@ def test_a_notebook_that_ends_before_its_figures_leaves_its_folder_incomplete(pr
     assert store.folder_state(folder) == "incomplete"
     assert why in store.incomplete_reason(folder)
     with pytest.raises(FileNotFoundError, match="tiny: incomplete"):
-        runner.record_results("smoke", ["tiny"], target=project / "recorded")
+        record.record_results("smoke", ["tiny"], target=project / "recorded")
 
     again = papermill(project, folder, "")  # the same notebook again: complete, figure listed
     assert again.returncode == 0, again.stderr[-2000:]
@@ -105,14 +105,14 @@ def test_a_notebook_that_ends_before_its_figures_leaves_its_folder_incomplete(pr
 
 
 def test_a_notebook_run_as_a_script_is_complete_only_after_its_last_line(project, monkeypatch):
-    from hpostudy.study import runner
+    from hpostudy.study import execute
 
     monkeypatch.setenv("TINY_END", "killed")
-    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
+    (outcome,) = execute.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
     assert outcome.status == "failed"
     assert "before its last cell" in store.incomplete_reason(outcome.results)
     monkeypatch.setenv("TINY_END", "")
-    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
+    (outcome,) = execute.run_notebooks(["tiny"], "smoke", None, {}, progress=False, direct=True)
     assert outcome.status == "ran", outcome.error
     assert store.folder_state(outcome.results) == "complete"
     assert sorted(store.read_meta(outcome.results)["files"]) == ["curve.png", "values.csv"]

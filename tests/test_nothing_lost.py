@@ -88,7 +88,7 @@ import dataclasses
 import pandas as pd
 
 from hpostudy.study.config import ExperimentConfig
-from hpostudy.study.run import prepare
+from hpostudy.study.experiment_run import prepare
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,9 +146,9 @@ def project(tmp_path, monkeypatch):
 
 
 def run_tiny(direct=True, **params):
-    from hpostudy.study import runner
+    from hpostudy.study import execute
 
-    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, params, progress=False,
+    (outcome,) = execute.run_notebooks(["tiny"], "smoke", None, params, progress=False,
                                       direct=direct)
     assert outcome.status != "failed", outcome.error
     return outcome
@@ -298,12 +298,12 @@ def test_record_under_a_full_disk_keeps_the_earlier_recording_intact(project, tm
     import shutil
 
     from hpostudy import store
-    from hpostudy.study import runner
+    from hpostudy.study import record
 
     build = tmp_path / "build"
     finished_tiny(build / "cpu" / "results" / "tiny", profile="cpu")
     finished_tiny(build / "cpu" / "results" / "other", profile="cpu", epochs=4)
-    target = runner.record_results("cpu", build=build, target=tmp_path / "rec")
+    target = record.record_results("cpu", build=build, target=tmp_path / "rec")
     recorded = _tree(target)
     assert sorted(p.name for p in (target / "tiny").iterdir()) == ["curve.png", "meta.json",
                                                                     "values.csv"]
@@ -320,11 +320,11 @@ def test_record_under_a_full_disk_keeps_the_earlier_recording_intact(project, tm
     monkeypatch.setattr(store.files.shutil, "copyfile", full_disk)
     with pytest.raises(store.StoreError, match="No space left.*earlier recording there is "
                                                "unchanged"):
-        runner.record_results("cpu", build=build, target=target)
+        record.record_results("cpu", build=build, target=target)
     assert _tree(target) == recorded
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build", "project", "rec"]
     monkeypatch.setattr(store.files.shutil, "copyfile", real)
-    runner.record_results("cpu", build=build, target=target)
+    record.record_results("cpu", build=build, target=target)
     assert store.folder_state(target / "tiny") == "complete"
     assert len((target / "tiny" / "values.csv").read_text().splitlines()) == 4
 
@@ -334,7 +334,7 @@ def test_record_refuses_a_copy_that_differs_from_what_the_run_wrote(project, tmp
     import shutil
 
     from hpostudy import store
-    from hpostudy.study import runner
+    from hpostudy.study import record
 
     build = tmp_path / "build"
     finished_tiny(build / "cpu" / "results" / "tiny", profile="cpu")
@@ -347,7 +347,7 @@ def test_record_refuses_a_copy_that_differs_from_what_the_run_wrote(project, tmp
 
     monkeypatch.setattr(store.files.shutil, "copyfile", truncating)
     with pytest.raises(store.StoreError, match="curve.png differs"):
-        runner.record_results("cpu", build=build, target=tmp_path / "rec")
+        record.record_results("cpu", build=build, target=tmp_path / "rec")
     assert not (tmp_path / "rec" / "tiny").exists()
 
 
@@ -356,18 +356,18 @@ def test_a_book_built_elsewhere_leaves_the_projects_book_alone_and_hides_the_bui
         project, tmp_path, monkeypatch):
     import subprocess
 
-    from hpostudy.study import runner
+    from hpostudy.study import book, execute
 
     (project / "book" / "chapters").mkdir(parents=True)
     (project / "book" / "chapters" / "tiny.md").write_text("# Tiny\n")
     (project / "_toc.yml").write_text("format: jb-book\nroot: book/chapters/tiny\n")
     build = tmp_path / "elsewhere" / "build"
-    (outcome,) = runner.run_notebooks(["tiny"], "smoke", None, {}, build=build, progress=False)
+    (outcome,) = execute.run_notebooks(["tiny"], "smoke", None, {}, build=build, progress=False)
     assert outcome.status == "ran", outcome.error
     calls = []
-    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, **kw: calls.append(cmd)
+    monkeypatch.setattr(book.subprocess, "run", lambda cmd, **kw: calls.append(cmd)
                         or subprocess.CompletedProcess(cmd, 0, "", ""))
-    html = runner.build_book("smoke", build=build, output=tmp_path / "book")
+    html = book.build_book("smoke", build=build, output=tmp_path / "book")
     assert html == tmp_path / "book" / "_build" / "html"
     assert calls[0][2] == str(tmp_path / "book")  # jupyter-book builds the copy
     assert not (project / "book" / "generated").exists() and not (project / "_build").exists()
@@ -375,7 +375,7 @@ def test_a_book_built_elsewhere_leaves_the_projects_book_alone_and_hides_the_bui
     assert str(build) not in page.read_text() and "build/smoke/results/tiny" in page.read_text()
     (build / "smoke" / "results" / "tiny" / "curve.png").unlink()  # a finished run only
     with pytest.raises(FileNotFoundError, match="curve.png is missing.*hpostudy run"):
-        runner.build_book("smoke", build=build, output=tmp_path / "book")
+        book.build_book("smoke", build=build, output=tmp_path / "book")
 
 
 # ------------------------------------------------------------------ Ray: one storage for all
@@ -458,12 +458,12 @@ def test_ray_helper_tasks_search_on_the_runs_storage(monkeypatch):
 
 
 def test_a_notebooks_environment_does_not_outlive_it(monkeypatch, tmp_path):
-    from hpostudy.study import runner
+    from hpostudy.study import jobs
 
     monkeypatch.delenv(metaopt.SEARCH_STORAGE, raising=False)
-    job = runner.Job("x", tmp_path / "missing.py", {}, tmp_path / "x.ipynb", tmp_path, tmp_path,
+    job = jobs.Job("x", tmp_path / "missing.py", {}, tmp_path / "x.ipynb", tmp_path, tmp_path,
                      1, True, {metaopt.SEARCH_STORAGE: "sqlite:///s.db"})
-    assert runner._execute(job).status == "failed"
+    assert jobs.run_job(job).status == "failed"
     assert metaopt.SEARCH_STORAGE not in os.environ
 
 
@@ -477,21 +477,21 @@ def test_output_dir_is_honoured_and_nothing_is_written_outside_it(project):
 
 
 def test_output_dir_for_several_notebooks_is_refused(project):
-    from hpostudy.study import runner
+    from hpostudy.study import execute
 
     (project / "notebooks" / "tiny2.py").write_text(TINY_NOTEBOOK)
     with pytest.raises(ValueError, match="names one folder for 2 notebooks"):
-        runner.run_notebooks(None, "smoke", None, {"output_dir": "x"}, progress=False)
+        execute.run_notebooks(None, "smoke", None, {"output_dir": "x"}, progress=False)
 
 
 def test_a_copy_of_a_study_notebook_elsewhere_gets_results_of_its_own(project):
-    from hpostudy.study import runner
+    from hpostudy.study import execute
 
     chapter = run_tiny().results
     before = _tree(chapter)
     (project / "mystudy").mkdir()
     (project / "mystudy" / "tiny.py").write_text(TINY_NOTEBOOK)
-    (copy,) = runner.run_notebooks(["mystudy/tiny.py"], "smoke", None, {"epochs": 4},
+    (copy,) = execute.run_notebooks(["mystudy/tiny.py"], "smoke", None, {"epochs": 4},
                                    progress=False, direct=True)
     assert copy.status == "ran", copy.error
     assert copy.results != chapter and copy.results.name.startswith("tiny-")

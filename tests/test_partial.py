@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hpostudy.study import cli, partial, runner
+from hpostudy.study import cli, execute, partial, record
+from hpostudy.study.jobs import Outcome
 
 # A notebook whose run has four units (seeds) of three checkpointed steps each; with
 # LONG_STOP=<seed> it is interrupted in the middle of that seed (after its first step). Every
@@ -29,7 +30,7 @@ import pandas as pd
 import torch
 
 from hpostudy.study.config import ExperimentConfig
-from hpostudy.study.run import prepare
+from hpostudy.study.experiment_run import prepare
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ def _clone(path: Path, source: Path | None = None) -> Path:
     return path
 
 
-def _run(project: Path, monkeypatch) -> runner.Outcome:
+def _run(project: Path, monkeypatch) -> Outcome:
     monkeypatch.chdir(project)
-    return runner.run_notebooks(["long"], "smoke", None, {}, progress=False, direct=True)[0]
+    return execute.run_notebooks(["long"], "smoke", None, {}, progress=False, direct=True)[0]
 
 
 def _steps(project: Path) -> list[str]:
@@ -99,7 +100,7 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
         ["seed0.result.pt", "seed1.result.pt", "seed2.pt"]
     # not a result: nothing to record as complete, no run time, no meta.json
     with pytest.raises(FileNotFoundError, match="no finished results"):
-        runner.record_results("smoke")
+        record.record_results("smoke")
     assert not (recorded / "meta.json").exists()
 
     monkeypatch.delenv("LONG_STOP")
@@ -115,7 +116,7 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
 
     # recording the complete run of that key removes the partial recording
     monkeypatch.chdir(clone)
-    runner.record_results("smoke")
+    record.record_results("smoke")
     mine = clone / "book" / "recorded" / "smoke" / "long"
     assert (mine / "meta.json").exists() and not (mine / "partial").exists()
     assert pd.read_csv(clone / "book/recorded/smoke/run_times.csv").notebook.tolist() == ["long"]

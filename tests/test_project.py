@@ -100,10 +100,11 @@ LAYERS = [
     ("store", "verdicts", "importing", "progress", "data", "models", "hyper", "dynamics",
      "problems", "hypergrad", "projections", "multitask"),
     ("metaopt", "stn"),
-    ("study.profiles", "study.config", "study.executors", "study.run"),
+    ("study.profiles", "study.config", "study.executors", "study.experiment_run"),
     ("settings",),
     ("experiments",),
-    ("study.notebooks", "study.kernel", "study.runner", "study.cli", "study"),
+    ("study.notebooks", "study.kernel", "study.project", "study.jobs", "study.stamps",
+     "study.execute", "study.record", "study.book", "study.cli", "study"),
 ]
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from hpostudy.study.config import ExperimentConfig
-from hpostudy.study.run import prepare
+from hpostudy.study.experiment_run import prepare
 
 
 @dataclasses.dataclass(frozen=True)

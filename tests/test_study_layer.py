@@ -15,9 +15,9 @@ import torch
 
 from hpostudy import store
 from hpostudy.study import notebooks as nbs
-from hpostudy.study import runner
+from hpostudy.study import execute, record, stamps
 from hpostudy.study.config import ExperimentConfig, ParameterError
-from hpostudy.study.run import ResultsOfAnotherProfile, prepare
+from hpostudy.study.experiment_run import ResultsOfAnotherProfile, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -268,7 +268,7 @@ def test_notebooks_are_discovered_and_a_bad_one_is_named(tmp_path):
         nbs.resolve(["nonexistent"], ROOT)
 
 
-# ---------------------------------------------------------------------- the runner
+# ---------------------------------------------------------------------- running notebooks
 HEADER = ('# %% tags=["parameters"]\nprofile = "smoke"  # profile\ndevice = None  # device\n'
           'output_dir = "out"  # folder\nvalue = 1  # a knob\n\n# %%\nfrom pathlib import Path\n'
           'Path(output_dir).mkdir(parents=True, exist_ok=True)\n')
@@ -289,18 +289,18 @@ def test_failing_notebook_is_reported_others_kept_and_failure_never_skipped(tmp_
                        fine='(Path(output_dir) / "done.txt").write_text(str(value))\n',
                        broken="1 / value\n")
     monkeypatch.chdir(project)
-    out = {o.name: o for o in runner.run_notebooks(None, "smoke", None, {}, progress=False)}
+    out = {o.name: o for o in execute.run_notebooks(None, "smoke", None, {}, progress=False)}
     assert out["fine"].status == "ran" and out["broken"].status == "ran"
-    again = runner.run_notebooks(["fine"], "smoke", None, {}, progress=False)
+    again = execute.run_notebooks(["fine"], "smoke", None, {}, progress=False)
     assert again[0].status == "skipped (unchanged)"
     # the same notebook with a parameter that makes it fail: reported, the other kept
-    out = {o.name: o for o in runner.run_notebooks(None, "smoke", None, {"value": 0},
+    out = {o.name: o for o in execute.run_notebooks(None, "smoke", None, {"value": 0},
                                                    progress=False, jobs=2)}
     assert out["broken"].status == "failed"
     assert "cell" in out["broken"].error and "ZeroDivisionError" in out["broken"].error
     assert out["fine"].status == "ran"
     # back to the first parameters: the broken notebook's failed run is not taken as done
-    out = {o.name: o for o in runner.run_notebooks(None, "smoke", None, {}, progress=False)}
+    out = {o.name: o for o in execute.run_notebooks(None, "smoke", None, {}, progress=False)}
     assert out["broken"].status == "ran" and out["fine"].status == "ran"
     results = project / "build" / "smoke" / "results"
     assert (results / "fine" / "done.txt").read_text() == "1"
@@ -309,20 +309,20 @@ def test_failing_notebook_is_reported_others_kept_and_failure_never_skipped(tmp_
 def test_a_run_killed_after_a_success_is_not_skipped(tmp_path, monkeypatch):
     project = _project(tmp_path, fine='(Path(output_dir) / "done.txt").write_text("ok")\n')
     monkeypatch.chdir(project)
-    runner.run_notebooks(None, "smoke", None, {}, progress=False)
+    execute.run_notebooks(None, "smoke", None, {}, progress=False)
     results = project / "build" / "smoke" / "results" / "fine"
     # a killed re-run (--force) removed the stamp and left its marker behind
-    (results / runner.STAMP).unlink()
+    (results / stamps.STAMP).unlink()
     store.RunMarker(results).acquire(profile="smoke")
     store.RunMarker(results).fail("killed")
-    out = runner.run_notebooks(None, "smoke", None, {}, progress=False)
+    out = execute.run_notebooks(None, "smoke", None, {}, progress=False)
     assert out[0].status == "ran"
 
 
 def test_no_notebook_mode_runs_the_code_as_a_script(tmp_path, monkeypatch):
     project = _project(tmp_path, fine='(Path(output_dir) / "done.txt").write_text(str(value))\n')
     monkeypatch.chdir(project)
-    out = runner.run_notebooks(None, "smoke", None, {"value": 7}, progress=False, direct=True)
+    out = execute.run_notebooks(None, "smoke", None, {"value": 7}, progress=False, direct=True)
     assert out[0].status == "ran", out[0].error
     assert (project / "build" / "smoke" / "results" / "fine" / "done.txt").read_text() == "7"
 
@@ -332,13 +332,13 @@ def test_record_copies_finished_results_only_and_summarizes_run_times(tmp_path):
     tiny_run(cfg)
     broken = tmp_path / "build/cpu/results/broken"
     store.RunMarker(broken).acquire(profile="cpu")
-    target = runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
+    target = record.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
     assert sorted(p.name for p in target.iterdir()) == ["run_times.csv", "tiny"]
     assert sorted(p.name for p in (target / "tiny").iterdir()) == ["meta.json", "sums.csv"]
     (target / "tiny" / "stale.csv").write_text("from an earlier recording\n")
-    runner.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
+    record.record_results("cpu", build=tmp_path / "build", target=tmp_path / "rec")
     assert not (target / "tiny" / "stale.csv").exists()  # a new recording replaces the old
     times = pd.read_csv(target / "run_times.csv")
     assert times.notebook.tolist() == ["tiny"] and times.seeds.tolist() == [3]
     with pytest.raises(FileNotFoundError, match="hpostudy run --profile paper"):
-        runner.record_results("paper", build=tmp_path / "build", target=tmp_path / "rec")
+        record.record_results("paper", build=tmp_path / "build", target=tmp_path / "rec")

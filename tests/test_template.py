@@ -15,7 +15,7 @@ from torch import nn
 
 from hpostudy.experiments import hypergradients
 from hpostudy.study import notebooks as nbs
-from hpostudy.study.runner import preflight
+from hpostudy.study.execute import preflight
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = '''from torch import nn

@@ -25,7 +25,7 @@ from .. import hypergrad as hg
 from .. import verdicts as v
 from ..settings.mnist_mlp import CPU, MLPSetting, build
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 QUICK = 5.0  # a change at an end of at least this many median window changes is "quick"
 NO_RISE = 0.01  # a change that is no rise (<= 0) enters the log-scale interval as this value

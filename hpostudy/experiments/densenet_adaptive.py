@@ -33,7 +33,7 @@ from ..settings.densenet import (CPU, DIRECTION_EPOCHS, PAPER, THESIS_EPOCHS, WH
                                  Setting, build, chance_error, check_divergence, check_knobs,
                                  evaluate, layer_rows, load_splits, rounded, setting,
                                  weight_names)
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 THESIS = {1: {"every": 100, "steps": 625, "split": "40,000 / 10,000"},
           2: {"every": 131, "steps": 562, "split": "36,000 / 14,000"}}

@@ -20,7 +20,7 @@ from ..settings.densenet import (CPU, PAPER, THESIS_EPOCHS, ScheduledSetting, bu
                                  chance_error, check_divergence, dynamics_for, evaluate,
                                  load_splits, rounded, schedule, setting, sizes_of,
                                  weight_names)
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PAPER_SETTING = "DenseNet-40, CIFAR-10, Nesterov, lr /10 at epochs 30 and 60"
 LAST = 15  # the thesis averages the test error of the last 15 epochs

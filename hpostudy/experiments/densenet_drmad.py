@@ -40,7 +40,7 @@ from ..settings.densenet import (CPU, PAPER, ScheduledSetting, build, check_knob
                                  schedule, setting, sizes_of, weight_names,
                                  DIRECTION_EPOCHS, WHY_DIRECTION)
 from ..dynamics import train
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PAPER_SETTING = ("DenseNet-40, CIFAR-10, Nesterov; 100 (from 1e-4) or 10 epochs, x1.4 per "
                  "meta-iteration up to 300")

@@ -24,7 +24,7 @@ from ..hyper import Group
 from ..settings.densenet import (CPU, PAPER, SGDSetting, build, check_knobs, load_splits,
                                  rounded, setting, sizes_of, weight_names)
 from ..settings.mnist_mlp import cosine
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 CLOSE = 0.5  # a cosine from which two directions count as close
 

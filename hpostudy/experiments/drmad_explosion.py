@@ -32,7 +32,7 @@ from ..hypergrad.diagnostics import (hessian_vector_product, lanczos_extremes, l
                                      momentum_growth, reverse_along, true_path_points)
 from ..settings.mnist_mlp import CPU, MLPSetting, build, cosine
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 TRUE_PATH = "true path"
 MAX_ROWS = 500  # reverse steps kept per pass in the steps table (evenly spaced)

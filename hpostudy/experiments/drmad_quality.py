@@ -46,7 +46,7 @@ from ..dynamics import train
 from ..metaopt import SignSGD, meta_iterations
 from ..settings.mnist_mlp import CPU, MLPSetting, build, cosine
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PAPER_SETTING = ("MNIST 15,000/5,000/5,000, T = 2,000 and 20,000 (up to 200,000), about 200 "
                  "and 2,000 reverse steps; learning rate and batch size unstated, the DrMAD "

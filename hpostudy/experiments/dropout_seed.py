@@ -18,7 +18,7 @@ from .. import verdicts as v
 from ..dynamics import train
 from ..problems import ClassificationTask
 from ..settings.small_cnn import CPU, PAPER, SmallCNNSetting, build
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 FIXED, NOT_FIXED = "dropout seed fixed", "dropout seed not fixed"
 

@@ -27,7 +27,7 @@ from ..dynamics import SGDMomentum, train
 from ..settings import convex
 from ..settings.front import front_rows, measure, outer_loop, summary, variants
 from ..study.config import ExperimentConfig, ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PROBLEMS = ("ridge", "cleaning")
 # the outer loops of the cpu profile: one or two settings per family (forward where affordable)

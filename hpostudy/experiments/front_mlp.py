@@ -24,7 +24,7 @@ from ..dynamics import train
 from ..settings.front import front_rows, measure, outer_loop, summary, variants
 from ..settings.mnist_mlp import CPU, MLPSetting, build
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from ..dynamics import Adam, train
 from ..metaopt import ProjectedAdam, meta_iterations
 from ..multitask import SoftmaxRegression, TaskRelations
 from ..settings import franceschi as fs
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 METHODS = ("STL", "NMTL", "HMTL", "HMTL-S", "HMTL-S paper R")
 PAPER_ACCURACY = {"STL": 0.7064, "NMTL": 0.7160, "HMTL": 0.7284, "HMTL-S": 0.7301,

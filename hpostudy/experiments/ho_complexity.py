@@ -28,7 +28,7 @@ from .. import verdicts as v
 from ..dynamics import Problem, SGDMomentum
 from ..models import MLP, FlatModel
 from ..study.config import ExperimentConfig
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 
 @dataclass(frozen=True)

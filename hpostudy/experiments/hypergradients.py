@@ -28,7 +28,7 @@ from ..hyper import Group, HyperSpace
 from ..importing import resolve
 from ..models import FlatModel
 from ..problems import ClassificationTask
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 from ..study.config import ExperimentConfig
 
 
@@ -48,7 +48,7 @@ class Config(ExperimentConfig):
     PRESETS = {"smoke": {}, "cpu": {"T": 1000, "seeds": 3}, "paper": {"T": 1000, "seeds": 3}}
     CHOICES = {"methods": tuple(hg.METHODS)}
     SIGNED = ("init_log10_l2",)
-    IMPORTABLE = ("dataset", "model")  # resolved before the kernel starts (study.runner)
+    IMPORTABLE = ("dataset", "model")  # resolved before the kernel starts (study.execute)
 
     @classmethod
     def from_notebook(cls, namespace: dict) -> "Config":

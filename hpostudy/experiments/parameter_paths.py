@@ -19,7 +19,7 @@ from .. import verdicts as v
 from ..dynamics import train
 from ..settings.small_cnn import CPU, PAPER, SmallCNNSetting, build
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PAPER_SETTING = "CIFAR-10, small CNN, lr 0.005, momentum 0.95, L2 0.02 (epochs not stated)"
 

@@ -20,7 +20,7 @@ from .. import verdicts as v
 from ..metaopt import SignSGD, meta_iterations
 from ..settings.mnist_mlp import CPU, MLPSetting, build
 from ..study.config import ParameterError
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 QUANTITIES = ("w_norm", "v_norm", "d_meta_norm", "d_w_norm")
 

@@ -48,7 +48,7 @@ from ..metaopt import ProjectedAdam
 from ..models import FlatModel, SharedTrunkMLP
 from ..settings import franceschi as fs
 from ..study.config import ExperimentConfig
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 PAPER = {"Baseline": {"accuracy": 0.4567, "cpu_seconds": 712},
          "RT-HO": {"accuracy": 0.4616, "cpu_seconds": 412}}

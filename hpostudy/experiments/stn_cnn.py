@@ -15,7 +15,7 @@ from .. import verdicts as v
 from ..settings.stn import (CIFAR_CPU, CIFAR_PAPER, SMOKE, SOURCE, ImageSetting, budget,
                             beats_searches, gated, methods_table, run_versus, searches_setting,
                             slides_scale)
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 # The slides' table: validation / test loss on CIFAR-10 (MacKay et al. 2019, slides).
 PAPER = {"grid": (0.794, 0.809), "random": (0.921, 0.752), "bayes": (0.636, 0.651),

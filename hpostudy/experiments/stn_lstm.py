@@ -14,7 +14,7 @@ from .. import verdicts as v
 from ..settings.stn import (PTB_CPU, PTB_PAPER, PTB_TRAIN_TOKENS, SMOKE, LanguageSetting,
                             beats_searches, methods_table, run_versus, searches_setting,
                             slides_scale)
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 # The slides' table: validation / test perplexity on Penn Treebank (MacKay et al. 2019, slides).
 PAPER = {"grid": (97.32, 94.58), "random": (84.81, 81.46), "bayes": (72.13, 69.29),

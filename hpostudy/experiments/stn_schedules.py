@@ -16,7 +16,7 @@ from .. import verdicts as v
 from ..settings.stn import (PTB_CPU, PTB_PAPER, PTB_TRAIN_TOKENS, SMOKE, SOURCE,
                             LanguageSetting, mean_sd, seeds, slides_scale, stn_unit)
 from ..stn.train import check_converged, perturbed_values, schedule_lookup, train_fixed
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 
 # The slides' table (validation / test perplexity, Penn Treebank; MacKay et al. 2019, slides).
 PAPER = {"fixed": (85.83, 83.19), "fixed + Gaussian noise": (85.87, 82.29),

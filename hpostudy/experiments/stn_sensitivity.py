@@ -14,7 +14,7 @@ import pandas as pd
 from .. import verdicts as v
 from ..settings.stn import (SMOKE, SOURCE, ImageSetting, gated, mean_sd, search_unit, seeds,
                             stn_unit)
-from ..study.run import prepare
+from ..study.experiment_run import prepare
 from .stn_cnn import SCALE
 from .stn_cnn import Config as CNNConfig
 

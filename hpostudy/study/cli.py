@@ -113,12 +113,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    from . import runner
+    from . import book, execute, record
+    from .project import project_root
 
     if args.command == "list":
         from .notebooks import discover
 
-        for nb in discover(runner.project_root()).values():
+        for nb in discover(project_root()).values():
             print(f"{nb.name:24s} {nb.chapter or '-':16s} {nb.title}")
         return 0
     if args.command == "show":
@@ -130,12 +131,12 @@ def _dispatch(args) -> int:
         print("\n".join(record_partial(args.profile, args.only)))
         return 0
     if args.command == "record":
-        print(f"recorded into {runner.record_results(args.profile, args.only)}")
+        print(f"recorded into {record.record_results(args.profile, args.only)}")
         return 0
     if args.command == "rejudge":
         from .rejudge import rejudge_all
 
-        target = runner.project_root() / "book" / "recorded" / args.profile
+        target = project_root() / "book" / "recorded" / args.profile
         if not target.is_dir():
             there = sorted(p.name for p in target.parent.glob("*") if p.is_dir())
             raise FileNotFoundError(f"no recorded runs in {target}: --profile names a folder of "
@@ -145,7 +146,7 @@ def _dispatch(args) -> int:
     if args.command == "cells":
         return write_cells(args.notebooks, args.check)
     if args.command == "book":
-        html = runner.build_book(args.profile, chapters=args.chapters)
+        html = book.build_book(args.profile, chapters=args.chapters)
         print(f"book written to {html}/index.html")
         return 0
     if args.jobs is not None and args.jobs < 1:
@@ -165,7 +166,7 @@ def _dispatch(args) -> int:
     from . import shutdown
 
     with shutdown.stopping(args.resume):  # SIGINT, SIGTERM: stop all it started, one line
-        outcomes = runner.run_notebooks(selection or None, args.profile, device, params,
+        outcomes = execute.run_notebooks(selection or None, args.profile, device, params,
                                         force=args.force, jobs=args.jobs,
                                         direct=args.no_notebook, executor=args.executor,
                                         address=args.address, storage=args.storage)
@@ -182,10 +183,11 @@ def write_cells(selection: list[str], check: bool = False) -> int:
     """``hpostudy cells``: rewrite the parameters cell of the notebooks of ``selection``
     (default: all of ``notebooks/``) from their configurations, naming each one changed; with
     ``check``, name the cells that differ and return 1 if any does, writing nothing."""
-    from . import cells, runner
+    from . import cells
+    from .project import root_or_cwd
     from .notebooks import resolve
 
-    paths = [nb.path for nb in resolve(selection or None, runner._root_or_cwd())]
+    paths = [nb.path for nb in resolve(selection or None, root_or_cwd())]
     if check:
         differ = cells.stale(paths)
         for path in differ:
@@ -202,10 +204,10 @@ def write_cells(selection: list[str], check: bool = False) -> int:
 def show(notebook: str, profile: str = "smoke") -> str:
     """The text of ``hpostudy show``: one block per parameter of the notebook, with its type,
     range, the value ``profile`` gives it and its comment (the Config's, else the cell's)."""
-    from . import runner
+    from .project import root_or_cwd
     from .notebooks import resolve
 
-    (nb,) = resolve([notebook], runner._root_or_cwd())
+    (nb,) = resolve([notebook], root_or_cwd())
     config = nb.config
     if config is None:
         rows = [{"knob": k, "type": "", "range": "", "value": default, "comment": comment}

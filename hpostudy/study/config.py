@@ -10,7 +10,7 @@ check of several knobs -- raising :class:`ParameterError`, called alike by the C
 any work and by the notebook itself (bare papermill included, through :meth:`from_notebook`).
 
 Building a configuration has no side effects: no folders, no global torch switches, no disk
-checks. Those belong to preparing a run (:func:`hpostudy.study.run.prepare`).
+checks. Those belong to preparing a run (:func:`hpostudy.study.experiment_run.prepare`).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Where the units of work of a run are computed: in this process, or as tasks of a Ray cluster.
 
-:meth:`hpostudy.study.run.Run.map` hands the units that are not cached yet to the current
+:meth:`hpostudy.study.experiment_run.Run.map` hands the units that are not cached yet to the current
 executor, with a callback that stores each result as soon as it is known (a unit that fails
 loses nothing the others computed). ``HPOSTUDY_EXECUTOR`` selects the executor (``hpostudy run
 --executor`` sets it for the notebooks it starts):

@@ -3,8 +3,9 @@
 A run keeps its progress in ``build/<profile>/results/<notebook>/checkpoints/<key>/`` (not
 committed): ``<unit>.result.pt`` for each finished unit of work and, for a unit in progress, its
 latest checkpoint (``<unit>.pt``; a search's Optuna study ``<unit>.db``), beside ``key.json``
-(what the key stands for, written by :class:`~hpostudy.study.run.Run`). :func:`record_partial`
-(``hpostudy record --partial``) copies these files, for the key of the folder's last run, into
+(what the key stands for, written by :class:`~hpostudy.study.experiment_run.Run`).
+:func:`record_partial` (``hpostudy record --partial``) copies these files, for the key of the
+folder's last run, into
 ``book/recorded/<profile>/<notebook>/partial/`` (committed), with ``manifest.json``: status
 ``partial``, the key, the settings and code digest it stands for, the units done and in progress,
 when the run started and when it was recorded, and each file's SHA-256. A running run may be
@@ -38,7 +39,7 @@ from .. import store
 PARTIAL = "partial"  # the folder of a partial recording, in book/recorded/<profile>/<notebook>/
 MANIFEST = "manifest.json"
 DESCRIPTOR = "key.json"  # in each checkpoint folder: what its key stands for
-DONE = ".result.pt"  # the cached result of a finished unit (hpostudy.study.run.Run.map)
+DONE = ".result.pt"  # the cached result of a finished unit (hpostudy.study.experiment_run.Run.map)
 IN_PROGRESS = (".pt", ".db")  # a unit's latest checkpoint; a search's Optuna study
 
 
@@ -127,9 +128,9 @@ def record_partial(profile: str, names: list[str] | None = None, build: Path | N
     (or of the notebooks ``names``) in ``build/<profile>/results/`` as partial recordings in
     ``target/<notebook>/partial/`` (default ``book/recorded/<profile>``); returns a line per
     notebook saying what was done. FileNotFoundError when nothing could be recorded."""
-    from .runner import _root_or_cwd
+    from .project import root_or_cwd
 
-    root = _root_or_cwd()
+    root = root_or_cwd()
     results = Path(build or root / "build") / profile / "results"
     target = Path(target or root / "book" / "recorded" / profile)
     folders = ([results / n for n in names] if names
