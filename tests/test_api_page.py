@@ -22,7 +22,7 @@ PAGE = ROOT / "book" / "api.md"
 MODULES = ["hpostudy.hypergrad", "hpostudy.dynamics", "hpostudy.hyper", "hpostudy.problems",
            "hpostudy.metaopt", "hpostudy.verdicts"]
 CHECKED = ["hpostudy.hypergrad", "hpostudy.dynamics", "hpostudy.verdicts", "hpostudy.hyper",
-           "hpostudy.problems"]
+           "hpostudy.problems", "hpostudy.metaopt"]
 
 
 def test_the_page_documents_each_module_and_is_in_the_reference_part():

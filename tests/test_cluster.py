@@ -84,10 +84,11 @@ def test_a_search_killed_mid_trial_resumes_with_the_same_draws_and_exactly_its_b
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")  # the test's own study.ask()
 def test_a_trial_silent_on_another_machine_is_failed_after_the_grace_period(tmp_path,
                                                                              monkeypatch):
-    monkeypatch.setattr(metaopt, "GRACE_SECONDS", 1)
+    for module in (metaopt.storage, metaopt.workers):  # the storage's grace period, _recover's
+        monkeypatch.setattr(module, "GRACE_SECONDS", 1)
     url = f"sqlite:///{tmp_path / 'search.db'}"
     sampler = metaopt.DrawSampler(SPACE, "random", 3, 0)
-    study, database = metaopt._open_study(url, "random-0", sampler)
+    study, database = metaopt.storage._open_study(url, "random-0", sampler)
     lost = study.ask()  # draw 0, taken by a worker of another machine that went silent
     lost.set_user_attr("worker", "another-node/4242/0123")
     database.record_heartbeat(lost._trial_id)

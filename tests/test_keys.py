@@ -66,7 +66,7 @@ def test_editing_presentation_or_another_chapter_keeps_a_runs_key(relative, tmp_
 @pytest.mark.parametrize("relative", ["hypergrad/drmad.py", "hypergrad/__init__.py",
                                       "hypergrad/reverse.py", "settings/mnist_mlp.py",
                                       "experiments/drmad_quality.py", "dynamics/sgd.py",
-                                      "models/mlp.py", "metaopt.py", "__init__.py"])
+                                      "models/mlp.py", "metaopt/loop.py", "__init__.py"])
 def test_editing_code_the_experiment_imports_changes_its_key(relative, tmp_path, monkeypatch,
                                                              fresh_digests):
     before = run_key(tmp_path)
