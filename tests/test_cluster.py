@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -250,9 +251,10 @@ def _smaller_notebooks(folder: Path) -> list[str]:
     paths = []
     for name, values in SMALLER.items():
         text = (ROOT / "notebooks" / f"{name}.py").read_text()
-        for knob, value in values.items():
-            assert f"\n{knob} = None" in text, (name, knob)
-            text = text.replace(f"\n{knob} = None", f"\n{knob} = {value!r}", 1)
+        for knob, value in values.items():  # the generated cell: knob: "Optional[T]" = None
+            declared = re.search(rf"\n{knob}: [^=\n]* = None", text)
+            assert declared, (name, knob)
+            text = text.replace(declared.group(0), f"\n{knob} = {value!r}", 1)
         (folder / f"small_{name}.py").write_text(text)  # a copy: a name (and folder) of its own
         paths.append(str(folder / f"small_{name}.py"))
     (folder / "broken.py").write_text(
