@@ -56,21 +56,119 @@ radius: "Optional[float]" = None  # HMTL-S: the budget R on the sum of A's entri
 edge_fraction: "Optional[float]" = None  # graph: edges of weight at least this fraction of the largest
 
 # %%
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+
 from hpostudy.experiments import hmtl
-from hpostudy.figures import franceschi as figures
+from hpostudy.figures import integer_axis, save
+from hpostudy.verdicts import difference_interval
 
 cfg = hmtl.Config.from_notebook(globals())
 results = hmtl.run(cfg)
 
 # %% [markdown]
 # ## Accuracy per method (Figure 1 left)
-# Each grey line is one split; the coloured points are the means with their standard deviation;
-# the diamonds are the paper's accuracies (its own scale, right axis), shown for their ordering.
-# The second figure follows the hypergradient steps; the third shows the relations HMTL-S
-# learned, averaged over the splits.
+# Left: each grey line is one split; the coloured points are the means with their standard
+# deviation; the diamonds are the paper's accuracies, on the same axis. Right: each method's
+# gain over STL, paired by split, with its 95% t-interval, and the paper's gain (diamonds): the
+# differences the paper's claims are about.
 
 # %%
-figures.hmtl(results, cfg.output_dir)
+COLORS = {"STL": "#8c8c8c", "NMTL": "#4c72b0", "HMTL": "#dd8452", "HMTL-S": "#c44e52",
+          "HMTL-S paper R": "#8172b3"}  # one colour per method, in every figure below
+
+
+def tick_label(method):
+    return method.replace(" paper R", "\npaper R")
+
+
+summary = results["summary"]
+order = list(summary.method)
+paper = summary.set_index("method").paper_accuracy
+accuracy = results["methods"].pivot(index="seed", columns="method",
+                                    values="test_accuracy")[order]  # one row per split
+fig, (ax, gain) = plt.subplots(1, 2, figsize=(12, 4.4), width_ratios=(1.1, 1))
+x = np.arange(len(order))
+for k, (_, split) in enumerate(accuracy.iterrows()):
+    ax.plot(x, split.to_numpy(), color="0.8", lw=0.8, zorder=1,
+            label=f"one split (seed), {len(accuracy)} in all" if k == 0 else None)
+for i, row in enumerate(summary.itertuples()):
+    ax.errorbar([i], [row.test_accuracy], yerr=[row.sd], fmt="o", ms=8, capsize=5,
+                color=COLORS.get(row.method, "k"), zorder=3,
+                label="this study: mean ± sd" if i == 0 else None)
+ax.plot(x, paper[order].to_numpy(), "D", color="0.25", ms=6, label="paper (Inception-V3 features)")
+ax.set_xticks(x, [tick_label(m) for m in order])
+ax.set_ylabel("test accuracy")
+ax.set_ylim(0, 1)
+ax.legend(loc="upper left", fontsize=9)
+ax.set_title("Test accuracy: this study and the paper")
+
+others = [m for m in order if m != "STL"]
+for i, method in enumerate(others):
+    interval = difference_interval(accuracy["STL"], accuracy[method], paired=True)
+    mean, low, high = 100 * np.array([interval.estimate, interval.low, interval.high])
+    gain.errorbar([i], [mean], yerr=[[mean - low], [high - mean]], fmt="o", ms=8, capsize=5,
+                  color=COLORS.get(method, "k"),
+                  label="this study: mean, 95% t-interval" if i == 0 else None)
+    gain.plot([i], [100 * (paper[method] - paper["STL"])], "D", color="0.25", ms=6,
+              label="paper" if i == 0 else None)
+gain.axhline(0, color="0.4", lw=0.8)
+gain.set_xticks(np.arange(len(others)), [tick_label(m) for m in others])
+gain.set_ylabel("accuracy gain over STL (points)")
+gain.legend(loc="lower right", fontsize=9)
+gain.set_title(f"Gain over STL, paired by split ({len(accuracy)} splits)")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig1_left_accuracy");
+
+# %% [markdown]
+# ## The hypergradient steps
+# Validation loss and test accuracy along the projected Adam steps of HMTL and HMTL-S, mean over
+# the splits.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.6))
+for method, group in results["paths"].groupby("method"):
+    mean = group.groupby("meta_iteration")[["val_loss", "test_accuracy"]].mean()
+    for ax, column in zip(axes, ("val_loss", "test_accuracy")):
+        ax.plot(mean.index, mean[column], label=method, color=COLORS.get(method))
+for ax, label in zip(axes, ("validation cross-entropy", "test accuracy")):
+    integer_axis(ax, "hypergradient step")
+    ax.set_ylabel(label)
+axes[0].legend()
+fig.suptitle("Projected Adam on the hypergradient (mean over splits)")
+fig.tight_layout()
+save(fig, cfg.output_dir, "hypergradient_paths");
+
+# %% [markdown]
+# ## The learned task relations (Figure 1 centre)
+# HMTL-S's relations $A$, averaged over the splits, as a graph of the classes: an edge for each
+# pair weighing at least `edge_fraction` of the largest weight, its width by the weight.
+
+# %%
+method = "HMTL-S"
+relations = results["relations"][results["relations"].method == method]
+mean = relations.groupby(["task_a", "task_b"], sort=False).weight.mean().reset_index()
+largest = float(mean.weight.max()) if len(mean) else 0.0
+fraction = results["edge_fraction"]
+graph = nx.Graph()
+graph.add_nodes_from(results["classes"])
+for pair in mean.itertuples():
+    if largest > 0 and pair.weight >= fraction * largest:
+        graph.add_edge(pair.task_a, pair.task_b, weight=pair.weight)
+fig, ax = plt.subplots(figsize=(6.4, 5.6))
+position = nx.circular_layout(graph)
+widths = [8 * edge["weight"] / largest for _, _, edge in graph.edges(data=True)]
+nx.draw_networkx_edges(graph, position, width=widths, edge_color="#4c72b0", alpha=0.8, ax=ax)
+nx.draw_networkx_nodes(graph, position, node_color="#f2f2f2", edgecolors="0.3", node_size=1500,
+                       ax=ax)
+nx.draw_networkx_labels(graph, position, font_size=11, ax=ax)
+ax.set_title(f"{method}: mean learned A over {relations.seed.nunique()} splits\n"
+             f"edges >= {fraction:g} x the largest weight ({largest:.3g})")
+ax.set_axis_off()
+ax.margins(0.12)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig1_centre_graph");
 
 # %% [markdown]
 # ## Mean and spread per method

@@ -42,8 +42,10 @@ m_for_T: "Optional[int]" = None  # number of hyperparameters of the sweep over T
 repeats: "Optional[int]" = None  # interleaved repetitions of every timing (the median is kept)
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import ho_complexity
-from hpostudy.figures import franceschi as figures
+from hpostudy.figures import save
 
 cfg = ho_complexity.Config.from_notebook(globals())
 results = ho_complexity.run(cfg)
@@ -55,7 +57,28 @@ results = ho_complexity.run(cfg)
 # outweighs the fixed cost of a step the time stays flat.
 
 # %%
-figures.ho_complexity(results, cfg.output_dir)
+measurements = results["measurements"]
+COLORS = {"forward": "#dd8452", "reverse": "#4c72b0"}
+fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.9))
+for ax, (sweep, y, ylabel) in zip(axes, (
+        ("m", "seconds_per_step", f"{measurements.clock.iloc[0]} s per step"),
+        ("T", "bytes", "bytes held by the method"))):
+    mine = measurements[measurements.sweep == sweep]  # m or T varied, the other fixed
+    for method, group in mine.groupby("method"):
+        ax.scatter(group[sweep], group[y], color=COLORS[method], s=14, alpha=0.6)  # per seed
+        mean = group.groupby(sweep)[y].mean()
+        ax.plot(mean.index, mean.to_numpy(), color=COLORS[method], marker="o",
+                label=f"{method.upper()}-HO")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend()
+axes[0].set_xlabel("hyperparameters m")
+axes[0].set_title("Time against the number of hyperparameters")
+axes[1].set_xlabel("horizon T")
+axes[1].set_title("Memory against the horizon")
+fig.tight_layout()
+save(fig, cfg.output_dir, "forward_reverse_cost");
 
 # %% [markdown]
 # ## Paper vs reproduced

@@ -61,24 +61,130 @@ hyper_steps: "Optional[list[float]]" = None  # projected Adam steps of rho, eta,
 growth_horizons: "Optional[list[int]]" = None  # T of the exact hypergradient at the start
 
 # %%
+import matplotlib.pyplot as plt
+import numpy as np
+
 from hpostudy.experiments import rt_ho
-from hpostudy.figures import franceschi as figures
+from hpostudy.figures import save
 
 cfg = rt_ho.Config.from_notebook(globals())
 results = rt_ho.run(cfg)
 
 # %% [markdown]
-# ## Grid against RT-HO
+# ## Grid against RT-HO (Figure 1 right)
 # Left: the baseline's best validation error for each $\rho$ of the grid, one grey line per
 # seed (a red cross marks a run that diverged); if the lines are flat, $\rho$ does not matter
 # on this task and the comparison says little. Middle: test accuracy against the process CPU
-# time of the whole search, per seed. Right: RT-HO's validation error along its single run. The
-# second figure shows how RT-HO moved $\rho$, $\eta$ and $\mu$; the third, the size of the
-# hypergradients: RT-HO's at each update (a cross where one was not finite and the run stopped),
-# and the exact one at the start's settings against the horizon, by both modes.
+# time of the whole search, per seed. Right: RT-HO's validation error along its single run.
 
 # %%
-figures.rt_ho(results, cfg.output_dir)
+grid, methods, trajectory = results["grid"], results["methods"], results["trajectory"]
+fig, (by_rho, cost, runs) = plt.subplots(1, 3, figsize=(14, 4.2))
+
+position = {rho: i for i, rho in enumerate(sorted(grid.rho.unique()))}  # rho evenly spaced
+for k, (seed, group) in enumerate(grid.groupby("seed")):
+    group = group.sort_values("rho")
+    by_rho.plot(group.rho.map(position), group.val_error, color="0.75", lw=0.8, marker="o",
+                ms=3, label=f"one seed ({grid.seed.nunique()})" if k == 0 else None)
+mean = grid.groupby("rho").val_error.mean()
+by_rho.plot(mean.index.map(position), mean.to_numpy(), color="k", marker="o",
+            label="mean over seeds")
+failed = grid[grid.diverged]
+if len(failed):
+    by_rho.scatter(failed.rho.map(position), failed.val_error.clip(upper=1.0), marker="x",
+                   color="#c44e52", s=50, zorder=3, label="training diverged")
+by_rho.set_xticks(list(position.values()), [f"{rho:g}" for rho in position], rotation=45)
+by_rho.set_xlabel("rho (grid)")
+by_rho.set_ylabel("best validation error")
+by_rho.set_ylim(top=min(1.0, by_rho.get_ylim()[1]))
+by_rho.legend()
+by_rho.set_title("Baseline: grid search on rho")
+
+for method, marker in (("Baseline", "s"), ("RT-HO", "o")):
+    mine = methods[methods.method == method]
+    cost.scatter(mine.cpu_seconds, mine.test_accuracy, marker=marker, s=50, label=method)
+    for row in mine.itertuples():  # the seed beside its point
+        cost.annotate(str(row.seed), (row.cpu_seconds, row.test_accuracy), fontsize=8,
+                      xytext=(4, 3), textcoords="offset points")
+cost.set_xlabel("process CPU seconds (whole search)")
+cost.set_ylabel("test accuracy")
+cost.set_title("Accuracy and cost (number: seed)")
+cost.legend()
+
+for k, (seed, group) in enumerate(trajectory.groupby("seed")):
+    runs.plot(group.step, group.val_error, color=f"C{k % 10}", lw=1, label=f"seed {seed}")
+runs.set_xlabel("training step")
+runs.set_ylabel("validation error")
+runs.set_title("RT-HO runs")
+runs.legend(fontsize=8, ncol=2 if trajectory.seed.nunique() > 5 else 1)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig1_right_rt_ho");
+
+# %% [markdown]
+# ## The hyperparameters along training
+# How RT-HO moved $\rho$, $\eta$ and $\mu$ while it trained, one line per seed.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+for ax, (column, label) in zip(axes, (("rho", "rho"), ("eta", "learning rate eta"),
+                                      ("mu", "momentum mu"))):
+    for seed, group in trajectory.groupby("seed"):
+        ax.plot(group.step, group[column], lw=1, label=f"seed {seed}")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(label)
+axes[0].legend()
+fig.suptitle("Hyperparameters tuned by RT-HO during training")
+fig.tight_layout()
+save(fig, cfg.output_dir, "rt_ho_hyperparameters");
+
+# %% [markdown]
+# ## The size of the hypergradients
+# Left: the norm of RT-HO's hypergradient at every update, one line per seed (a cross at the
+# last finite update of a run that diverged). Middle: the norm of the exact hypergradient after
+# $T$ steps at RT-HO's starting hyperparameters, held fixed (REVERSE-HO in float64: lines; in
+# float32: crosses). Right: the relative error of the float32 hypergradient against float64
+# (crosses), and the relative difference of forward and reverse mode in float64 (dotted); one
+# colour per seed, logarithmic axes.
+
+# %%
+updates, growth = results["updates"], results["growth"]
+diverged = set(methods[(methods.method == "RT-HO") & methods.diverged.astype(bool)].seed)
+fig, (steps, exact_norm, errors) = plt.subplots(1, 3, figsize=(16, 4.2))
+for k, (seed, group) in enumerate(updates.groupby("seed")):
+    finite = group[np.isfinite(group.hypergradient_norm)]
+    steps.plot(finite.step, finite.hypergradient_norm, color=f"C{k % 10}", lw=1,
+               label=f"seed {seed}")
+    if seed in diverged and len(finite):
+        steps.scatter(finite.step.iloc[-1:], finite.hypergradient_norm.iloc[-1:], marker="x",
+                      color=f"C{k % 10}", s=60, zorder=3)
+steps.set_yscale("log")
+steps.set_xlabel("training step")
+steps.set_ylabel("norm of RT-HO's hypergradient")
+steps.set_title("RT-HO's updates")
+steps.legend(fontsize=8)
+
+for k, (seed, group) in enumerate(growth.groupby("seed")):
+    double = group[group.precision == "float64"]
+    single = group[group.precision == "float32"]
+    exact_norm.plot(double["T"], double.reverse_norm, color=f"C{k % 10}", lw=1,
+                    label=f"seed {seed}")
+    exact_norm.scatter(single["T"], single.reverse_norm, color=f"C{k % 10}", marker="x", s=30)
+    errors.plot(single["T"], single.error_vs_float64, color=f"C{k % 10}", lw=1, marker="x")
+    errors.plot(double["T"], double.relative_difference, color=f"C{k % 10}", lw=1, ls=":",
+                marker="o", ms=3)
+horizons = sorted(growth["T"].unique())
+for ax in (exact_norm, errors):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(horizons, [str(T) for T in horizons])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set_xlabel("horizon T (steps)")
+exact_norm.set_ylabel("norm of the exact hypergradient")
+exact_norm.set_title("Exact hypergradient at the start")
+errors.set_ylabel("relative error")
+errors.set_title("Relative errors")
+fig.tight_layout()
+save(fig, cfg.output_dir, "hypergradient_growth");
 
 # %% [markdown]
 # ## The paper's table: accuracy and CPU time
