@@ -56,20 +56,52 @@ hidden: "Optional[list[int]]" = None  # widths of the fully connected layers
 trials: "Optional[int]" = None  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import stn_cnn
-from hpostudy.figures import stn as figures
+from hpostudy.figures import save
+from hpostudy.figures.stn import best_so_far_panel, schedule_panel
 
 cfg = stn_cnn.Config.from_notebook(globals())
 results = stn_cnn.run(cfg)
 
 # %% [markdown]
-# ## Schedules and progress
-# The first figure follows the STN's hyperparameters during training (first seed); the second
-# shows the best validation loss each method had found against the training steps it had spent
-# (log scale; one line per seed): the STN trains one network, a search one per trial.
+# ## Schedules
+# The STN's hyperparameters during training (first seed), one panel per kind.
 
 # %%
-figures.stn_cnn(results, cfg.output_dir)
+from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
+
+schedule = results["schedule"]
+first = schedule[schedule.seed == schedule.seed.min()]  # the first seed's run
+present = list(dict.fromkeys(first.hyperparameter))  # in the table's order
+groups = {"dropout rate": [n for n in present if n.startswith("drop")],
+          "jitter strength": ["brightness", "contrast", "saturation", "hue"],
+          "cutout (holes, length)": ["cutout_holes", "cutout_length"]}
+groups = {label: [n for n in members if n in present] for label, members in groups.items()}
+groups = {label: members for label, members in groups.items() if members}  # panels drawn
+fig, axes = plt.subplots(len(groups), 1, figsize=(WIDTH, 2.6 * len(groups)), sharex=True,
+                         squeeze=False)
+for (label, members), ax in zip(groups.items(), axes[:, 0]):
+    schedule_panel(ax, first, members)
+    ax.set_ylabel(label)
+axes[-1, 0].set_xlabel("training step")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_cnn_schedules");
+
+# %% [markdown]
+# ## Progress
+# The best validation loss each method had found against the training steps it had spent (log
+# scale; one line per seed): the STN trains one network, a search one per trial.
+
+# %%
+fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+best_so_far_panel(ax, results["progress"], perplexity=False)
+ax.set_xlabel("training steps spent (log scale)")
+ax.set_ylabel("best validation loss")
+ax.legend(fontsize=LEGEND)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_cnn_time");
 
 # %% [markdown]
 # ## The methods

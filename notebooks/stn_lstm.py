@@ -60,20 +60,51 @@ bptt: "Optional[int]" = None  # tokens per training sequence
 trials: "Optional[int]" = None  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import stn_lstm
-from hpostudy.figures import stn as figures
+from hpostudy.figures import save
+from hpostudy.figures.stn import best_so_far_panel, schedule_panel
 
 cfg = stn_lstm.Config.from_notebook(globals())
 results = stn_lstm.run(cfg)
 
 # %% [markdown]
-# ## Schedules and progress
-# The STN's dropout rates and AR/TAR coefficients during training (first seed), and the best
-# validation perplexity each method had found against the training steps it had spent (log
-# scale; one line per seed).
+# ## Schedules
+# The STN's dropout rates and AR/TAR coefficients during training (first seed).
 
 # %%
-figures.stn_lstm(results, cfg.output_dir)
+from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
+
+schedule = results["schedule"]
+first = schedule[schedule.seed == schedule.seed.min()]  # the first seed's run
+present = list(dict.fromkeys(first.hyperparameter))  # in the table's order
+groups = {"dropout rate": [n for n in present if "drop" in n],
+          "AR / TAR coefficient": ["alpha", "beta"]}
+groups = {label: [n for n in members if n in present] for label, members in groups.items()}
+groups = {label: members for label, members in groups.items() if members}  # panels drawn
+fig, axes = plt.subplots(len(groups), 1, figsize=(WIDTH, 2.6 * len(groups)), sharex=True,
+                         squeeze=False)
+for (label, members), ax in zip(groups.items(), axes[:, 0]):
+    schedule_panel(ax, first, members)
+    ax.set_ylabel(label)
+axes[-1, 0].set_xlabel("training step")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_lstm_schedules");
+
+# %% [markdown]
+# ## Progress
+# The best validation perplexity each method had found against the training steps it had spent
+# (log scale; one line per seed).
+
+# %%
+fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+best_so_far_panel(ax, results["progress"], perplexity=True)
+ax.set_xlabel("training steps spent (log scale)")
+ax.set_ylabel("best validation perplexity")
+ax.legend(fontsize=LEGEND)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_lstm_time");
 
 # %% [markdown]
 # ## The methods

@@ -59,8 +59,10 @@ noise: "Optional[float]" = None  # amplitude of the Gaussian and sinusoidal nois
 noise_period: "Optional[int]" = None  # steps per period of the sinusoid
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import stn_schedules
-from hpostudy.figures import stn as figures
+from hpostudy.figures import save
 
 cfg = stn_schedules.Config.from_notebook(globals())
 results = stn_schedules.run(cfg)
@@ -70,7 +72,19 @@ results = stn_schedules.run(cfg)
 # Output dropout rate against the training step, one colour per start, one line per seed.
 
 # %%
-figures.stn_schedules(results, cfg.output_dir)
+from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
+
+fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
+for k, (start, runs) in enumerate(results["schedules"].groupby("init")):
+    for j, (_, run) in enumerate(runs.groupby("seed")):  # the first seed's line stronger
+        ax.plot(run.step, run.value, color=f"C{k}", lw=1.2, alpha=0.9 if j == 0 else 0.45,
+                label=f"start {start:g}" if j == 0 else None)
+ax.set_ylim(0, 1)
+ax.set_xlabel("training step")
+ax.set_ylabel("output dropout rate")
+ax.legend(fontsize=LEGEND)
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_dropout_schedules");
 
 # %% [markdown]
 # ## Fixed rates, noisy rates and schedules

@@ -53,8 +53,10 @@ fixed_scales: "Optional[list[float]]" = None  # fixed perturbation scales
 trials: "Optional[int]" = None  # trials of the Bayesian optimization every variant is compared with
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import stn_sensitivity
-from hpostudy.figures import stn as figures
+from hpostudy.figures import save
 
 cfg = stn_sensitivity.Config.from_notebook(globals())
 results = stn_sensitivity.run(cfg)
@@ -65,7 +67,24 @@ results = stn_sensitivity.run(cfg)
 # seeds).
 
 # %%
-figures.stn_sensitivity(results, cfg.output_dir)
+from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
+
+curves, runs = results["curves"], results["runs"]
+studies = list(dict.fromkeys(curves.study))
+reference = runs[runs.study == "reference"].val_loss.mean()  # Bayesian optimization's best
+fig, axes = plt.subplots(len(studies), 1, figsize=(WIDTH, 3.2 * len(studies)), sharex=True,
+                         squeeze=False)
+for study, ax in zip(studies, axes[:, 0]):
+    for variant, g in curves[curves.study == study].groupby("variant", sort=False):
+        mean = g.groupby("step").val_loss.mean()  # over seeds
+        ax.plot(mean.index, mean.values, label=variant)
+    ax.axhline(reference, color="0.3", ls="--", lw=1.2, label="Bayesian optimization")
+    ax.set_title(study, fontsize=11)
+    ax.set_ylabel("validation loss")
+    ax.legend(fontsize=LEGEND)
+axes[-1, 0].set_xlabel("training step")
+fig.tight_layout()
+save(fig, cfg.output_dir, "fig_stn_sensitivity");
 
 # %% [markdown]
 # ## Final losses per variant
