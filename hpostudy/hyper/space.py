@@ -1,141 +1,21 @@
-"""Hyperparameter spaces: named groups of hyperparameters and their expansion to parameters.
+r"""The hyperparameter space: groups laid out one after another in a flat ``theta``.
 
-A :class:`HyperSpace` holds the hyperparameters of a run as one flat vector ``theta``. Each
-:class:`Group` covers some parameter tensors of a :class:`~hpostudy.models.FlatModel` with a
-*granularity*:
-
-* ``"parameter"`` -- one hyperparameter per parameter element;
-* ``"unit"``      -- one per output unit of a layer (dim 0 of a weight, each bias element);
-* ``"layer"``     -- one per parameter tensor;
-* ``"scalar"``    -- one for all covered tensors.
-
-and a *kind*, the scale on which it lives:
-
-* ``"log10_l2"`` -- L2 coefficients ``10**theta`` (thesis section 3.2), penalty
-  :math:`\\sum_j 10^{\\theta_j} w_j^2`;
-* ``"log_lr"``   -- learning rates ``exp(theta)`` (per-layer learning rates);
-* ``"log_scale"`` and ``"log_l2_z"`` -- the reparametrization of thesis section 3.1,
-  :math:`w = e^{s} \\odot z` trained in :math:`z` with penalty :math:`e^{\\lambda}\\|z\\|^2`.
-
-``expand(name, theta)`` returns a vector of the parameters' size (differentiable in ``theta``),
-with ``fill`` where the group does not cover a parameter. Biases are left out of L2 groups unless
-``include_bias=True``. ``bounds`` are box constraints applied by :meth:`HyperSpace.clip`.
-
-Penalties and expansions work tensor by tensor: a group's values for one parameter tensor are
-broadcast along its unit dimension (dim 0) or over the whole tensor, never gathered element by
-element, so the penalty of a layer costs one pass over its weights.
+:class:`HyperSpace` lays its :class:`~hpostudy.hyper.Group` objects over the parameter tensors
+of a :class:`~hpostudy.models.FlatModel` and reads ``theta`` through them: each group's values
+(``part``), expanded to one value per parameter (``expand``), clipped to the groups' boxes
+(``clip``), as the L2 penalty of thesis section 3.2 and the :math:`e^{\lambda}\|z\|^2` penalty of
+section 3.1 (``l2_penalty``, ``penalty``), per-parameter learning rates (``learning_rate``) and
+the scales of the reparametrization :math:`w = e^s \odot z` (``scale``), and described for
+reading (``describe``).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-
 import torch
 
-from .models.flat import FlatModel
-
-KINDS = ("log10_l2", "log_lr", "log_scale", "log_l2_z")
-GRANULARITIES = ("parameter", "unit", "layer", "scalar")
-
-
-@dataclass
-class Group:
-    r"""One named block of hyperparameters (kinds and granularities in the module docstring).
-
-    Attributes:
-        name: the group's name, unique in its space.
-        kind: ``"log10_l2"`` (penalty :math:`\sum_j 10^{\theta_j} w_j^2`), ``"log_lr"``
-            (learning rates :math:`e^\theta`), ``"log_scale"`` (:math:`w = e^s \odot z`) or
-            ``"log_l2_z"`` (penalty :math:`e^{\lambda}\|z\|^2`).
-        granularity: ``"parameter"``, ``"unit"``, ``"layer"`` or ``"scalar"``.
-        init: the initial value of every entry.
-        params: the names of the parameter tensors covered; None covers all (biases of L2 groups
-            only with ``include_bias``).
-        include_bias: let an L2 group cover biases.
-        bounds: ``(low, high)``, the box that :meth:`HyperSpace.clip` projects onto.
-        size: the number of entries (set by :class:`HyperSpace`).
-        blocks: per covered tensor, where its values lie (set by :class:`HyperSpace`).
-        layer_of: per entry, the tensor it belongs to (set by :class:`HyperSpace`).
-
-    Raises:
-        ValueError: an unknown kind or granularity, bounds not ``low < high``, an ``init`` not
-            finite or outside the bounds, or ``params`` a string or with repeats.
-    """
-
-    name: str
-    kind: str
-    granularity: str = "unit"
-    init: float = 0.0
-    params: list[str] | None = None  # parameter names covered; None = all (biases per include_bias)
-    include_bias: bool = False
-    bounds: tuple[float, float] = (-float("inf"), float("inf"))
-    # filled in by HyperSpace: the group's size and, per covered tensor, where its values lie
-    size: int = field(default=0, init=False)
-    blocks: list["Block"] = field(default_factory=list, init=False, repr=False)
-    layer_of: list[str] = field(default_factory=list, init=False, repr=False)
-
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"group '{self.name}': unknown kind '{self.kind}', choose one of {KINDS}")
-        if self.granularity not in GRANULARITIES:
-            raise ValueError(f"group '{self.name}': unknown granularity '{self.granularity}', "
-                             f"choose one of {GRANULARITIES}")
-        if len(self.bounds) != 2 or not self.bounds[0] < self.bounds[1]:
-            raise ValueError(f"group '{self.name}': bounds must be (low, high) with low < high, "
-                             f"got {self.bounds}")
-        if not math.isfinite(self.init):
-            raise ValueError(f"group '{self.name}': init must be a finite number, got {self.init}")
-        lo, hi = self.bounds
-        if not lo <= self.init <= hi:
-            raise ValueError(f"group '{self.name}': init {self.init} outside bounds {self.bounds}")
-        if self.params is not None:
-            if isinstance(self.params, str):
-                raise ValueError(f"group '{self.name}': params must be a list of parameter "
-                                 f"names, got the string '{self.params}'")
-            repeated = sorted({p for p in self.params if list(self.params).count(p) > 1})
-            if repeated:
-                raise ValueError(f"group '{self.name}': parameters listed twice: {repeated}")
-
-
-@dataclass(frozen=True)
-class Block:
-    """Where a group's values for one parameter tensor lie.
-
-    The values ``[start, start + count)`` of a group cover parameter tensor ``index`` of the
-    model with the group's granularity.
-
-    Attributes:
-        index: the tensor's position in the model.
-        name: the tensor's name.
-        shape: the tensor's shape.
-        start: the first value in the group.
-        count: the number of values.
-    """
-
-    index: int
-    name: str
-    shape: tuple[int, ...]
-    start: int
-    count: int
-
-    def broadcast(self, values: torch.Tensor, granularity: str) -> torch.Tensor:
-        """This block's values shaped to broadcast against the parameter tensor.
-
-        Args:
-            values: the group's values.
-            granularity: the group's granularity.
-
-        Returns:
-            torch.Tensor: the tensor's shape (``"parameter"``), ``(count, 1, ...)`` (``"unit"``) or
-            all ones (``"layer"``, ``"scalar"``).
-        """
-        part = values[self.start:self.start + self.count]
-        if granularity == "parameter" or not self.shape:
-            return part.view(self.shape)
-        if granularity == "unit":
-            return part.view((self.count,) + (1,) * (len(self.shape) - 1))
-        return part.view((1,) * len(self.shape))  # layer, scalar: one value for the tensor
-
+from ..models.flat import FlatModel
+from .checks import check_vector
+from .description import MEANING, PER
+from .groups import Block, Group
 
 class HyperSpace:
     """The hyperparameters of a run: groups laid out one after another in a flat ``theta``.
@@ -458,44 +338,3 @@ class HyperSpace:
                 rows.append(f"  not penalized: {', '.join(left)}"
                             + ("" if g.include_bias else " (include_bias=True covers biases)"))
         return f"HyperSpace({self.size} hyperparameters)\n  " + "\n  ".join(rows)
-
-
-MEANING = {
-    "log10_l2": "penalty sum_j 10**theta_j * w_j**2: theta is log10 of the L2 coefficient "
-                "(PyTorch's weight_decay would be 2 * 10**theta)",
-    "log_lr": "learning rate of these parameters: base * exp(theta)",
-    "log_scale": "reparametrization w = exp(theta) * z, z trained (thesis section 3.1)",
-    "log_l2_z": "penalty sum_j exp(theta_j) * z_j**2 on the reparametrized z",
-}
-PER = {"parameter": "one per element", "unit": "one per output unit", "layer": "",
-       "scalar": ""}
-
-
-def check_vector(theta, size: int | None, entry_name=lambda i: f"theta[{i}]",
-                 finite: bool = True) -> None:
-    """Check that ``theta`` is a (finite) 1-D floating-point tensor of ``size`` elements.
-
-    Args:
-        theta: the hyperparameters.
-        size: the expected number of elements (None: any).
-        entry_name: names entry ``i`` in messages.
-        finite: also require finite entries.
-
-    Raises:
-        TypeError: not a floating-point tensor.
-        ValueError: another shape, or non-finite entries (named), with what was expected.
-    """
-    if not isinstance(theta, torch.Tensor):
-        raise TypeError(f"hyperparameters must be a torch.Tensor, got {type(theta).__name__}")
-    if not theta.is_floating_point():
-        raise TypeError(f"hyperparameters must be a floating-point tensor, got {theta.dtype}")
-    expected = "(m,)" if size is None else f"({size},)"
-    if theta.dim() != 1 or (size is not None and theta.numel() != size):
-        raise ValueError(f"hyperparameters of shape {tuple(theta.shape)} do not fit: expected "
-                         f"a vector of shape {expected}")
-    bad = (~torch.isfinite(theta)).nonzero().flatten().tolist() if finite else []
-    if bad:
-        shown = ", ".join(f"{entry_name(i)} = {float(theta[i])}" for i in bad[:5])
-        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise ValueError(f"hyperparameters must be finite: {len(bad)} of {theta.numel()} are "
-                         f"not ({shown}{more})")
