@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,8 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
     ``book/generated``, write the tables of where each chapter's results come from
     (:mod:`.provenance`) and build the HTML book with Jupyter Book (which executes nothing).
     ``chapters`` (chapter page names) builds the book of those chapters only, with the
-    introduction and the reference pages, from their notebooks' runs. Returns the HTML folder.
+    introduction and the reference pages, from their notebooks' runs (their links to the
+    chapters left out are the only warnings such a book may have). Returns the HTML folder.
 
     Only finished runs are published: each notebook's stamp, ``meta.json``, listed files and
     executed notebook must be the ones its execution left (:func:`unfinished`). Paths into the
@@ -84,7 +86,8 @@ def build_book(profile: str = "smoke", build: Path | None = None, strict: bool =
     done = subprocess.run(cmd, cwd=source, capture_output=True, text=True)
     sys.stdout.write(done.stdout)
     sys.stderr.write(done.stderr)
-    if done.returncode:
+    left_out = _chapter_pages(source / "_toc.yml") - set(chapters) if chapters else set()
+    if done.returncode and not _only_links_to(left_out, done.stdout + done.stderr):
         problems = [line for line in (done.stdout + done.stderr).splitlines()
                     if "WARNING" in line or "ERROR" in line]
         raise BookBuildError(
@@ -137,14 +140,38 @@ class BookBuildError(RuntimeError):
     """Jupyter Book failed; the message lists its warnings and errors."""
 
 
+def _chapter_pages(toc: Path) -> set[str]:
+    """The names of the chapter pages (``book/chapters/<name>``) of the table of contents
+    ``toc``."""
+    import yaml
+
+    content = yaml.safe_load(Path(toc).read_text())
+    return {p["file"].removeprefix("book/chapters/") for part in content.get("parts", [])
+            for p in part["chapters"] if p["file"].startswith("book/chapters/")}
+
+
+def _only_links_to(left_out: set[str], output: str) -> bool:
+    """True if Sphinx finished the build (``output``, what it printed) and its only warnings
+    are links to the chapter pages ``left_out`` of a book of some chapters (``Unknown source
+    document 'book/chapters/<name>'``): the reference pages link to chapters that such a book
+    does not hold, and nothing else may be wrong."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    finished = re.search(r"build finished with problems, (\d+) warnings?", plain)
+    problems = [line for line in plain.splitlines() if "WARNING" in line or "ERROR" in line]
+    links = [line for line in problems
+             if (m := re.search(r"WARNING: Unknown source document 'book/chapters/([^']+)'",
+                                line)) and m.group(1) in left_out]
+    return (finished is not None and bool(links) and len(links) == len(problems)
+            == int(finished.group(1)))
+
+
 def _toc_of_chapters(toc: Path, chapters: list[str]) -> str:
     """The table of contents ``toc`` without the chapter pages (``book/chapters/<name>``) not
     named in ``chapters`` (YAML text)."""
     import yaml
 
     content = yaml.safe_load(Path(toc).read_text())
-    pages = {p["file"].removeprefix("book/chapters/") for part in content["parts"]
-             for p in part["chapters"] if p["file"].startswith("book/chapters/")}
+    pages = _chapter_pages(toc)
     unknown = sorted(set(chapters) - pages)
     if unknown:
         raise ValueError(f"no chapter page {unknown} in {toc}: choose from {sorted(pages)}")
