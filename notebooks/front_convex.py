@@ -61,11 +61,9 @@ meta_lr: "Optional[float]" = None  # Adam's step on the hyperparameters
 meta_methods: "Optional[list[str]]" = None  # estimators of the outer loops (labels, or all)
 
 # %%
-import matplotlib.pyplot as plt
-
 from hpostudy.experiments import front_convex
 from hpostudy.figures import save
-from hpostudy.figures.front import estimator_means, front_panel, legend_below, outer_panel
+from hpostudy.figures.front import front_figure, outer_figure
 
 cfg = front_convex.Config.from_notebook(globals())
 results = front_convex.run(cfg)
@@ -78,23 +76,7 @@ results = front_convex.run(cfg)
 
 # %%
 for problem, table in results["front"].groupby("problem", sort=False):
-    horizons = sorted(table["T"].unique())
-    fig, axes = plt.subplots(2, len(horizons), figsize=(3.6 * len(horizons) + 1.5, 6.6),
-                             squeeze=False)
-    for (time, memory), T in zip(axes.T, horizons):  # one column per horizon
-        at_T = table[table["T"] == T]
-        means = estimator_means(at_T)  # per estimator: its error's geometric mean, mean costs
-        exact = at_T[at_T.method == "exact"]
-        front_panel(time, means, "x_plain", exact.x_plain.mean())
-        front_panel(memory, means, "stored", exact.stored_bytes.mean())
-        time.set_title(f"T = {int(T):,}")
-        time.set_xlabel("CPU time / plain training")
-        memory.set_xlabel("bytes stored")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("relative error vs exact")
-    fig.suptitle(f"{problem}: error against cost")
-    legend_below(fig)
-    save(fig, cfg.output_dir, f"front_{problem}")
+    save(front_figure(table, problem), cfg.output_dir, f"front_{problem}")
 
 # %% [markdown]
 # ## Where the outer loops end
@@ -102,17 +84,7 @@ for problem, table in results["front"].groupby("problem", sort=False):
 # point per seed, coloured by family; `initial` is the error at the initial hyperparameters.
 
 # %%
-outer = results["outer"]
-last = outer.sort_values("meta_iteration").groupby(["problem", "method", "seed"]).tail(1)
-problems = list(dict.fromkeys(last.problem))
-fig, axes = plt.subplots(len(problems), 2, squeeze=False,
-                         figsize=(11, 0.32 * last.method.nunique() * len(problems) + 1.6))
-for row, problem in zip(axes, problems):
-    for k, column in enumerate(("val_error", "test_error")):
-        outer_panel(row[k], last[last.problem == problem], column, names=k == 0)
-        row[k].set_title(f"{problem}: {column.replace('_', ' ')}")
-fig.tight_layout()
-save(fig, cfg.output_dir, "outer_convex");
+save(outer_figure(results["outer"]), cfg.output_dir, "outer_convex");
 
 # %% [markdown]
 # ## Every estimator, every seed

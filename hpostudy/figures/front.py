@@ -1,9 +1,11 @@
 """Panels the two "Every hypergradient" notebooks (``front_mlp``, ``front_convex``) share: the
 accuracy-vs-cost front of every estimator at one horizon (:func:`front_panel`), the errors the
 outer loops end with (:func:`outer_panel`), and one legend below the panels
-(:func:`legend_below`). Each notebook lays the panels out, labels them and saves the figure."""
+(:func:`legend_below`), and the two figures both notebooks draw from them: the fronts, one
+column per horizon (:func:`front_figure`), and where the outer loops end (:func:`outer_figure`)."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -93,3 +95,55 @@ def legend_below(fig, bottom: float = 0.12) -> None:
     fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.legend(list(seen.values()), list(seen), loc="lower center", bbox_to_anchor=(0.5, 0.0),
                ncol=min(4, len(seen)), frameon=False)
+
+
+def front_figure(table: pd.DataFrame, problem: str):
+    """The accuracy-vs-cost front of one problem: a column per horizon ``T``, CPU time (top) and
+    bytes stored (bottom) against the relative error, each estimator a point
+    (:func:`estimator_means`), exact reversal's cost marked.
+
+    Args:
+        table: the ``front`` table's rows of ``problem``.
+        problem: the problem's name (the figure's title).
+
+    Returns:
+        The matplotlib figure."""
+    horizons = sorted(table["T"].unique())
+    fig, axes = plt.subplots(2, len(horizons), figsize=(3.6 * len(horizons) + 1.5, 6.6),
+                             squeeze=False)
+    for (time, memory), T in zip(axes.T, horizons):  # one column per horizon
+        at_T = table[table["T"] == T]
+        means = estimator_means(at_T)  # per estimator: its error's geometric mean, mean costs
+        exact = at_T[at_T.method == "exact"]
+        front_panel(time, means, "x_plain", exact.x_plain.mean())
+        front_panel(memory, means, "stored", exact.stored_bytes.mean())
+        time.set_title(f"T = {int(T):,}")
+        time.set_xlabel("CPU time / plain training")
+        memory.set_xlabel("bytes stored")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("relative error vs exact")
+    fig.suptitle(f"{problem}: error against cost")
+    legend_below(fig)
+    return fig
+
+
+def outer_figure(outer: pd.DataFrame):
+    """Validation and test error at the end of each estimator's outer loop (its last
+    meta-iteration), a row of two panels per problem (:func:`outer_panel`).
+
+    Args:
+        outer: the ``outer`` table (``problem``, ``method``, ``family``, ``seed``,
+            ``meta_iteration``, ``val_error``, ``test_error``).
+
+    Returns:
+        The matplotlib figure."""
+    last = outer.sort_values("meta_iteration").groupby(["problem", "method", "seed"]).tail(1)
+    problems = list(dict.fromkeys(last.problem))
+    fig, axes = plt.subplots(len(problems), 2, squeeze=False,
+                             figsize=(11, 0.32 * last.method.nunique() * len(problems) + 1.6))
+    for row, problem in zip(axes, problems):
+        for k, column in enumerate(("val_error", "test_error")):
+            outer_panel(row[k], last[last.problem == problem], column, names=k == 0)
+            row[k].set_title(f"{problem}: {column.replace('_', ' ')}")
+    fig.tight_layout()
+    return fig
