@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .. import verdicts as v
 from ..dynamics import SGDMomentum, train
@@ -117,11 +118,20 @@ def one_case(item: tuple[Config, float, int], checkpoint=None) -> dict:
                         "log10_growth_per_step": float(growth.mean()),
                         "mean_curvature": float(np.mean(res["curvature"]))})
     eta = lr * (1 - gamma)
+
+    def extremes(t, w):
+        """Smallest and largest eigenvalue of the training loss' Hessian at ``w``, averaged
+        over the ``hessian_batches`` mini-batches from step ``t`` (Lanczos iterations)."""
+        hvp = hessian_vector_product(problem, theta, range(t, t + cfg.hessian_batches), w)
+        return lanczos_extremes(hvp, w.numel(), cfg.lanczos_steps, seed=seed)
+
     hessians = []
     for t in at:
-        for where, w in ((TRUE_PATH, on_path[t]), ("line", (t / T) * w_T + (1 - t / T) * w0)):
-            hvp = hessian_vector_product(problem, theta, range(t, t + cfg.hessian_batches), w)
-            low, high = lanczos_extremes(hvp, w.numel(), cfg.lanczos_steps, seed=seed)
+        path, line = on_path[t], (t / T) * w_T + (1 - t / T) * w0
+        on_path_extremes = extremes(t, path)
+        # the line starts where the path does, at w0: that spectrum is taken once
+        line_extremes = on_path_extremes if torch.equal(line, path) else extremes(t, line)
+        for where, (low, high) in ((TRUE_PATH, on_path_extremes), ("line", line_extremes)):
             hessians.append({"lr": lr, "seed": seed, "where": where, "t": t,
                              "position": t / T, "lambda_min": low, "lambda_max": high,
                              "growth_per_step": max(momentum_growth(eta * low, gamma),
