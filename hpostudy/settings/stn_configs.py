@@ -132,10 +132,11 @@ class ImageSetting(STNSetting):
         return 50000 - self.n_val
 
     def task(self, seed: int) -> ImageTask:
-        """The data of seed ``seed``: the embedded 8x8 digits or CIFAR-10, ``n_train`` and ``n_val`` images, in batches of ``batch_size``.
+        """The data of seed ``seed``: the embedded 8x8 digits or CIFAR-10, ``n_train`` and
+        ``n_val`` images, in batches of ``batch_size``.
 
         Args:
-            seed: the seed of the split and the batch order.
+            seed: the task's seed (its split and batch order).
 
         Returns:
             The task.
@@ -222,10 +223,11 @@ class LanguageSetting(STNSetting):
             raise ValueError(f"the generated corpus needs vocab >= 2 word types, got {self.vocab}")
 
     def task(self, seed: int) -> LanguageTask:
-        """The data of seed ``seed``: Penn Treebank (its ``vocab`` most frequent words) or the generated corpus, in batches of ``batch_size``.
+        """The data of seed ``seed``: Penn Treebank (its ``vocab`` most frequent words) or the
+        generated corpus, in batches of ``batch_size`` sequences of ``bptt`` tokens.
 
         Args:
-            seed: the seed of the split and the batch order.
+            seed: the task's seed (its split and batch order).
 
         Returns:
             The task.
