@@ -11,6 +11,9 @@ any work and by the notebook itself (bare papermill included, through :meth:`fro
 
 Building a configuration has no side effects: no folders, no global torch switches, no disk
 checks. Those belong to preparing a run (:func:`hpostudy.study.experiment_run.prepare`).
+
+The checks of one knob's value are in :mod:`hpostudy.study.config.checks`, what a notebook's
+setup needs in :mod:`hpostudy.study.config.notebook`.
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ import dataclasses
 import difflib
 import inspect
 import io
-import math
 import textwrap
 import tokenize
 import types
@@ -27,14 +29,10 @@ import typing
 from pathlib import Path
 from typing import ClassVar
 
-from .profiles import DEVICES, get_profile
+from ..profiles import get_profile
+from .checks import ParameterError, _check, _range, _type_name
+from .notebook import _KERNEL_NAMES, _one_line_in_kernel, readable_tables
 
-# names IPython puts into a notebook's namespace; everything else public is a parameter
-_KERNEL_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
-
-
-class ParameterError(ValueError):
-    """A parameter is unknown, of the wrong type or out of range."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,111 +200,3 @@ class ExperimentConfig:
     def datasets(self) -> list[str]:
         """Datasets the run reads (checked on disk when a run is prepared)."""
         return [v for k, v in dataclasses.asdict(self).items() if k == "dataset"]
-
-
-def readable_tables() -> None:
-    """Tables a notebook cell shows are shown whole: pandas cuts neither a cell's text (a
-    finding, a rule) with "..." nor columns or rows of the study's small tables. Called by
-    :meth:`ExperimentConfig.from_notebook`, the setup every notebook runs."""
-    import pandas as pd
-
-    pd.set_option("display.max_colwidth", None)
-    pd.set_option("display.max_columns", None)
-    pd.set_option("display.max_rows", 500)
-    pd.set_option("display.width", None)
-
-
-def _one_line_in_kernel() -> bool:
-    """In a Jupyter kernel (papermill's included), show a :class:`ParameterError` as its one
-    line ``ParameterError: message`` instead of a traceback through the library; True there."""
-    import sys
-
-    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
-    if shell is None or not hasattr(shell, "set_custom_exc"):
-        return False
-
-    def one_line(self, etype, value, tb, tb_offset=None):
-        stb = [f"{etype.__name__}: {value}"]
-        self._showtraceback(etype, value, stb)  # what IPython's own traceback display calls
-        return stb
-
-    shell.set_custom_exc((ParameterError,), one_line)
-    return True
-
-
-# ---------------------------------------------------------------------- checks
-def _type_name(hint) -> str:
-    """``int``, ``float | None``, ``tuple[str, ...]``: a type hint as written."""
-    if isinstance(hint, type) and not typing.get_args(hint):
-        return hint.__name__
-    return str(hint).replace("typing.", "")
-
-
-def _range(cls, name: str, hint) -> str:
-    """What :func:`_check` accepts beyond the type: the choices, or the least value."""
-    choices = DEVICES if name == "device" else cls.CHOICES.get(name)
-    if name == "profile":
-        from .profiles import PROFILES
-        choices = tuple(PROFILES)
-    if choices is not None:
-        return " | ".join(map(str, choices))
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    kind = args[0] if typing.get_origin(hint) in (typing.Union, types.UnionType) else hint
-    if typing.get_origin(kind) in (tuple, list):
-        kind = (typing.get_args(kind) or (object,))[0]
-    if kind in (int, float) and name not in cls.SIGNED:
-        least = 0 if (kind is float or name in cls.ZERO_OK + cls._BASE_ZERO_OK) else 1
-        return f">= {least}"
-    return ""
-
-
-def _check(cls, name: str, value, hint):
-    """``value`` coerced to the knob's type and checked against its range and choices."""
-    allow_none = False
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        allow_none = len(args) < len(typing.get_args(hint))
-        hint = args[0]
-        origin = typing.get_origin(hint)
-    if value is None:
-        if allow_none:
-            return None
-        raise ParameterError(f"parameter '{name}' of '{cls.name()}' needs a value")
-    if origin in (tuple, list):
-        element = (typing.get_args(hint) or (object,))[0]
-        if isinstance(value, str):
-            try:
-                value = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                pass
-        if not isinstance(value, (list, tuple)):
-            raise ParameterError(f"parameter '{name}' of '{cls.name()}' must be a list of "
-                                 f"{getattr(element, '__name__', element)}, got "
-                                 f"{type(value).__name__} {value!r}; write a list, e.g. "
-                                 f"-p \"{name}=[{value!r}]\"")
-        if not value and name not in cls.EMPTY_OK:
-            raise ParameterError(f"parameter '{name}' of '{cls.name()}' must not be empty")
-        return tuple(_scalar(cls, name, v, element) for v in value)
-    return _scalar(cls, name, value, hint)
-
-
-def _scalar(cls, name: str, value, kind):
-    where = f"parameter '{name}' of '{cls.name()}'"
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if kind in (int, float, str, bool):
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise ParameterError(f"{where} must be {kind.__name__}, got "
-                                 f"{type(value).__name__} {value!r}")
-    if kind is float and not math.isfinite(value):
-        raise ParameterError(f"{where} must be a finite number, got {value!r}")
-    if kind in (int, float) and name not in cls.SIGNED:
-        least = 0 if (kind is float or name in cls.ZERO_OK + cls._BASE_ZERO_OK) else 1
-        if value < least:
-            raise ParameterError(f"{where} must be at least {least}, got {value!r}")
-    choices = DEVICES if name == "device" else cls.CHOICES.get(name)
-    if choices is not None and value not in choices:
-        raise ParameterError(f"{where} must be one of {', '.join(map(str, choices))}; "
-                             f"got {value!r}")
-    return value
