@@ -34,6 +34,9 @@ WINDOW = 0.01  # window: 1% of the reverse steps
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
+    """The knobs of the accumulated-norms experiment (thesis Figs 3.4, 3.5): the horizons of
+    the panels, the seeds run at each and the radix of exact reversal, on the MLP setting.
+    """
     horizons: tuple[int, ...] = (300, 1200)  # T per panel (thesis: 20,000 and 200,000)
     seeds_per_horizon: tuple[int, ...] = (1, 1)  # seeds run at each horizon (at most seeds)
     radix: int = 48  # fixed-point fractional bits of the exact method
@@ -45,6 +48,13 @@ class Config(MLPSetting):
                          "seeds_per_horizon": (3, 3)}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: horizons or seeds_per_horizon that do not fit
+            (:meth:`~hpostudy.settings.mnist_mlp.MLPSetting.check_per_horizon`), or a radix outside
+            [36, 56].
+        """
         super().validate()
         self.check_per_horizon(self.horizons, self.seeds_per_horizon)
         if not 36 <= self.radix <= 56:
@@ -113,6 +123,15 @@ def end_growth(norms: np.ndarray, fraction: float, end: str) -> float:
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the data, the seeds per horizon, the learning rate and
+    batch size, and the thesis' setting beside them.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     data = ("8x8 digits instead of MNIST" if cfg.dataset == "digits"
             else f"MNIST {cfg.n_train:,}/{cfg.n_val:,}/{cfg.n_test:,}")
     seeds = ", ".join(f"T={T:,}: {n} seed(s)" for T, n in zip(cfg.horizons,

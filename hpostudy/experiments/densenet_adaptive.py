@@ -43,6 +43,10 @@ PER_EXPERIMENT = ("every", "window", "momenta", "val_sizes", "l2_rates", "lr_rat
 
 @dataclass(frozen=True)
 class Config(Setting):
+    """The knobs of the adaptive method on the DenseNet (thesis section 3.2.2): the epochs, and
+    for each of the thesis' two experiments the update interval, look-back window, momentum,
+    validation size and the sign steps on the L2 and the learning rates.
+    """
     n_train: int | None = None  # training examples (None: all but the validation ones)
     epochs: int = 3  # training epochs (thesis: 300)
     experiments: tuple[int, ...] = (1, 2)  # which of the thesis' two experiments to run
@@ -66,6 +70,13 @@ class Config(Setting):
                          "val_sizes": (10000, 14000)}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a per-experiment knob without exactly two values,
+            repeated experiments, a window longer than its update interval, or a momentum outside
+            [0, 1).
+        """
         super().validate()
         check_knobs(self, *[(name, lambda values: len(values) == 2,
                              "one value for each of the thesis' two experiments")

@@ -28,6 +28,9 @@ LAST = 15  # the thesis averages the test error of the last 15 epochs
 
 @dataclass(frozen=True)
 class Config(ScheduledSetting):
+    """The knobs of the DenseNet benchmark (thesis Fig 3.7): the epochs and the fixed L2
+    coefficient, on the scheduled DenseNet setting.
+    """
     epochs: int = 4  # training epochs (the thesis' runs: 300)
     log10_l2: float = -4.0  # L2 coefficient 10**log10_l2 on weights and batch-norm scales
 

@@ -49,6 +49,10 @@ FINISHED = "finished"
 
 @dataclass(frozen=True)
 class Config(ScheduledSetting):
+    """The knobs of DrMAD on the DenseNet (thesis section 3.2.1): the initial L2 values, the
+    epochs of each meta-iteration and their growth, the meta-steps, the weight clipping and
+    which starts also run the random-direction null.
+    """
     initial_l2: tuple[float, ...] = (-4.0, -2.0, -7.0)  # log10 L2 at the start (thesis: -4, -2, -7)
     first_epochs: tuple[int, ...] = (2, 1, 1)  # epochs of meta-iteration 0 (thesis: 100, 10, 10)
     epoch_growth: float = 1.4  # the epochs multiply by this each meta-iteration (thesis: 1.4)
@@ -72,6 +76,13 @@ class Config(ScheduledSetting):
                          "max_epochs": 300, "meta_iterations": 9, "random_direction": ()}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: first_epochs not one per initial_l2, repeated
+            initial_l2 values, epoch_growth below 1, meta_momentum outside [0, 1), or a clip that is
+            not positive.
+        """
         super().validate()
         check_knobs(self, ("first_epochs", lambda f: len(f) == len(self.initial_l2),
                            f"one value per initial_l2 ({len(self.initial_l2)})"),

@@ -31,6 +31,9 @@ CLOSE = 0.5  # a cosine from which two directions count as close
 
 @dataclass(frozen=True)
 class Config(SGDSetting):
+    """The knobs of the check of DrMAD against the exact hypergradient on the DenseNet: the
+    shortened horizon, the L2 coefficient and the radix of exact reversal.
+    """
     T: int = 40  # elementary iterations (a shortened horizon)
     log10_l2: float = -4.0  # log10 L2 of every weight and batch-norm scale
     radix: int = 48  # fixed-point fractional bits of the exact method (36 to 60)
@@ -43,6 +46,11 @@ class Config(SGDSetting):
                "paper": {**PAPER, "n_val": 5000, "T": 500}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a radix outside [36, 60].
+        """
         super().validate()
         check_knobs(self, ("radix", lambda r: 36 <= r <= 60,
                            "in [36, 60] (16 bits go to the momentum)"))

@@ -41,6 +41,10 @@ MAX_ROWS = 500  # reverse steps kept per pass in the steps table (evenly spaced)
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
+    """The knobs of the DrMAD-explosion experiment: the horizon, DrMAD's reverse step counts,
+    the learning rates compared, and the Hessian spectra taken along the paths (points,
+    mini-batches, Lanczos iterations).
+    """
     T: int = 120  # elementary iterations (thesis: 2,000 to 200,000)
     reverse_steps: tuple[int, ...] = (12, 120)  # DrMAD reverse steps S (thesis: ~200, ~2,000)
     other_learning_rates: tuple[float, ...] = (0.3,)  # thesis-form alphas compared with lr
@@ -56,6 +60,12 @@ class Config(MLPSetting):
     EMPTY_OK = ("other_learning_rates",)
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: reverse steps beyond T, fewer than two points, or
+            a learning rate that is not positive.
+        """
         super().validate()
         if max(self.reverse_steps) > self.T:
             raise ParameterError(f"reverse_steps {self.reverse_steps} exceed T={self.T}: DrMAD "
@@ -157,6 +167,16 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
 
 
 def setting(cfg: Config, lr: float) -> str:
+    """The setting line of the comparison at one learning rate: the data, the horizon, the
+    learning rate (whether it is the DrMAD code's 0.05) and the batch size.
+
+    Args:
+        cfg: the run's configuration.
+        lr: the learning rate of the row.
+
+    Returns:
+        str: the setting column.
+    """
     data = ("8x8 digits instead of MNIST" if cfg.dataset == "digits"
             else f"MNIST {cfg.n_train:,}/{cfg.n_val:,}/{cfg.n_test:,}")
     which = ("the DrMAD code's value, likely the thesis'" if math.isclose(lr, 0.05)

@@ -57,6 +57,10 @@ RANDOM_SIGNS_SEED = 20170  # base of the generator of the random-sign control (r
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
+    """The knobs of the DrMAD-quality experiment (thesis Figs 3.1-3.3): horizons, DrMAD's reverse
+    steps, meta-iterations and seeds per horizon, DrMAD2's exact steps, the meta-step, the
+    control meta-runs and the benchmark tables of the cost claims.
+    """
     horizons: tuple[int, ...] = (30, 120)  # elementary iterations T (thesis: 2,000 and 20,000)
     reverse_steps: tuple[int, ...] = (6, 60)  # DrMAD reverse steps S (thesis: ~200 and ~2,000)
     meta_iterations: tuple[int, ...] = (3, 2)  # meta-iterations, one number per horizon
@@ -79,6 +83,12 @@ class Config(MLPSetting):
     EMPTY_OK = ("controls", "benchmark")
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: per-horizon knobs that do not fit, reverse steps
+            beyond every horizon, repeated controls, or a benchmark name that is not a .csv table.
+        """
         super().validate()
         self.check_per_horizon(self.horizons, self.seeds_per_horizon,
                                meta_iterations=self.meta_iterations)
@@ -108,6 +118,7 @@ class MetaRun:
 
     @property
     def name(self) -> str:
+        """The meta-run's label: ``<follow>-T<T>-S<S>-seed<seed>``."""
         return f"{self.follow}-T{self.T}-S{self.S}-seed{self.seed}"
 
 

@@ -25,6 +25,9 @@ FIXED, NOT_FIXED = "dropout seed fixed", "dropout seed not fixed"
 
 @dataclass(frozen=True)
 class Config(SmallCNNSetting):
+    """The knobs of the dropout-seed experiment (thesis Fig 2.3): the epochs of each run, on the
+    small-CNN setting.
+    """
     epochs: int = 2  # epochs of each run (thesis: 5)
 
     PRESETS = {"smoke": {"n_train": 320},
@@ -80,6 +83,15 @@ SCALE = v.Scale(needs={"epochs": 5},
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the data, the network's size, the epochs and batch
+    size, and the thesis' setting beside them.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     channels = "/".join(map(str, cfg.channels))
     data = ("8x8 digits instead of CIFAR-10" if cfg.dataset == "digits"
             else f"CIFAR-10 subset ({cfg.n_train or 'all'} training images)")

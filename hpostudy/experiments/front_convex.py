@@ -38,6 +38,10 @@ CPU_META = ("reverse (checkpointed)", "exact", "DrMAD S=200", "DrMAD2 20+180", "
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
+    """The knobs of the every-hypergradient comparison on the convex problems: the two problems'
+    sizes and starts, the horizons, the estimators' own knobs (truncation, solver iterations,
+    DrMAD steps, the budgets of forward and reverse mode) and the outer loops.
+    """
     problems: tuple[str, ...] = PROBLEMS  # ridge (per-feature L2) and/or cleaning (per-example weights)
     horizons: tuple[int, ...] = (10, 100, 400)  # training steps T per hypergradient
     ridge_features: int = 20  # ridge: features, one L2 coefficient each
@@ -79,6 +83,12 @@ class Config(ExperimentConfig):
     SIGNED = ("ridge_init", "cleaning_init")
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: repeated horizons, a momentum outside (0, 1), or
+            cleaning_corrupt outside [0, 1).
+        """
         if len(set(self.horizons)) != len(self.horizons):
             raise ParameterError(f"horizons must be distinct, got {self.horizons}")
         if not 0 < self.momentum < 1:
@@ -87,6 +97,11 @@ class Config(ExperimentConfig):
             raise ParameterError(f"cleaning_corrupt must be in [0, 1), got {self.cleaning_corrupt}")
 
     def datasets(self):
+        """Datasets the run reads: the cleaning problem's, when it runs (ridge is synthetic).
+
+        Returns:
+            list[str]: ``[cleaning_dataset]`` or nothing.
+        """
         return [self.cleaning_dataset] if "cleaning" in self.problems else []
 
 
@@ -106,6 +121,18 @@ def build(cfg: Config, name: str, seed: int):
 
 
 def variants_of(cfg: Config, problem, m: int, T: int):
+    """The estimators compared on ``problem`` at horizon ``T``, with this run's knobs:
+    :func:`~hpostudy.settings.front_variants.variants`.
+
+    Args:
+        cfg: the run's configuration.
+        problem: the bilevel problem (its ``w0`` gives the number of weights).
+        m: the number of hyperparameters.
+        T: the horizon.
+
+    Returns:
+        list[Variant]: the estimators, those that do not run carrying why.
+    """
     return variants(T, problem.w0.numel(), m, truncation_steps=cfg.truncation_steps,
                     implicit_iterations=cfg.implicit_iterations, drmad_steps=cfg.drmad_steps,
                     drmad2_exact_steps=cfg.drmad2_exact_steps,
@@ -189,6 +216,16 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
 
 
 def setting(cfg: Config, name: str) -> str:
+    """The setting line of one problem's comparison: which problem, its size, full batch in
+    float64.
+
+    Args:
+        cfg: the run's configuration.
+        name: ``"ridge"`` or ``"cleaning"``.
+
+    Returns:
+        str: the setting column.
+    """
     if name == "ridge":
         what = (f"ridge, {cfg.ridge_features} features, {cfg.ridge_train} training examples "
                 "(synthetic)")

@@ -29,6 +29,10 @@ from ..study.experiment_run import prepare
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
+    """The knobs of the every-hypergradient comparison on the thesis' MLP: the horizons, the
+    estimators' own knobs (truncation, solver iterations and batches, DrMAD steps, the budgets
+    of forward and reverse mode) and the outer loops.
+    """
     horizons: tuple[int, ...] = (20, 60)  # training steps T per hypergradient (thesis: 100 to 20,000)
     truncation_steps: tuple[int, ...] = (1, 10)  # K of truncated reverse mode (K < T only)
     implicit_iterations: tuple[int, ...] = (5, 20)  # solver iterations of the implicit methods
@@ -61,6 +65,12 @@ class Config(MLPSetting):
     EMPTY_OK = ("meta_methods",)
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: repeated horizons, or implicit_batches beyond the
+            shortest horizon.
+        """
         super().validate()
         if len(set(self.horizons)) != len(self.horizons):
             raise ParameterError(f"horizons must be distinct, got {self.horizons}")
@@ -70,6 +80,18 @@ class Config(MLPSetting):
 
 
 def variants_of(cfg: Config, problem, m: int, T: int):
+    """The estimators compared on ``problem`` at horizon ``T``, with this run's knobs:
+    :func:`~hpostudy.settings.front_variants.variants`.
+
+    Args:
+        cfg: the run's configuration.
+        problem: the bilevel problem (its ``w0`` gives the number of weights).
+        m: the number of hyperparameters.
+        T: the horizon.
+
+    Returns:
+        list[Variant]: the estimators, those that do not run carrying why.
+    """
     return variants(T, problem.w0.numel(), m, truncation_steps=cfg.truncation_steps,
                     implicit_iterations=cfg.implicit_iterations, drmad_steps=cfg.drmad_steps,
                     drmad2_exact_steps=cfg.drmad2_exact_steps,
@@ -142,6 +164,15 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the MLP, the data, batch size and learning rate,
+    float64, and the mini-batches the implicit methods use.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     data = ("8x8 digits instead of MNIST" if cfg.dataset == "digits"
             else f"MNIST {cfg.n_train:,}/{cfg.n_val:,}/{cfg.n_test:,}")
     return (f"{cfg.profile}: thesis section 3.1 MLP, {data}, batch {cfg.batch_size}, "

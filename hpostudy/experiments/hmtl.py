@@ -46,6 +46,11 @@ from .hmtl_judge import (METHODS, PAPER_ACCURACY, PAPER_RADIUS, PAPER_SETTING, R
 
 @dataclass(frozen=True)
 class Config(fs.FeatureSetting):
+    r"""The knobs of the multi-task experiment (Franceschi et al. 2017, section 4): the split
+    sizes, the inner Adam training, the ranges and grid of :math:`\rho` and :math:`A`, the
+    hypergradient steps of HMTL and HMTL-S, the budget :math:`R` of HMTL-S and the graph's edge
+    threshold.
+    """
     n_train: int = 50  # training examples per split (paper: 50)
     n_val: int = 50  # validation examples per split (paper: 50); the rest of the pool is test
     T: int = 100  # Adam steps of the inner training
@@ -68,6 +73,13 @@ class Config(fs.FeatureSetting):
     }
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a grid of fewer than two values, rho_start beyond
+            rho_max, edge_fraction outside (0, 1], or a radius, rho_max or a_max that is not
+            positive.
+        """
         super().validate()
         if self.grid < 2:
             raise ValueError(f"grid needs at least 2 values (0 and the maximum), got {self.grid}")
@@ -98,6 +110,14 @@ class Split:
         self.trainings = 0
 
     def model(self, relations: TaskRelations) -> SoftmaxRegression:
+        """The softmax regressions of all tasks on this split, coupled by ``relations``.
+
+        Args:
+            relations: how the task relations enter the training loss.
+
+        Returns:
+            SoftmaxRegression: the model on this split's training and validation examples.
+        """
         d = self.data
         return SoftmaxRegression(relations, d.x_train, d.y_train, d.x_val, d.y_val)
 
@@ -228,6 +248,16 @@ def feature_unit(cfg: Config, checkpoint=None) -> dict:
 
 
 def relation_table(results: list[dict], names) -> pd.DataFrame:
+    """The learned relation weights :math:`A_{jk}` of every pair of tasks, one row per seed,
+    method and pair (STL and NMTL, which learn no relations, are left out).
+
+    Args:
+        results: the methods' results, each with ``seed``, ``method`` and the matrix ``A``.
+        names: the task (class) names, in the order of ``A``'s rows.
+
+    Returns:
+        pd.DataFrame: columns seed, method, task_a, task_b, weight.
+    """
     rows = []
     for r in results:
         if r["method"] == "STL" or r["method"] == "NMTL":

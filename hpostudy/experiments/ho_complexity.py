@@ -33,6 +33,10 @@ from ..study.experiment_run import prepare
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
+    """The knobs of the forward-against-reverse timing: the MLP, the sweep over the number of
+    hyperparameters ``m`` at horizon ``T`` and the sweep over horizons at ``m_for_T``, and the
+    repetitions of each timing.
+    """
     hidden: int = 32  # units of the MLP's hidden layer (on the 8x8 digits)
     batch_size: int = 50  # mini-batch size
     T: int = 30  # horizon of the sweep over m
@@ -65,15 +69,39 @@ class BlockL2:
         self.m = m
 
     def train_loss(self, w, theta, t):
+        r"""The training loss on mini-batch ``t``: cross-entropy plus the block L2 penalty.
+
+        Args:
+            w: the flat weights.
+            theta: the ``m`` log10 L2 coefficients :math:`\lambda_j`.
+            t: the step, which picks the mini-batch.
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         idx = self.stream.indices(t).to(self.block.device)
         logits = self.model(w, self.splits.x_train[idx])
         penalty = (torch.pow(10.0, theta)[self.block] * w * w).sum()
         return F.cross_entropy(logits, self.splits.y_train[idx]) + penalty
 
     def val_loss(self, w, theta):
+        """The validation loss: cross-entropy on the whole validation set, without penalty.
+
+        Args:
+            w: the flat weights.
+            theta: the hyperparameters (unused).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return F.cross_entropy(self.model(w, self.splits.x_val), self.splits.y_val)
 
     def problem(self) -> Problem:
+        """The bilevel problem that the hypergradient methods take, in float64.
+
+        Returns:
+            Problem: the training and validation losses and the MLP's initial weights.
+        """
         return Problem(self.train_loss, self.val_loss,
                        self.model.initial(torch.float64, self.block.device))
 

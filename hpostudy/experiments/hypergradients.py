@@ -34,6 +34,10 @@ from ..study.config import ExperimentConfig
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
+    """The knobs of the template notebook: the table of features and the model (both importable
+    by name), the training, the initial L2 hyperparameters, the methods compared and the split
+    shares.
+    """
     dataset: str = "wine"  # digits | wine | breast_cancer | iris | "module:function" -> (X, y)
     model: str = ""  # "module:Builder", called Builder(n_inputs, n_classes) ("": given to run())
     T: int = 100  # training steps per hypergradient
@@ -67,6 +71,13 @@ class Config(ExperimentConfig):
         return cfg.replace(output_dir=str(Path(cfg.output_dir).with_name(f"{cfg.name()}-{tag}")))
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a momentum outside (0, 1), a bad split share, no
+            validation examples, a zero learning rate, a dataset that is not a table of features, or
+            repeated methods.
+        """
         if not 0 < self.momentum < 1:
             raise ValueError(f"momentum must be in (0, 1), got {self.momentum}: exact reversal "
                              "divides by it (e.g. -p momentum=0.9)")

@@ -26,6 +26,9 @@ PAPER_SETTING = "CIFAR-10, small CNN, lr 0.005, momentum 0.95, L2 0.02 (epochs n
 
 @dataclass(frozen=True)
 class Config(SmallCNNSetting):
+    """The knobs of the parameter-path experiment (thesis Figs 2.1, 2.2): the epochs and the
+    number of random coordinates recorded, on the small-CNN setting.
+    """
     epochs: int = 15  # training epochs
     coordinates: int = 12  # random coordinates recorded (6 pairs for Fig 2.1)
 
@@ -34,6 +37,11 @@ class Config(SmallCNNSetting):
                "paper": {**PAPER, "epochs": 30, "coordinates": 24, "seeds": 3}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: coordinates not an even number of at least 2.
+        """
         super().validate()
         if self.coordinates < 2 or self.coordinates % 2:
             raise ParameterError(f"coordinates must be an even number >= 2 (pairs for Fig 2.1), "

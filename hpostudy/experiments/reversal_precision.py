@@ -27,6 +27,9 @@ QUANTITIES = ("w_norm", "v_norm", "d_meta_norm", "d_w_norm")
 
 @dataclass(frozen=True)
 class Config(MLPSetting):
+    """The knobs of the reversal-precision experiment (thesis Fig 3.6): the horizon, the DrMAD
+    meta-steps taken first, the coordinates recorded and the tolerance at which two paths part.
+    """
     T: int = 300  # elementary iterations (thesis: 2,000)
     meta_iterations_before: int = 2  # DrMAD sign steps first (thesis: 11)
     drmad_reverse_steps: int = 30  # S of those DrMAD steps
@@ -42,6 +45,12 @@ class Config(MLPSetting):
     ZERO_OK = ("meta_iterations_before",)
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: drmad_reverse_steps beyond T, or a tolerance
+            outside (0, 1).
+        """
         super().validate()
         if self.drmad_reverse_steps > self.T:
             raise ParameterError(f"drmad_reverse_steps ({self.drmad_reverse_steps}) exceeds T "
@@ -116,6 +125,15 @@ SCALE = v.Scale(needs={"T": 2000, "meta-iterations before": 11},
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the data, the horizon after the DrMAD meta-steps,
+    the learning rate and batch size, and the thesis' setting beside them.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     data = ("8x8 digits instead of MNIST" if cfg.dataset == "digits"
             else f"MNIST {cfg.n_train:,}/{cfg.n_val:,}/{cfg.n_test:,}")
     return (f"{cfg.profile}: {data}, T={cfg.T:,} after {cfg.meta_iterations_before} DrMAD "

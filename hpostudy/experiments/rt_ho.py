@@ -64,6 +64,10 @@ CIFAR = {"dataset": "cifar10", "embedding": 256, "teacher_epochs": 30,
 
 @dataclass(frozen=True)
 class Config(ExperimentConfig):
+    r"""The knobs of the RT-HO experiment: the data, the two networks, their training and
+    early stopping, the baseline's grid of :math:`\rho` and RT-HO's start and hyperparameter
+    steps.
+    """
     dataset: str = "digits"  # digits (embedded) | cifar10
     n_train: int = 1077  # training images (a fixed split; the teacher CNN trains on them too)
     n_val: int = 360  # validation images (never trained on by either network)
@@ -95,6 +99,12 @@ class Config(ExperimentConfig):
     }
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: momentum outside [0, 1], not three hyper_steps, rho_start beyond the grid,
+                or every / eval_every larger than T.
+        """
         super().validate()
         if not 0 <= self.momentum <= 1:
             raise ValueError(f"momentum must be in [0, 1], got {self.momentum}")
@@ -112,6 +122,15 @@ SPLIT_SEED = 0  # one fixed training/validation split, as TIMIT's
 
 
 def load(cfg: Config) -> data.Splits:
+    """The images of the experiment: CIFAR-10, or the embedded digits cut to ``n_train``
+    training images; one fixed split (``SPLIT_SEED``) whatever the run's seed.
+
+    Args:
+        cfg: the configuration (``dataset``, ``n_train``, ``n_val``).
+
+    Returns:
+        data.Splits: the training, validation and test images.
+    """
     if cfg.dataset == "cifar10":
         return data.load_cifar10(n_train=cfg.n_train, n_val=cfg.n_val, seed=SPLIT_SEED)
     splits = data.load_digits(n_val=cfg.n_val, seed=SPLIT_SEED, image=True)
@@ -155,6 +174,16 @@ class TwoTasks:
         self.stream = data.BatchStream(len(s.y_train), cfg.batch_size, seed)
 
     def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        r"""The training loss :math:`E_P + \rho E_S` on mini-batch ``t``.
+
+        Args:
+            w: the flat weights of the two networks.
+            theta: the hyperparameters; only :math:`\rho` = ``theta[0]`` enters the loss.
+            t: the step, which picks the mini-batch.
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         idx = self.stream.indices(t).to(self.targets.device)
         x, y = self.splits.x_train[idx], self.splits.y_train[idx]
         logits, regression = self.model(w, x)
@@ -163,13 +192,36 @@ class TwoTasks:
         return F.cross_entropy(logits, y) + theta[0].to(w.dtype) * secondary
 
     def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """The validation loss: the classifier's cross-entropy on the whole validation set.
+
+        Args:
+            w: the flat weights.
+            theta: the hyperparameters (unused: the validation loss does not depend on them).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return F.cross_entropy(self.model(w, self.splits.x_val)[0], self.splits.y_val)
 
     def problem(self) -> Problem:
+        """The bilevel problem that training and the hypergradients take.
+
+        Returns:
+            Problem: the training and validation losses and the networks' initial weights.
+        """
         return Problem(self.train_loss, self.val_loss, self.model.initial(self.dtype))
 
     @torch.no_grad()
     def error(self, w: torch.Tensor, split: str) -> float:
+        """The classifier's error rate on one split.
+
+        Args:
+            w: the flat weights.
+            split: ``"train"``, ``"val"`` or ``"test"``.
+
+        Returns:
+            float: the fraction of misclassified images.
+        """
         x, y = getattr(self.splits, f"x_{split}"), getattr(self.splits, f"y_{split}")
         return float((self.model(w, x)[0].argmax(1) != y).float().mean())
 

@@ -29,6 +29,9 @@ SCALE = slides_scale(120000, "128 images (the paper profile's batch)", 120000 * 
 
 @dataclass(frozen=True)
 class Config(ImageSetting):
+    """The knobs of the STN-CNN experiment: the image setting and the trials of each black-box
+    search.
+    """
     trials: int = 4  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
     PRESETS = {"smoke": SMOKE, "cpu": {**CIFAR_CPU, "trials": 25},
@@ -48,6 +51,14 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the problem, the searches and the slides' setting.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     return (f"{cfg.profile}: {cfg.describe()}; {searches_setting(cfg)} (slides: "
             f"{PAPER_SETTING})")
 

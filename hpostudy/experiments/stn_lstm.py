@@ -28,6 +28,9 @@ SCALE = slides_scale(80000, "40 x 70 tokens (the paper profile's batch)",
 
 @dataclass(frozen=True)
 class Config(LanguageSetting):
+    """The knobs of the STN-LSTM experiment: the language setting and the trials of each
+    black-box search.
+    """
     trials: int = 4  # trials per black-box search (grid: ceil(sqrt(trials)) points per group)
 
     PRESETS = {"smoke": SMOKE, "cpu": {**PTB_CPU, "steps": 500, "trials": 25},

@@ -37,6 +37,9 @@ SCALE = slides_scale(25000, "40 x 70 tokens (the paper profile's batch)",
 
 @dataclass(frozen=True)
 class Config(LanguageSetting):
+    """The knobs of the schedules experiment: the language setting, the STNs' initial output
+    dropout rates, and the noise on the fixed-rate baselines.
+    """
     inits: tuple[float, ...] = (0.3, 0.5, 0.7, 0.9)  # initial output dropout rates of the STNs
     noise: float = 0.1  # amplitude of the Gaussian and sinusoidal noise on the fixed rate
     noise_period: int = 100  # steps per period of the sinusoid
@@ -45,6 +48,12 @@ class Config(LanguageSetting):
                "paper": {**PTB_PAPER, "steps": 25000, "noise_period": 5000}}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: fewer than two distinct initial rates, or a rate
+            outside (0, MAX_RATE).
+        """
         super().validate()
         if len(self.inits) < 2 or len(set(self.inits)) != len(self.inits):
             raise ValueError(f"inits needs at least two different rates, got {self.inits}")
@@ -133,6 +142,15 @@ def final_rows(curves: pd.DataFrame, first: dict, cfg: Config) -> pd.DataFrame:
 
 
 def methods_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each method's final output dropout rate and validation and test perplexities (mean
+    ± sd over the runs), beside the slides' perplexities.
+
+    Args:
+        runs: one row per run, with method, rate, val_perplexity and test_perplexity.
+
+    Returns:
+        pd.DataFrame: one row per method.
+    """
     rows = []
     for method, g in runs.groupby("method", sort=False):
         rows.append({"method": method, "output dropout": mean_sd(g.rate, 2),
@@ -152,6 +170,15 @@ def late_spread(schedules: pd.DataFrame, inits) -> pd.Series:
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the problem, the output dropout range and starts,
+    the seeds and the slides' setting.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     return (f"{cfg.profile}: {cfg.describe()}; output dropout only, in [0, {MAX_RATE}], from "
             f"{', '.join(f'{p:g}' for p in cfg.inits)}; {seeds(cfg)} (slides: "
             f"{PAPER_SETTING})")

@@ -23,6 +23,9 @@ RATIOS, SCALES = "steps per cycle (train/val)", "perturbation scale"
 
 @dataclass(frozen=True)
 class Config(ImageSetting):
+    """The knobs of the sensitivity experiment: the image setting, the train/val step ratios, the
+    fixed perturbation scales and the trials of the Bayesian optimization compared with.
+    """
     ratios: tuple[str, ...] = ("1/1", "2/1", "10/1", "15/15")  # train/val steps per cycle
     fixed_scales: tuple[float, ...] = (0.1, 0.5, 1.0)  # fixed perturbation scales
     trials: int = 4  # trials of the Bayesian optimization every variant is compared with
@@ -31,12 +34,28 @@ class Config(ImageSetting):
     PRESETS = {**CNNConfig.PRESETS, "smoke": {**SMOKE, "steps": 200}}
 
     def validate(self):
+        """Check every step ratio, beyond the base checks.
+
+        Raises:
+            ValueError: a ratio that :func:`parse_ratio` rejects.
+        """
         super().validate()
         for ratio in self.ratios:
             parse_ratio(ratio)
 
 
 def parse_ratio(ratio: str) -> tuple[int, int]:
+    """A step ratio ``"train/val"``: training and validation steps per cycle.
+
+    Args:
+        ratio: e.g. ``"2/1"``.
+
+    Returns:
+        tuple[int, int]: the training and validation steps.
+
+    Raises:
+        ValueError: not two integers separated by ``/``, or either below 1.
+    """
     try:
         train, val = (int(x) for x in ratio.split("/"))
     except ValueError:
@@ -105,6 +124,15 @@ def run(cfg: Config) -> dict[str, pd.DataFrame]:
 
 
 def finals_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The final losses and costs of each variant: validation and test loss, CPU and
+    wall-clock time (mean ± sd over the seeds) and the most training steps.
+
+    Args:
+        runs: one row per run, with study, variant and the measured columns.
+
+    Returns:
+        pd.DataFrame: one row per study and variant.
+    """
     rows = []
     for (study, variant), g in runs.groupby(["study", "variant"], sort=False):
         rows.append({"study": study, "variant": variant, "val loss": mean_sd(g.val_loss),
@@ -116,6 +144,15 @@ def finals_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def setting(cfg: Config) -> str:
+    """The setting line of the comparison: the problem, the Bayesian optimization's trials, the
+    seeds and the slides' setting.
+
+    Args:
+        cfg: the run's configuration.
+
+    Returns:
+        str: the setting column.
+    """
     return (f"{cfg.profile}: {cfg.describe()}; Bayesian optimization of {cfg.trials} trials; "
             f"{seeds(cfg)} (slides: AlexNet on CIFAR-10)")
 
