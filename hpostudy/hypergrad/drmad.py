@@ -60,6 +60,16 @@ def beta_estimate(distances: list[float], total: float, factor: float = 1.0) -> 
 
 
 def reverse_steps_from_beta(beta: float, T: int) -> int:
+    r"""DrMAD's number of reverse steps from :math:`\beta = 1/T_{reverse}` (thesis section
+    3.1): :math:`1/\beta` rounded, kept in ``[1, T]``.
+
+    Args:
+        beta: the estimate of :func:`beta_estimate`.
+        T: the forward steps.
+
+    Returns:
+        int: the reverse steps; ``T`` when ``beta`` is not positive.
+    """
     return int(min(max(round(1.0 / beta), 1), T)) if beta > 0 else T
 
 

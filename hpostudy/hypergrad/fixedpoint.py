@@ -139,6 +139,11 @@ class InfoBuffer:
 
     # ------------------------------------------------------------------ accounting
     def word_count(self) -> int:
+        """The number of 16-bit words stored now, over all steps.
+
+        Returns:
+            int: the words held in ``words``.
+        """
         return sum(w.numel() for w in self.words.values())
 
     def bits(self) -> float:
@@ -151,6 +156,12 @@ class InfoBuffer:
         return 2 * self.word_count() + 8 * self.size
 
     def is_empty(self) -> bool:
+        """Whether the buffer is back where it started: no words held and every state at its
+        lower bound ``L``, as after a complete, bit-exact reversal.
+
+        Returns:
+            bool: True when nothing is stored.
+        """
         return not self.words and bool((self.x == self.lower).all())
 
 
@@ -212,9 +223,30 @@ class FixedPointArithmetic:
         return int(self.momentum(gamma) * (1 << self.k))
 
     def mul_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        r"""The momentum step :math:`v \leftarrow \gamma v` on the fixed-point velocity, done
+        reversibly: :meth:`InfoBuffer.multiply` by the numerator of :meth:`momentum`.
+
+        Args:
+            V: the velocity (float64 integers).
+            gamma: the momentum asked for; :func:`effective_gamma` rounds it.
+            t: the step, under which the buffer files the words it emits.
+
+        Returns:
+            torch.Tensor: the new velocity.
+        """
         return self.buffer.multiply(V, self.numerator(gamma), t)
 
     def div_momentum(self, V: torch.Tensor, gamma: float, t: int) -> torch.Tensor:
+        """The exact inverse of :meth:`mul_momentum` at the same step: :meth:`InfoBuffer.divide`.
+
+        Args:
+            V: the velocity after the momentum step.
+            gamma: the momentum given to :meth:`mul_momentum`.
+            t: the step given to :meth:`mul_momentum`.
+
+        Returns:
+            torch.Tensor: the velocity before it, bit for bit.
+        """
         return self.buffer.divide(V, self.numerator(gamma), t)
 
     def from_float(self, x: torch.Tensor, factor: float = 1.0) -> torch.Tensor:
@@ -232,6 +264,17 @@ class FixedPointArithmetic:
         return X.to(self.dtype, copy=True).mul_(self.unit)
 
     def encode_weights(self, w: torch.Tensor) -> torch.Tensor:
+        r"""The weights in fixed point: int64 with ``radix`` fractional bits, rounded once.
+
+        Args:
+            w: the initial weights, floats.
+
+        Returns:
+            torch.Tensor: int64 :math:`\mathrm{round}(w\,2^R)`.
+
+        Raises:
+            OverflowError: a weight at or beyond the range :math:`|w| < 2^{60-R}`.
+        """
         limit = W_LIMIT * self.unit
         if float(w.abs().max()) >= limit:
             raise OverflowError(f"the initial weights reach {float(w.abs().max()):.3g}, beyond the "
@@ -240,6 +283,14 @@ class FixedPointArithmetic:
         return torch.round(w.to(torch.float64) * self.one).to(torch.int64)
 
     def zeros_velocity(self, like: torch.Tensor) -> torch.Tensor:
+        """A zero velocity in this arithmetic's format (float64 integers).
+
+        Args:
+            like: a tensor of the velocity's shape and device.
+
+        Returns:
+            torch.Tensor: float64 zeros.
+        """
         return torch.zeros(like.shape, dtype=torch.float64, device=like.device)
 
     def information_bound(self, gammas: list[float]) -> float:
@@ -269,6 +320,14 @@ class RangeWatch:
             self.flush()
 
     def flush(self) -> None:
+        """Inspect the per-step maxima collected since the last flush and forget them; one
+        device sync for all of them.
+
+        Raises:
+            FloatingPointError: the velocity became NaN or infinite at some step.
+            OverflowError: the velocity or the weights left the fixed-point range; the message
+                names the first such step.
+        """
         n = len(self.steps)
         if not n:
             return
