@@ -119,15 +119,44 @@ class SoftmaxRegression:
         return w[:-K].view(self.features, K), w[-K:]
 
     def logits(self, w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """The scores :math:`x W + b` of every task (class).
+
+        Args:
+            w: the flat weights.
+            x: feature vectors, one per row.
+
+        Returns:
+            torch.Tensor: one score per row and task.
+        """
         W, b = self.split(w)
         return x @ W + b
 
     def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
+        r"""The regularized training error :math:`E_\text{tr}(W) = \sum_i \ell(W x_i + b, y_i) +
+        \Omega_{A,\rho}(W)` (Franceschi et al. 2017, section 4).
+
+        Args:
+            w: the flat weights.
+            theta: the relation and :math:`\rho` hyperparameters (see :class:`TaskRelations`).
+            t: the step (unused: full batch).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         W, _ = self.split(w)
         data = F.cross_entropy(self.logits(w, self.x_train), self.y_train, reduction="sum")
         return data + self.relations.penalty(W, theta)
 
     def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """The validation loss: the mean cross-entropy on the validation examples.
+
+        Args:
+            w: the flat weights.
+            theta: the hyperparameters (unused).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return F.cross_entropy(self.logits(w, self.x_val), self.y_val)
 
     def problem(self) -> Problem:

@@ -62,12 +62,37 @@ class Ridge:
         self.device = device
 
     def train_loss(self, w, theta, t=0):
+        r"""The training loss: half the mean squared error plus the per-feature L2
+        :math:`\tfrac12\sum_j e^{\theta_j} w_j^2` (full batch).
+
+        Args:
+            w: the regression weights.
+            theta: the ``d`` log L2 coefficients.
+            t: the step (unused: full batch).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return 0.5 * ((self.x @ w - self.y) ** 2).mean() + 0.5 * (torch.exp(theta) * w * w).sum()
 
     def val_loss(self, w, theta):
+        """The validation loss: half the mean squared error on the validation examples.
+
+        Args:
+            w: the regression weights.
+            theta: the hyperparameters (unused).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return 0.5 * ((self.xv @ w - self.yv) ** 2).mean()
 
     def problem(self) -> Problem:
+        """The bilevel problem, training from zero weights in float64.
+
+        Returns:
+            Problem: the training and validation losses and the initial weights.
+        """
         return Problem(self.train_loss, self.val_loss,
                        torch.zeros(self.d, dtype=torch.float64, device=self.device))
 
@@ -116,13 +141,38 @@ class Cleaning:
         return x @ W + w[self.features * self.classes:]
 
     def train_loss(self, w, theta, t=0):
+        r"""The training loss: the mean of the cross-entropies weighted by
+        :math:`\sigma(\theta_i)`, plus :math:`\tfrac12\mu\|w\|^2` (full batch).
+
+        Args:
+            w: the classifier's flat weights and biases.
+            theta: one weight logit per training example.
+            t: the step (unused: full batch).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         losses = F.cross_entropy(self._logits(w, self.x), self.y, reduction="none")
         return (torch.sigmoid(theta) * losses).mean() + 0.5 * self.mu * (w * w).sum()
 
     def val_loss(self, w, theta):
+        """The validation loss: the mean cross-entropy on the clean validation examples.
+
+        Args:
+            w: the classifier's flat weights and biases.
+            theta: the hyperparameters (unused).
+
+        Returns:
+            torch.Tensor: the scalar loss.
+        """
         return F.cross_entropy(self._logits(w, self.xv), self.yv)
 
     def problem(self) -> Problem:
+        """The bilevel problem, training from zero weights and biases in float64.
+
+        Returns:
+            Problem: the training and validation losses and the initial weights.
+        """
         size = (self.features + 1) * self.classes
         return Problem(self.train_loss, self.val_loss,
                        torch.zeros(size, dtype=torch.float64, device=self.device))

@@ -84,6 +84,12 @@ class Setting(ExperimentConfig):
     CHOICES = {"dataset": ("digits", "cifar10")}
 
     def validate(self):
+        """Check the network and training knobs.
+
+        Raises:
+            ValueError: a depth that is not 4 + 3 x (layers per block), a dropout outside [0, 1),
+                or a learning rate that is not positive.
+        """
         check_knobs(self, ("depth", lambda d: d > 4 and (d - 4) % 3 == 0,
                            "4 + 3 x (layers per block), e.g. 7, 10 or 40"),
                     ("dropout", lambda p: 0 <= p < 1, "in [0, 1)"),
@@ -98,6 +104,11 @@ class SGDSetting(Setting):
     momentum: float = 0.9  # momentum decay (thesis: 0.9)
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a momentum outside [0, 1).
+        """
         super().validate()
         check_knobs(self, ("momentum", lambda m: 0 <= m < 1, "in [0, 1)"))
 

@@ -41,6 +41,10 @@ FEATURE_SEED = 0  # one feature network for every split, as the paper's one Ince
 
 @dataclass(frozen=True)
 class FeatureSetting(ExperimentConfig):
+    """The knobs of the image features every multi-task split is drawn from: the dataset and
+    the small CNN trained on images kept out of the splits, whose hidden layer gives the
+    features.
+    """
     dataset: str = "digits"  # digits (embedded) | cifar10 | mnist: where images and labels come from
     feature_images: int = 897  # images the feature network is trained on (never in a split)
     feature_epochs: int = 20  # epochs of the feature network (Adam, learning rate 1e-3)
@@ -50,6 +54,12 @@ class FeatureSetting(ExperimentConfig):
     CHOICES = {"dataset": ("digits", "cifar10", "mnist")}
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: not two feature_channels, or (digits) too many
+            feature_images to leave 100 images for the splits.
+        """
         super().validate()
         if len(self.feature_channels) != 2:
             raise ValueError(f"the feature network has two convolutions: feature_channels needs "
@@ -59,12 +69,25 @@ class FeatureSetting(ExperimentConfig):
                              "must leave at least 100 for the experiment's splits")
 
     def feature_settings(self) -> dict:
+        """The knobs the features depend on: the key under which they are cached.
+
+        Returns:
+            dict: dataset, feature_images, feature_epochs, features and feature_channels.
+        """
         return {"dataset": self.dataset, "feature_images": self.feature_images,
                 "feature_epochs": self.feature_epochs, "features": self.features,
                 "feature_channels": list(self.feature_channels)}
 
 
 def class_names(dataset: str) -> tuple[str, ...]:
+    """The class names of ``dataset``: CIFAR-10's ten, else the digits 0-9.
+
+    Args:
+        dataset: ``"cifar10"``, ``"digits"`` or ``"mnist"``.
+
+    Returns:
+        tuple[str, ...]: one name per class.
+    """
     return CIFAR10_CLASSES if dataset == "cifar10" else DIGIT_CLASSES
 
 

@@ -50,11 +50,29 @@ def stored_bytes(result) -> int:
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    r"""The cosine of the angle between an estimate and the exact hypergradient.
+
+    Args:
+        a: one vector.
+        b: the other.
+
+    Returns:
+        float: :math:`a\cdot b/(\|a\|\|b\|)`; NaN when either is zero.
+    """
     denom = float(a.norm() * b.norm())
     return float(a @ b) / denom if denom > 0 else float("nan")
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    r"""The relative error of an estimate.
+
+    Args:
+        a: the estimate.
+        b: the reference (the exact hypergradient).
+
+    Returns:
+        float: :math:`\|a - b\|/\|b\|`; NaN when ``b`` is zero.
+    """
     return float((a - b).norm() / b.norm()) if float(b.norm()) > 0 else float("nan")
 
 
@@ -70,6 +88,11 @@ def gradient_decades(problem, theta: torch.Tensor, w_T: torch.Tensor, T: int,
 
 
 def clock() -> float:
+    """The clock every method is timed with: this process's CPU time.
+
+    Returns:
+        float: seconds of :func:`time.process_time`.
+    """
     return time.process_time()
 
 

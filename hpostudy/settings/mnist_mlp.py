@@ -36,6 +36,10 @@ CPU = {"dataset": "mnist", "n_train": 15000, "n_val": 5000, "n_test": 5000}
 
 @dataclass(frozen=True)
 class MLPSetting(ExperimentConfig):
+    """The knobs of thesis section 3.1's setting: the data and its split sizes, the MLP's
+    hidden layers, SGD with momentum, and where the hyperparameters (weight scale and L2)
+    start.
+    """
     dataset: str = "digits"  # digits (embedded) or mnist
     n_train: int = 1077  # training examples
     n_val: int = 360  # validation examples
@@ -51,6 +55,12 @@ class MLPSetting(ExperimentConfig):
     SIGNED = ("init_log_scale", "init_log_l2")
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ParameterError: a momentum outside (0, 1), a learning rate that
+            is not positive, or a batch larger than the training set.
+        """
         super().validate()
         if not 0 < self.momentum < 1:
             raise ParameterError(f"momentum must be in (0, 1) (exclusive: the reverse pass divides "
@@ -62,6 +72,11 @@ class MLPSetting(ExperimentConfig):
                              f"n_train ({self.n_train}): lower batch_size or raise n_train")
 
     def datasets(self):
+        """Datasets the run reads.
+
+        Returns:
+            list[str]: ``[dataset]``.
+        """
         return [self.dataset]
 
     def check_per_horizon(self, horizons: tuple[int, ...], seeds: tuple[int, ...],
@@ -80,6 +95,16 @@ class MLPSetting(ExperimentConfig):
 
 
 def load_splits(cfg: MLPSetting, seed: int) -> data.Splits:
+    """The data of one seed: the embedded digits cut to ``n_train`` training examples, or MNIST
+    with the sizes asked for.
+
+    Args:
+        cfg: the setting (``dataset`` and the split sizes).
+        seed: the seed of the split.
+
+    Returns:
+        data.Splits: the training, validation and test examples.
+    """
     if cfg.dataset == "digits":
         splits = data.load_digits(n_val=cfg.n_val, n_test=cfg.n_test, seed=seed)
         splits.x_train, splits.y_train = splits.x_train[:cfg.n_train], splits.y_train[:cfg.n_train]

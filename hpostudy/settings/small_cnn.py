@@ -27,6 +27,9 @@ PAPER = {"dataset": "cifar10", "n_train": None, "channels": (32, 32), "hidden": 
 
 @dataclass(frozen=True)
 class SmallCNNSetting(ExperimentConfig):
+    """The knobs of the small CNN of thesis sections 2.1-2.3: the data, SGD with momentum, the L2
+    coefficient and the network's widths.
+    """
     dataset: str = "digits"  # digits (embedded) or cifar10
     n_train: int | None = 1077  # training examples (None: all but the 1,000 validation ones)
     batch_size: int = 32  # mini-batch size
@@ -39,6 +42,12 @@ class SmallCNNSetting(ExperimentConfig):
     CHOICES = {"dataset": ("digits", "cifar10")}
 
     def validate(self):
+        """Check the knobs.
+
+        Raises:
+            ParameterError: not two channels, a momentum outside [0, 1), a batch larger than the
+                training set, or an L2 coefficient that is not positive.
+        """
         if len(self.channels) != 2:
             raise ParameterError(f"the small CNN has two convolutions: channels needs 2 values, "
                              f"got {self.channels}")
@@ -52,6 +61,16 @@ class SmallCNNSetting(ExperimentConfig):
 
 
 def load_splits(cfg: SmallCNNSetting, seed: int) -> data.Splits:
+    """The images of one seed: the embedded 8x8 digits (as images) cut to ``n_train``, or
+    CIFAR-10 with ``n_train`` training and 1,000 validation images.
+
+    Args:
+        cfg: the setting (``dataset``, ``n_train``).
+        seed: the seed of the split.
+
+    Returns:
+        data.Splits: the training, validation and test images.
+    """
     if cfg.dataset == "digits":
         splits = data.load_digits(seed=seed, image=True)
         splits.x_train, splits.y_train = splits.x_train[:cfg.n_train], splits.y_train[:cfg.n_train]

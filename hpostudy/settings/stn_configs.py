@@ -44,6 +44,11 @@ PTB_PAPER = {"dataset": "ptb", "vocab": 0, "embed": 650, "hidden": 650, "bptt": 
 
 @dataclass(frozen=True)
 class STNSetting(ExperimentConfig):
+    """The settings every method of the STN experiments trains under: the training steps and
+    batches, the alternation of training and validation steps of the slides' Algorithm 1, the
+    Adam steps of the weights, hyperparameters and perturbation scale, the entropy weight and
+    where every method starts.
+    """
     steps: int = 150  # training steps of every network: the STN's and each search trial's
     batch_size: int = 32  # examples (or sequences) per training and validation batch
     train_steps: int = 2  # T_train, training steps per cycle of Algorithm 1
@@ -58,6 +63,11 @@ class STNSetting(ExperimentConfig):
     stn_steps: int = 0  # the STN's training steps (0: trials * steps, a search's total)
 
     def validate(self):
+        """Check the knobs.
+
+        Raises:
+            ValueError: ``start`` not strictly between 0 and 1.
+        """
         if not 0 < self.start < 1:
             raise ValueError(f"start is a position inside the boxes, strictly between 0 and 1; "
                              f"got {self.start}")
@@ -109,6 +119,9 @@ class STNSetting(ExperimentConfig):
 
 @dataclass(frozen=True)
 class ImageSetting(STNSetting):
+    """The image problem of the STN experiments: an AlexNet-style CNN on the embedded digits or
+    CIFAR-10, with its data sizes and widths.
+    """
     dataset: str = "digits"  # digits (embedded 8x8) or cifar10
     n_train: int = 0  # training images (0: all that remain beside the validation images)
     n_val: int = 360  # validation images (cifar10: taken from its training files)
@@ -181,6 +194,9 @@ class ImageSetting(STNSetting):
 
 @dataclass(frozen=True)
 class LanguageSetting(STNSetting):
+    """The language problem of the STN experiments: an LSTM language model on a generated
+    corpus or Penn Treebank, with its vocabulary, token counts and widths.
+    """
     dataset: str = "generated"  # generated (a small Markov-chain corpus, smoke) or ptb
     vocab: int = 60  # word types (ptb: its most frequent words, the rest <unk>; 0: all 10,000)
     tokens: int = 20000  # tokens of the generated corpus
@@ -218,6 +234,11 @@ class LanguageSetting(STNSetting):
         return PTB_TRAIN_TOKENS if self.dataset == "ptb" else int(0.8 * self.tokens)
 
     def validate(self):
+        """Check the knobs that depend on each other, beyond the base checks.
+
+        Raises:
+            ValueError: a generated corpus of fewer than two word types.
+        """
         super().validate()
         if self.dataset == "generated" and self.vocab < 2:
             raise ValueError(f"the generated corpus needs vocab >= 2 word types, got {self.vocab}")
