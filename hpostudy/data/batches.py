@@ -35,6 +35,18 @@ class BatchStream:
         return self._cache[1]
 
     def indices(self, step: int) -> torch.Tensor:
+        """The example indices of the mini-batch of step ``step``: a slice of the permutation of
+        its epoch, seeded by ``(seed, epoch)`` (or by ``(seed, 0)`` when not reshuffling).
+
+        Args:
+            step: the step, at least 0.
+
+        Returns:
+            torch.Tensor: ``batch_size`` indices.
+
+        Raises:
+            ValueError: a negative step.
+        """
         if step < 0:
             raise ValueError(f"step must be non-negative, got {step}")
         epoch, pos = divmod(step, self.batches_per_epoch)

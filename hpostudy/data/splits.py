@@ -31,9 +31,15 @@ class Splits:
 
     @property
     def input_shape(self) -> tuple[int, ...]:
+        """The shape of one input (the training tensor's shape without the batch dimension)."""
         return tuple(self.x_train.shape[1:])
 
     def sizes(self) -> dict[str, int]:
+        """The number of examples of each split.
+
+        Returns:
+            dict[str, int]: ``train``, ``val`` and ``test`` counts.
+        """
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
 

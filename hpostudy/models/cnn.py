@@ -31,4 +31,12 @@ class SmallCNN(nn.Module):
         init_like_glorot(self, torch.Generator().manual_seed(seed))
 
     def forward(self, x):
+        """The logits of a batch of images.
+
+        Args:
+            x: images, (batch, channels, height, width).
+
+        Returns:
+            torch.Tensor: one score per class.
+        """
         return self.classifier(self.features(x).flatten(1))

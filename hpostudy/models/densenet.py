@@ -61,4 +61,12 @@ class DenseNet(nn.Module):
                     m.bias.zero_()
 
     def forward(self, x):
+        """The logits of a batch of images.
+
+        Args:
+            x: images, (batch, channels, height, width).
+
+        Returns:
+            torch.Tensor: one score per class.
+        """
         return self.net(x)

@@ -79,6 +79,7 @@ class FlatModel:
 
     @property
     def has_batch_norm(self) -> bool:
+        """Whether the module holds a batch-norm layer."""
         return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.module.modules())
 
     @torch.no_grad()
@@ -106,6 +107,15 @@ class FlatModel:
         self.module.train(was)
 
     def to(self, device=None, dtype=None) -> "FlatModel":
+        """Move the module (parameters and buffers) to ``device`` and ``dtype``, in place.
+
+        Args:
+            device: the target device (None: unchanged).
+            dtype: the target dtype (None: unchanged).
+
+        Returns:
+            FlatModel: this model.
+        """
         self.module.to(device=device, dtype=dtype)
         self.buffers = {n: b for n, b in self.module.named_buffers()}
         return self

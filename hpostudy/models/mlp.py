@@ -35,6 +35,14 @@ class MLP(nn.Sequential):
         init_like_glorot(self, torch.Generator().manual_seed(seed))
 
     def forward(self, x):
+        """The logits of a batch, each example flattened first.
+
+        Args:
+            x: inputs, (batch, ...).
+
+        Returns:
+            torch.Tensor: one score per class.
+        """
         return super().forward(x.flatten(1))
 
 
@@ -67,5 +75,13 @@ class SharedTrunkMLP(nn.Module):
         init_like_glorot(self, torch.Generator().manual_seed(seed))
 
     def forward(self, x):
+        """Both heads on the shared trunk's features.
+
+        Args:
+            x: inputs, (batch, ...), flattened first.
+
+        Returns:
+            tuple: the primary classifier's logits and the secondary regressor's outputs.
+        """
         z = self.trunk(x.flatten(1))
         return self.primary(z), self.secondary(z)

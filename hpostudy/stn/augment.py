@@ -25,20 +25,59 @@ def _uniform(amount: torch.Tensor, shape) -> torch.Tensor:
 
 
 def brightness(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Brightness jitter: add one offset drawn from ``U(-a, a)`` per example.
+
+    Args:
+        x: images, (batch, channels, height, width).
+        amount: the strength ``a`` per example, (batch,).
+
+    Returns:
+        torch.Tensor: the jittered images.
+    """
     return x + _uniform(amount, x.shape)
 
 
 def contrast(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Contrast jitter: scale every example's deviation from its mean by ``1 + U(-a, a)``
+    (at least 0).
+
+    Args:
+        x: images, (batch, channels, height, width).
+        amount: the strength ``a`` per example, (batch,).
+
+    Returns:
+        torch.Tensor: the jittered images.
+    """
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     return mean + (1 + _uniform(amount, x.shape)).clamp(min=0) * (x - mean)
 
 
 def saturation(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Saturation jitter: scale every pixel's deviation from its grey value (the channel mean)
+    by ``1 + U(-a, a)`` (at least 0).
+
+    Args:
+        x: images, (batch, channels, height, width).
+        amount: the strength ``a`` per example, (batch,).
+
+    Returns:
+        torch.Tensor: the jittered images.
+    """
     grey = x.mean(dim=1, keepdim=True)
     return grey + (1 + _uniform(amount, x.shape)).clamp(min=0) * (x - grey)
 
 
 def hue(x: torch.Tensor, amount: torch.Tensor) -> torch.Tensor:
+    """Hue jitter: rotate the (I, Q) plane of the YIQ colours by an angle ``2 pi U(-a, a)``
+    per example.
+
+    Args:
+        x: RGB images, (batch, channels, height, width).
+        amount: the strength ``a`` per example, (batch,).
+
+    Returns:
+        torch.Tensor: the jittered images.
+    """
     yiq = torch.einsum("ij,bjhw->bihw", _YIQ.to(x), x)
     angle = _uniform(amount, x.shape)[:, 0] * 2 * math.pi  # (batch, 1, 1)
     cos, sin = angle.cos(), angle.sin()

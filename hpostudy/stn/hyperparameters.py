@@ -25,6 +25,10 @@ EDGE = 1e-4  # a start on the edge of the box is moved this far (in box position
 
 @dataclass(frozen=True)
 class Hyperparameter:
+    """One tuned hyperparameter and its box ``[low, high]``, linear or log-scaled, continuous
+    or discrete; maps the box to positions in [0, 1] and the unconstrained ``u`` the STN
+    learns to values (:meth:`constrain`).
+    """
     name: str
     low: float
     high: float
@@ -46,6 +50,7 @@ class Hyperparameter:
 
     @property
     def centre(self) -> float:
+        """The value at the middle of the box (the geometric middle of a log-scaled box)."""
         return float(self.at(0.5))
 
     def at(self, s):
@@ -71,6 +76,14 @@ class Hyperparameter:
         return math.log(s / (1 - s))
 
     def constrain(self, u: torch.Tensor) -> torch.Tensor:
+        """The value of the unconstrained ``u``: :meth:`at` the position ``sigmoid(u)``.
+
+        Args:
+            u: unconstrained values (any shape).
+
+        Returns:
+            torch.Tensor: values inside the box.
+        """
         return self.at(torch.sigmoid(u))
 
 
@@ -101,10 +114,12 @@ class HyperparameterSet(nn.Module):
 
     @property
     def names(self) -> list[str]:
+        """The hyperparameters' names, in the order of their entries."""
         return [s.name for s in self.specs]
 
     @property
     def scale(self) -> torch.Tensor:
+        r"""The perturbation scale :math:`\sigma` of every hyperparameter, ``exp(log_scale)``."""
         return self.log_scale.exp()
 
     def sample(self, batch: int, perturb: bool = True) -> torch.Tensor:

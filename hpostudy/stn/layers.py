@@ -44,6 +44,16 @@ class HyperLinear(_HyperScalars):
         nn.init.uniform_(self.hyper_bias, -1 / math.sqrt(in_features), 1 / math.sqrt(in_features))
 
     def forward(self, x: torch.Tensor, hyper: torch.Tensor | None) -> torch.Tensor:
+        """The layer on a mini-batch: ``W_elem x + b_elem + (V lambda) * (W_hyper x) +
+        (C lambda) * b_hyper`` (module docstring), or the plain layer when ``hyper`` is None.
+
+        Args:
+            x: inputs, (batch, in_features).
+            hyper: per-example hyperparameters, (batch, n), or None.
+
+        Returns:
+            torch.Tensor: outputs, (batch, out_features).
+        """
         if hyper is None:
             return self.elem(x)
         w_scale, b_scale = self.scalars(hyper)
@@ -63,6 +73,17 @@ class HyperConv2d(_HyperScalars):
                                padding=padding)
 
     def forward(self, x: torch.Tensor, hyper: torch.Tensor | None) -> torch.Tensor:
+        """The convolution on a mini-batch, with the per-channel corrections of the compact
+        best-response approximation (module docstring), or the plain convolution when ``hyper`` is
+        None.
+
+        Args:
+            x: images, (batch, channels, height, width).
+            hyper: per-example hyperparameters, (batch, n), or None.
+
+        Returns:
+            torch.Tensor: the feature maps.
+        """
         if hyper is None:
             return self.elem(x)
         w_scale, b_scale = self.scalars(hyper)

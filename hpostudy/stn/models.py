@@ -69,6 +69,17 @@ class HyperCNN(nn.Module):
                 "augmentation": [n for n in names if n not in self.dropout_names]}
 
     def forward(self, x, hyper, values=None):
+        """The CNN on a mini-batch: augmentation and dropout with ``values`` (none when it is None),
+        the hyper-layers seeing ``hyper`` (module docstring).
+
+        Args:
+            x: images, (batch, channels, height, width).
+            hyper: per-example unconstrained hyperparameters, or None for the plain network.
+            values: per-example constrained values by name, or None for evaluation.
+
+        Returns:
+            tuple: the logits and a zero penalty (the CNN has no AR/TAR term).
+        """
         rates = iter([None] * len(self.dropout_names) if values is None else
                      [values[n] for n in self.dropout_names])
         if values is not None:

@@ -49,10 +49,26 @@ class ImageTask:
         self.chance_loss = math.log(splits.num_classes)
 
     def train_batch(self, step: int):
+        """The training mini-batch of step ``step`` (a pure function of seed and step).
+
+        Args:
+            step: the training step.
+
+        Returns:
+            tuple: images and labels.
+        """
         i = self.train_stream.indices(step).to(self.splits.x_train.device)
         return self.splits.x_train[i], self.splits.y_train[i]
 
     def val_batch(self, step: int):
+        """The validation mini-batch of step ``step``, from its own stream (seed + 1).
+
+        Args:
+            step: the validation step.
+
+        Returns:
+            tuple: images and labels.
+        """
         i = self.val_stream.indices(step).to(self.splits.x_val.device)
         return self.splits.x_val[i], self.splits.y_val[i]
 
@@ -105,15 +121,43 @@ class LanguageTask:
         return seq[:, :-1], seq[:, 1:]
 
     def train_batch(self, step: int):
+        """The training mini-batch of step ``step``: ``batch_size`` windows of ``bptt`` tokens at
+        random starts drawn from ``(seed, 0, step)``.
+
+        Args:
+            step: the training step.
+
+        Returns:
+            tuple: input tokens and the next tokens, each (batch_size, bptt).
+        """
         return self._random_batch(self.splits["train"], [self.seed, 0, step])
 
     def val_batch(self, step: int):
+        """The validation mini-batch of step ``step``: random windows of the validation split,
+        drawn from ``(seed, 1, step)``.
+
+        Args:
+            step: the validation step.
+
+        Returns:
+            tuple: input tokens and the next tokens, each (batch_size, bptt).
+        """
         return self._random_batch(self.splits["valid"], [self.seed, 1, step])
 
     loss = staticmethod(_cross_entropy)
 
     @torch.no_grad()
     def evaluate(self, forward) -> dict[str, float]:
+        """The validation and test losses of ``forward`` over whole splits, cut into consecutive
+        sequences of ``bptt`` tokens (in chunks of 64 sequences).
+
+        Args:
+            forward: maps input tokens (sequences, bptt) to logits (sequences, bptt, vocab).
+
+        Returns:
+            dict[str, float]: ``val_loss``, ``val_perplexity``, ``test_loss`` and
+            ``test_perplexity`` (loss: mean cross-entropy per token; perplexity: its exponential).
+        """
         out = {}
         for split, name in (("val", "valid"), ("test", "test")):
             ids = self.splits[name]
