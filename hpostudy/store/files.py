@@ -62,9 +62,22 @@ class Checkpoint:
         self.path = Path(path)
 
     def exists(self) -> bool:
+        """Whether an earlier run saved this piece.
+
+        Returns:
+            bool: whether the file exists.
+        """
         return self.path.exists()
 
     def load(self):
+        """What an earlier run saved, on the CPU.
+
+        Returns:
+            The saved object, or None when nothing was saved.
+
+        Raises:
+            CheckpointCorrupt: the file cannot be read; it was moved aside (never deleted).
+        """
         import torch
 
         if not self.path.exists():
@@ -81,6 +94,11 @@ class Checkpoint:
                 "start this part afresh (or restore the file if you have a good copy).") from err
 
     def save(self, obj) -> None:
+        """Save ``obj`` (with :func:`torch.save`), atomically.
+
+        Args:
+            obj: what to save.
+        """
         import io
 
         import torch
@@ -90,6 +108,7 @@ class Checkpoint:
         atomic_write(self.path, buffer.getvalue())
 
     def clear(self) -> None:
+        """Delete the saved file, if any."""
         self.path.unlink(missing_ok=True)
 
     def __repr__(self) -> str:

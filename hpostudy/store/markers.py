@@ -73,6 +73,12 @@ class RunMarker:
         self._stop = threading.Event()
 
     def read(self) -> dict | None:
+        """The marker's record.
+
+        Returns:
+            dict | None: the record (pid, host, start, status, ...), an ``unreadable marker``
+            record when it cannot be read, or None when there is no marker.
+        """
         try:
             return json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -81,6 +87,19 @@ class RunMarker:
             return {"pid": -1, "host": "?", "started": "?", "status": "unreadable marker"}
 
     def acquire(self, **info) -> dict:
+        """Create the marker exclusively and start touching it, taking over a marker whose run
+        is gone.
+
+        Args:
+            **info: more fields of the record (e.g. the profile).
+
+        Returns:
+            dict: the record written.
+
+        Raises:
+            FolderBusy: a live run holds the folder.
+            StoreError: the folder cannot be created or written.
+        """
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -137,6 +156,7 @@ class RunMarker:
         atomic_write(self.path, json.dumps(record))
 
     def release(self) -> None:
+        """Stop touching the marker and remove it: the folder reads complete."""
         self._stop.set()
         self.path.unlink(missing_ok=True)
 

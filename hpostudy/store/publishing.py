@@ -68,6 +68,12 @@ def drawing_folders() -> list[Path]:
 
 
 def close_run(folder: Path) -> None:
+    """Close the run of ``folder`` that :func:`open_run` opened in this process (nothing if
+    none is open).
+
+    Args:
+        folder: the run's folder.
+    """
     _OPEN_RUNS.pop(Path(folder).resolve(), None)
 
 

@@ -103,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``hpostudy`` command: parse ``argv`` and run the subcommand.
+
+    Args:
+        argv: the arguments (None: the process's).
+
+    Returns:
+        int: the exit status; 2 after an expected error, printed as one line.
+    """
     args = _parser().parse_args(argv)
     args.resume = shlex.join(["hpostudy", *(sys.argv[1:] if argv is None else argv)])
     try:

@@ -162,6 +162,14 @@ class UnitBoard:
         self.taken: dict[str, int] = {}
 
     def take(self, taker: str) -> int | None:
+        """The unit of ``taker``: the one it took before, else the next one left.
+
+        Args:
+            taker: the name of the worker asking.
+
+        Returns:
+            int | None: the unit's index, or None when none is left.
+        """
         if taker not in self.taken:
             if not self.left:
                 return None
@@ -169,9 +177,15 @@ class UnitBoard:
         return self.taken[taker]
 
     def takers(self) -> list[str]:
+        """The names of the workers that took a unit.
+
+        Returns:
+            list[str]: in the order they took them.
+        """
         return list(self.taken)
 
     def close(self) -> None:
+        """Leave no unit to take (after a failure): no helper starts another."""
         self.left = []
 
 
@@ -233,6 +247,20 @@ class RayExecutor:
     def map(self, function: Callable, items: Sequence, checkpoints: Sequence,
             keep: Callable[[int, object], None], device: str = "cpu",
             desc: str | None = None, total: int | None = None, done: int = 0) -> None:
+        """Compute ``function(item, checkpoint)`` for every item as Ray tasks, this process working
+        too, and hand each result to ``keep`` as it arrives; after a failure no new unit starts,
+        the units under way finish and the first error is raised.
+
+        Args:
+            function: the unit of work.
+            items: the units' inputs.
+            checkpoints: one checkpoint per item.
+            keep: called with ``(index, result)`` for every finished unit.
+            device: ``cpu`` or ``cuda``, the resources each task asks for.
+            desc: the progress bar's label.
+            total: the progress bar's total (default: the number of items).
+            done: units already done before this call (the bar's start).
+        """
         if not items:
             return
         ray = connect()

@@ -108,6 +108,12 @@ class Run:
         return False
 
     def metadata(self) -> dict:
+        """The run's ``meta.json`` record: status, experiment, key, code digest, settings, wall and
+        CPU seconds, device, threads, versions, finish time and the files written.
+
+        Returns:
+            dict: the record.
+        """
         import torch
 
         return {"status": "complete", "experiment": self.cfg.name(), "key": self.key,

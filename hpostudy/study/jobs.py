@@ -53,6 +53,7 @@ class Job:
 
     @property
     def work(self) -> Path:
+        """The folder the job works in: ``scratch``, else two levels above its results."""
         return self.scratch or self.results.parent.parent
 
 
@@ -178,5 +179,6 @@ class RayNotebooks:
             yield job, stamp, outcome
 
     def close(self) -> None:
+        """Shut Ray down if this object started it."""
         if self.started_here:
             self.ray.shutdown()

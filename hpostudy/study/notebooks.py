@@ -33,6 +33,9 @@ class NotebookError(ValueError):
 
 @dataclass(frozen=True)
 class Notebook:
+    """One notebook of the study as found on disk: its path, name, title, chapter, the
+    experiment whose ``Config`` it runs and the parameters of its parameters cell.
+    """
     path: Path
     name: str
     title: str
@@ -108,6 +111,14 @@ def parse_parameters(source: str, where: str = "notebook") -> dict:
 
 
 def notebook_dir(root: Path) -> Path:
+    """The folder holding the study's notebooks.
+
+    Args:
+        root: the checkout's root.
+
+    Returns:
+        Path: ``root/notebooks``.
+    """
     return Path(root) / "notebooks"
 
 

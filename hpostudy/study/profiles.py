@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Profile:
+    """A named scale at which the study runs: its name, default device and description."""
     name: str
     default_device: str
     description: str
@@ -29,6 +30,17 @@ DEVICES = ("cpu", "cuda")
 
 
 def get_profile(name: str) -> Profile:
+    """The profile named ``name``.
+
+    Args:
+        name: ``smoke``, ``cpu`` or ``paper``.
+
+    Returns:
+        Profile: the profile.
+
+    Raises:
+        ValueError: an unknown name.
+    """
     if name not in PROFILES:
         raise ValueError(f"unknown profile '{name}': choose one of {', '.join(PROFILES)}")
     return PROFILES[name]

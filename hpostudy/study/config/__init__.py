@@ -66,6 +66,11 @@ class ExperimentConfig:
     # ------------------------------------------------------------------ construction
     @classmethod
     def name(cls) -> str:
+        """The experiment's name: ``NAME``, else the last part of its module's name.
+
+        Returns:
+            str: e.g. ``rt_ho``.
+        """
         return cls.NAME or cls.__module__.rsplit(".", 1)[-1]
 
     @classmethod
@@ -195,6 +200,7 @@ class ExperimentConfig:
 
     @property
     def out(self) -> Path:
+        """The run's output folder, ``output_dir`` as a path."""
         return Path(self.output_dir)
 
     def datasets(self) -> list[str]:
