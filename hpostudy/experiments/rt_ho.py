@@ -16,20 +16,9 @@ steps the validation error is measured, the best weights are kept, and training 
   updates all three every ``every`` steps by projected Adam on :math:`\\{0 \\le \\rho \\le \\max
   \\text{grid},\\ \\eta \\ge 0,\\ 0 \\le \\mu \\le 1\\}`.
 
-**The substitute for TIMIT.** The paper's primary task maps filter-bank frames to 183 phone
-states; its secondary task regresses 300-dimensional context-dependent phonetic embeddings,
-dense vectors that another model learned for the training data and that encode the phone and
-its context, so that the classifier and the regressor can share an intermediate representation.
-TIMIT is licensed. Here the primary task classifies CIFAR-10 images from their pixels (an MLP
-reaches about the paper's accuracy level), and the secondary target of a training image is a
-dense embedding that another model learned from the training data: the standardized hidden
-pre-activations of a small CNN trained on the training images (:func:`teacher_targets`, the
-network of :mod:`hpostudy.settings.franceschi`). The embedding carries the class structure the
-CNN learned and what it saw in the image, so fitting it asks the shared layers for features the
-classifier needs too; it is used for training images only, never at test time. The training and
-validation images are one fixed split of CIFAR-10's training images (the 4,000 of the subset,
-or all), the test images CIFAR-10's test set; the seeds change the networks' initialization and
-the batch order.
+**The substitute for TIMIT** (TIMIT is licensed): CIFAR-10 images classified from their pixels,
+with a teacher CNN's learned embedding as the secondary target, on one fixed split
+(:mod:`hpostudy.experiments.rt_ho_data`).
 """
 from __future__ import annotations
 
@@ -45,13 +34,15 @@ from .. import hypergrad as hg
 from ..dynamics import Problem, TunedSGDMomentum, train
 from ..metaopt import ProjectedAdam
 from ..models import FlatModel, SharedTrunkMLP
-from ..settings import franceschi as fs
 from ..study.config import ExperimentConfig
 from ..study.experiment_run import prepare
 # the comparison and the early stopping live in their own modules; their names stay readable
 # here (rt_ho.judge, rt_ho.EarlyStopping, ...), as the notebook, the tests and rejudge read them
 from .rt_ho_judge import MODES_AGREE, PAPER, PAPER_SETTING, judge, setting, summarize
 from .rt_ho_stopping import EarlyStopping
+# the images and the teacher's targets live in their own module; TwoTasks and teacher_unit read
+# teacher_targets through this module's name (a test replaces rt_ho.teacher_targets)
+from .rt_ho_data import SPLIT_SEED, load, teacher_targets
 
 
 # CIFAR-10 settings shared by the cpu and paper profiles; the rho grid spans half-decades up to
@@ -118,44 +109,6 @@ class Config(ExperimentConfig):
 
 
 # ---------------------------------------------------------------------- the task
-SPLIT_SEED = 0  # one fixed training/validation split, as TIMIT's
-
-
-def load(cfg: Config) -> data.Splits:
-    """The images of the experiment: CIFAR-10, or the embedded digits cut to ``n_train``
-    training images; one fixed split (``SPLIT_SEED``) whatever the run's seed.
-
-    Args:
-        cfg: the configuration (``dataset``, ``n_train``, ``n_val``).
-
-    Returns:
-        data.Splits: the training, validation and test images.
-    """
-    if cfg.dataset == "cifar10":
-        return data.load_cifar10(n_train=cfg.n_train, n_val=cfg.n_val, seed=SPLIT_SEED)
-    splits = data.load_digits(n_val=cfg.n_val, seed=SPLIT_SEED, image=True)
-    splits.x_train, splits.y_train = splits.x_train[:cfg.n_train], splits.y_train[:cfg.n_train]
-    return splits
-
-
-def teacher_targets(cfg: Config) -> dict:
-    """The secondary targets of the training images: the standardized hidden pre-activations
-    of a small CNN trained on them (computed once per setting, see
-    :func:`hpostudy.settings.franceschi.cached`), and the CNN's own test accuracy."""
-    def compute():
-        s = load(cfg).to(cfg.device)
-        net = fs.train_network(s.x_train, s.y_train, cfg.teacher_channels, cfg.embedding,
-                               cfg.teacher_epochs, augment=cfg.dataset == "cifar10")
-        with torch.no_grad():
-            accuracy = float((net(s.x_test).argmax(1) == s.y_test).float().mean())
-        return {"targets": fs.standardized_embedding(net, s.x_train, s.x_train).cpu(),
-                "teacher_accuracy": accuracy}
-
-    settings = {k: getattr(cfg, k) for k in ("dataset", "n_train", "n_val", "embedding",
-                                            "teacher_epochs", "teacher_channels")}
-    return fs.cached(cfg.out / "teacher", settings, compute)
-
-
 class TwoTasks:
     """The joint objective :math:`E_P + \\rho E_S` on mini-batches, with :math:`\\rho` =
     ``theta[0]`` and the learning rate and momentum in ``theta[1:]``: :math:`E_P` the
