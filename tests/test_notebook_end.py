@@ -14,60 +14,25 @@ import pytest
 
 from hpostudy import store
 
-from .test_nothing_lost import TINY_EXPERIMENT
+from .tiny_project import tiny_notebook, tiny_project
 
-ROOT = Path(__file__).resolve().parents[1]
-
-NOTEBOOK = '''# ---
-# jupyter:
-#   kernelspec: {display_name: Python 3, language: python, name: python3}
-#   hpostudy:
-#     chapter: tiny
-#     experiment: tinyexp
-# ---
-
-# %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda
-output_dir = None  # tables and figures
-epochs = None  # rows
-
+NOTEBOOK = tiny_notebook(between='''
 # %%
 import os
 import signal
 
-import matplotlib.pyplot as plt
-
-import tinyexp
-from hpostudy.figures import save
-
-cfg = tinyexp.Config.from_notebook(globals())
-tinyexp.run(cfg)
-
-# %%
 if os.environ.get("TINY_END") == "killed":
     os.kill(os.getpid(), signal.SIGKILL)
 if os.environ.get("TINY_END") == "raises":
     raise RuntimeError("the figure cell failed")
-
-# %%
-fig, ax = plt.subplots()
-ax.plot([0, 1], [1, 0])
-save(fig, cfg.output_dir, "curve")
-'''
+''')
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    root = tmp_path / "project"
-    (root / "notebooks").mkdir(parents=True)
-    (root / "_config.yml").write_text("title: test\n")
-    (root / "tinyexp.py").write_text(TINY_EXPERIMENT)
-    (root / "notebooks" / "tiny.py").write_text(NOTEBOOK)
-    monkeypatch.chdir(root)
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(root), str(ROOT)]))
-    return root
+    """The tiny project, its notebook killed or failing between its run and its figure as
+    ``TINY_END`` says; the current folder."""
+    return tiny_project(tmp_path, monkeypatch, NOTEBOOK)
 
 
 def papermill(project: Path, folder: Path, end: str) -> subprocess.CompletedProcess:

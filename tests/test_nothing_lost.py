@@ -12,6 +12,8 @@ import pytest
 from hpostudy import metaopt
 from hpostudy.metaopt import SearchStorageError, black_box_search
 
+from .tiny_project import TINY_NOTEBOOK, tiny_project
+
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = {"x": (-1.0, 1.0)}
 
@@ -82,67 +84,11 @@ def test_only_an_unreadable_optuna_database_is_moved_aside(tmp_path):
 
 
 # ------------------------------------------------------------------ complete = every file intact
-TINY_EXPERIMENT = '''
-import dataclasses
-
-import pandas as pd
-
-from hpostudy.study.config import ExperimentConfig
-from hpostudy.study.experiment_run import prepare
-
-
-@dataclasses.dataclass(frozen=True)
-class Config(ExperimentConfig):
-    epochs: int = 2  # rows of the table
-    NAME = "tinyexp"
-
-
-def run(cfg):
-    with prepare(cfg) as run:
-        run.save_tables(values=pd.DataFrame({"epoch": range(cfg.epochs)}))
-'''
-
-TINY_NOTEBOOK = '''# ---
-# jupyter:
-#   kernelspec: {display_name: Python 3, language: python, name: python3}
-#   hpostudy:
-#     chapter: tiny
-#     experiment: tinyexp
-# ---
-
-# %% tags=["parameters"]
-profile = "smoke"  # smoke | cpu | paper
-device = None  # cpu | cuda
-output_dir = None  # tables and figures
-epochs = None  # rows
-
-# %%
-import matplotlib.pyplot as plt
-
-import tinyexp
-from hpostudy.figures import save
-
-cfg = tinyexp.Config.from_notebook(globals())
-tinyexp.run(cfg)
-fig, ax = plt.subplots()
-ax.plot([0, 1], [1, 0])
-save(fig, cfg.output_dir, "curve")
-'''
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A project with one notebook (``tiny``) whose experiment writes a table in its run and
     a figure after it, as the study's notebooks do; the current folder."""
-    root = tmp_path / "project"
-    (root / "notebooks").mkdir(parents=True)
-    (root / "_config.yml").write_text("title: test\n")
-    (root / "tinyexp.py").write_text(TINY_EXPERIMENT)
-    (root / "notebooks" / "tiny.py").write_text(TINY_NOTEBOOK)
-    monkeypatch.chdir(root)
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("PYTHONPATH", str(root))
-    return root
+    return tiny_project(tmp_path, monkeypatch)
 
 
 def run_tiny(direct=True, **params):
