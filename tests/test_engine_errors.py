@@ -148,13 +148,19 @@ def test_theta_without_a_space_is_still_checked():
 
 
 # ----------------------------------------------------------------- dynamics
+@pytest.mark.parametrize("dynamics, error, message", [
+    (SGDMomentum(lr=0.1, momentum=0.0), ValueError, "SGD without momentum cannot be reversed"),
+    (SGD(lr=0.1), TypeError, "cannot be reversed"),
+    (Nesterov(lr=0.1, momentum=0.9), TypeError, "SGD with momentum in the thesis' form"),
+    (SGDMomentum(lr=0.1, momentum=0.9, clip=5.0), ValueError, "cannot reverse clipped weights"),
+])
 @pytest.mark.parametrize("method", ["float_reversal", "drmad2", "exact"])
-def test_momentum_zero_cannot_be_reversed(small, method):
+def test_dynamics_that_cannot_be_reversed(small, method, dynamics, error, message):
+    """Without momentum, plain SGD, Nesterov's momentum and clipped weights are refused by
+    every method that reverses training."""
     _, problem, space, _ = small
-    with pytest.raises(ValueError, match="SGD without momentum cannot be reversed"):
-        call(method, problem, SGDMomentum(lr=0.1, momentum=0.0), space.init(), 4)
-    with pytest.raises(TypeError, match="cannot be reversed"):
-        call(method, problem, SGD(lr=0.1), space.init(), 4)
+    with pytest.raises(error, match=message):
+        call(method, problem, dynamics, space.init(), 4)
 
 
 def test_momentum_zero_at_one_step_of_a_schedule(small):
@@ -246,15 +252,6 @@ def test_exact_checks_its_smaller_memory_need_before_training(monkeypatch):
         hg.exact(problem, dyn, theta, 1_000_000)
     with pytest.raises(MemoryError, match=r"use checkpoint_every='sqrt', or method 'exact'"):
         hg.reverse(problem, dyn, theta, 1_000_000)
-
-
-@pytest.mark.parametrize("method", ["exact", "float_reversal", "drmad2"])
-def test_nesterov_and_clipping_are_not_reversed(small, method):
-    _, problem, space, _ = small
-    with pytest.raises(TypeError, match="SGD with momentum in the thesis' form"):
-        call(method, problem, Nesterov(lr=0.1, momentum=0.9), space.init(), 4)
-    with pytest.raises(ValueError, match="cannot reverse clipped weights"):
-        call(method, problem, SGDMomentum(lr=0.1, momentum=0.9, clip=5.0), space.init(), 4)
 
 
 def test_dynamics_that_is_not_a_dynamics(small):
