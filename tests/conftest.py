@@ -65,6 +65,31 @@ def quadratic(dim: int = 3):
     return Problem(train_loss, val_loss, w0), c, b
 
 
+def killed_on_call(monkeypatch, owner, name: str, n: int, run) -> None:
+    """A run killed midway: call ``run()`` with ``owner.<name>`` replaced by a wrapper that
+    raises ``KeyboardInterrupt`` at its ``n``-th call (the calls before it run as usual), check
+    that the interrupt ended the run, then put the original back so that the caller can resume.
+
+    Args:
+        monkeypatch: the test's monkeypatch.
+        owner: the module or object whose attribute is replaced.
+        name: the attribute: a function the run calls once per unit of work.
+        n: the call that is killed (1: the first).
+        run: starts the run (no arguments)."""
+    real, calls = getattr(owner, name), []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, dying)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(owner, name, real)
+
+
 # ------------------------------------------------------------------ the smoke build and the book
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,6 +16,8 @@ from hpostudy.experiments import (densenet_adaptive, densenet_benchmark, densene
 from hpostudy.settings import densenet as setting
 from hpostudy.study.config import ParameterError
 
+from .conftest import killed_on_call
+
 TINY = {"n_train": 64, "growth": 2, "first": 2, "batch_size": 16, "eval_batch": 32}
 SPLIT = {**TINY, "n_val": 48}
 
@@ -30,20 +32,9 @@ def test_benchmark_resumes_after_a_kill(tmp_path, monkeypatch):
         "smoke", output_dir=str(tmp_path / "whole"), epochs=3, **SPLIT))
     cfg = densenet_benchmark.Config.for_profile("smoke", output_dir=str(tmp_path / "killed"),
                                                 epochs=3, **SPLIT)
-    real_train, calls = densenet_benchmark.train, []
-
-    def dies_in_epoch_two(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("killed")
-        return real_train(*args, **kwargs)
-
-    monkeypatch.setattr(densenet_benchmark, "train", dies_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        densenet_benchmark.run(cfg)
-    monkeypatch.setattr(densenet_benchmark, "train", real_train)
+    killed_on_call(monkeypatch, densenet_benchmark, "train", 2,  # in epoch two
+                   lambda: densenet_benchmark.run(cfg))
     densenet_benchmark.run(cfg)
-    assert len(calls) == 2  # the resumed run did not retrain epoch 1
     whole, resumed = tables(tmp_path / "whole"), tables(tmp_path / "killed")
     pd.testing.assert_frame_equal(resumed["benchmark"], whole["benchmark"])
     assert list(resumed["benchmark"].epoch) == [0, 1, 2, 3]
@@ -53,19 +44,9 @@ def test_drmad_resumes_after_a_kill_in_a_later_meta_iteration(tmp_path, monkeypa
     kw = dict(meta_iterations=3, initial_l2=(-4.0,), first_epochs=(1,), max_epochs=1, **SPLIT)
     densenet_drmad.run(densenet_drmad.Config.for_profile(
         "smoke", output_dir=str(tmp_path / "whole"), **kw))
-    real, calls = densenet_drmad.hg.drmad, []
-
-    def dies_in_meta_iteration_two(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt("killed")
-        return real(*args, **kwargs)
-
     cfg = densenet_drmad.Config.for_profile("smoke", output_dir=str(tmp_path / "killed"), **kw)
-    monkeypatch.setattr(densenet_drmad.hg, "drmad", dies_in_meta_iteration_two)
-    with pytest.raises(KeyboardInterrupt):
-        densenet_drmad.run(cfg)
-    monkeypatch.setattr(densenet_drmad.hg, "drmad", real)
+    killed_on_call(monkeypatch, densenet_drmad.hg, "drmad", 3,  # in meta-iteration two
+                   lambda: densenet_drmad.run(cfg))
     densenet_drmad.run(cfg)
     whole, resumed = tables(tmp_path / "whole"), tables(tmp_path / "killed")
     for name in ("meta_iterations", "during_training", "layer_l2", "status"):
@@ -77,19 +58,9 @@ def test_adaptive_method_resumes_after_a_kill(tmp_path, monkeypatch):
               **TINY)
     densenet_adaptive.run(densenet_adaptive.Config.for_profile(
         "smoke", output_dir=str(tmp_path / "whole"), **kw))
-    real, calls = densenet_adaptive._train_epoch, []
-
-    def dies_in_epoch_two(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt("killed")
-        return real(*args)
-
     cfg = densenet_adaptive.Config.for_profile("smoke", output_dir=str(tmp_path / "killed"), **kw)
-    monkeypatch.setattr(densenet_adaptive, "_train_epoch", dies_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        densenet_adaptive.run(cfg)
-    monkeypatch.setattr(densenet_adaptive, "_train_epoch", real)
+    killed_on_call(monkeypatch, densenet_adaptive, "_train_epoch", 2,  # in epoch two
+                   lambda: densenet_adaptive.run(cfg))
     densenet_adaptive.run(cfg)
     whole, resumed = tables(tmp_path / "whole"), tables(tmp_path / "killed")
     for name in ("errors", "layer_hyperparameters"):

@@ -27,7 +27,7 @@ from hpostudy.stn.train import (DIVERGENCE_SHARE, Diverged, STNSettings, check_c
 from hpostudy.store import Checkpoint
 from hpostudy.study.config import ParameterError
 
-from .conftest import SHARED_DATA
+from .conftest import SHARED_DATA, killed_on_call
 
 
 def test_hyper_linear_with_zero_hyper_weights_is_nn_linear():
@@ -486,19 +486,8 @@ def test_a_run_killed_during_a_search_resumes(tmp_path, monkeypatch):
     search with float hyperparameters read back from the study."""
     whole = stn_cnn.run(_tiny(stn_cnn, tmp_path, "whole", trials=4))["runs"]
     cfg = _tiny(stn_cnn, tmp_path, trials=4)
-    real = settings.train_fixed
-    calls = {"n": 0}
-
-    def dying(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 4 + 2:  # the grid's four trials, then the second random one
-            raise KeyboardInterrupt("killed")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(settings, "train_fixed", dying)
-    with pytest.raises(KeyboardInterrupt):
-        stn_cnn.run(cfg)
-    monkeypatch.setattr(settings, "train_fixed", real)
+    # killed in the sixth trial: the grid's four, then the second random one
+    killed_on_call(monkeypatch, settings, "train_fixed", 4 + 2, lambda: stn_cnn.run(cfg))
     results = stn_cnn.run(cfg)
     resumed = results["runs"]
     random = results["trials"][results["trials"].method == "random"]
