@@ -19,20 +19,14 @@ Determinism: dropout masks and batch order are functions of (seed, step) in ever
 meta-iteration, batch-norm statistics are recomputed from the same training batches for every
 evaluation, and runs on ``cuda`` use deterministic kernels.
 
-Divergence (:func:`check_divergence`): a training run has diverged when, after an epoch, its
-loss on the training set is not finite or more than :data:`DIVERGED_LOSS_FACTOR` times the
-loss at initialization, or when, from the second epoch on, its training error is at chance
-level: within :data:`CHANCE_MARGIN` of the error of always predicting the most frequent
-training class (about 0.9 for CIFAR-10). A diverged run raises :class:`Diverged` and yields no
-verdict.
+Divergence: a run that diverged raises :class:`Diverged` and yields no verdict (the rule:
+:mod:`hpostudy.settings.densenet_divergence`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 
@@ -42,6 +36,12 @@ from ..hyper import HyperSpace
 from ..models import DenseNet, FlatModel
 from ..problems import ClassificationTask, evaluation
 from ..study.config import ExperimentConfig
+# the divergence rule and the chapter's tables live in their own modules; their names stay
+# readable here (densenet.check_divergence, densenet.setting, ...), as the experiments and the
+# tests read them
+from .densenet_divergence import (CHANCE_MARGIN, DIVERGED_LOSS_FACTOR, Diverged, chance_error,
+                                  check_divergence)
+from .densenet_tables import layer_rows, per_layer_average, rounded, setting, sizes_of
 
 # the thesis' network and data (batch size: the Lasagne implementation's)
 PAPER = {"dataset": "cifar10", "n_train": None, "depth": 40, "growth": 12, "first": 16,
@@ -50,12 +50,6 @@ PAPER = {"dataset": "cifar10", "n_train": None, "depth": 40, "growth": 12, "firs
 CPU = {"dataset": "cifar10", "n_train": None, "depth": 7, "growth": 12, "first": 16,
        "batch_size": 32, "eval_batch": 500}
 THESIS_EPOCHS = 300  # length of the thesis' DenseNet runs (DrMAD's cap, the adaptive runs)
-DIVERGED_LOSS_FACTOR = 3.0
-CHANCE_MARGIN = 0.01
-
-
-class Diverged(RuntimeError):
-    """A training run diverged (see the module docstring for the rule)."""
 
 
 def check_knobs(cfg: ExperimentConfig, *rules: tuple) -> None:
@@ -250,86 +244,6 @@ def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
                 out[f"{name}_loss"] = loss / len(y) if len(y) else math.nan
                 batch[f"{name}_error_batch"] = float(wrong[start:start + n].float().mean())
     return {**out, **batch}
-
-
-def chance_error(labels: torch.Tensor) -> float:
-    """The error of always predicting the most frequent of ``labels``."""
-    return 1 - float(torch.bincount(labels).max()) / len(labels)
-
-
-def check_divergence(row: dict, initial_loss: float, chance_level: float, what: str) -> None:
-    """Raise :class:`Diverged` if the epoch ``row`` (``epoch``, ``train_loss``,
-    ``train_error``) breaks the rule of the module docstring, with the training loss at
-    initialization and the training set's :func:`chance_error`; ``what`` names the run."""
-    loss, error, epoch = row["train_loss"], row["train_error"], row["epoch"]
-    chance = chance_level - CHANCE_MARGIN
-    if not math.isfinite(loss) or loss > DIVERGED_LOSS_FACTOR * initial_loss:
-        reason = (f"the training loss is {loss:.4g}, more than {DIVERGED_LOSS_FACTOR:g} times "
-                  f"its {initial_loss:.4g} at initialization")
-    elif epoch >= 2 and error >= chance:
-        reason = (f"the training error is {error:.3f}, at chance level (always predicting "
-                  f"the most frequent class errs {chance_level:.3f})")
-    else:
-        return
-    raise Diverged(f"{what} diverged in epoch {epoch}: {reason}. No verdict is written from a "
-                   "diverged run. Lower the learning rate (-p lr=...) or the meta rates, or "
-                   "check the data.")
-
-
-def per_layer_average(space: HyperSpace, theta: torch.Tensor, group: str,
-                      scale: float = 1.0) -> dict[str, float]:
-    """Average hyperparameter of ``group`` per parameter tensor, input to output (thesis Figs
-    3.10, 3.16, 3.17): the layer's module path, with the parameter kind unless a weight."""
-    values = (space.part(group, theta) * scale).detach().cpu().numpy()
-    layers = np.array([n.rsplit(".", 1)[0].replace("net.", "")
-                       + ("" if n.endswith("weight") else "." + n.rsplit(".", 1)[1])
-                       for n in space.layers(group)])
-    return {layer: float(values[layers == layer].mean()) for layer in dict.fromkeys(layers)}
-
-
-def layer_rows(space: HyperSpace, theta: torch.Tensor, group: str, scale: float = 1.0,
-               **ids) -> list[dict]:
-    """Tidy rows (ids..., layer, depth, value) of :func:`per_layer_average`; ``depth`` is the
-    layer's position from the input (0) to the output."""
-    return [{**ids, "layer": layer, "depth": i, "value": value}
-            for i, (layer, value) in enumerate(per_layer_average(space, theta, group, scale)
-                                               .items())]
-
-
-def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
-    """``df`` with every float column rounded to ``digits`` significant digits (tables the
-    book shows; verdicts are computed before rounding)."""
-    out = df.copy()
-    for column in out.columns:
-        if pd.api.types.is_float_dtype(out[column]):
-            out[column] = [float(f"{x:.{digits}g}") if math.isfinite(x) else x
-                           for x in out[column]]
-    return out
-
-
-# ---------------------------------------------------------------------- the setting column
-def sizes_of(sizes: pd.DataFrame | None) -> tuple[int | None, int | None]:
-    """``(n_train, n_val)`` from a run's ``sizes`` table (its first row), or ``(None, None)``
-    for a recording that kept none."""
-    if sizes is None or sizes.empty:
-        return None, None
-    return int(sizes.n_train.iloc[0]), int(sizes.n_val.iloc[0])
-
-
-def setting(cfg: Setting, n_train: int | None, n_val: int | None, *extra: str,
-            thesis: str) -> str:
-    """The ``setting`` column: the profile, network, data (the images actually used; "not
-    recorded" where a recording kept no sizes) and ``extra`` reductions, then the thesis'
-    setting (``thesis``) to compare with."""
-    if n_train is None or n_val is None:
-        images = f"{cfg.dataset}, training / validation images not recorded"
-    else:
-        data = "8x8 digits" if cfg.dataset == "digits" else (
-            "CIFAR-10" if n_train + n_val >= 50000 else "CIFAR-10 subset")
-        images = f"{data}, {n_train:,} / {n_val:,} training / validation images"
-    parts = [f"DenseNet-{cfg.depth}, growth {cfg.growth}, batch {cfg.batch_size}", images,
-             *extra]
-    return f"{cfg.profile}: " + "; ".join(parts) + f" (thesis: {thesis})"
 
 
 # ---------------------------------------------------------------------- the scale gates
