@@ -2,8 +2,8 @@
 DrMAD on the DenseNet (section 3.2.1, Figs 3.8-3.14) and the random-direction null, judged from
 the run's tables.
 
-Each claim is an interval rule over seeds behind its scale gate (``FIG_3_8`` ... ``FIG_3_14``,
-one policy for the chapter: :mod:`hpostudy.settings.densenet`); :func:`per_seed` reads the
+Each claim is an interval rule over seeds behind its scale gate (``FIG_3_8`` ... ``FIG_3_14``
+of :mod:`hpostudy.experiments.densenet_drmad_gates`, one policy for the chapter); :func:`per_seed` reads the
 runs of one initial value and direction, :func:`judge` makes the table, a function of the
 recorded tables and the settings only (``hpostudy rejudge``). ``cfg`` is the experiment's
 :class:`~hpostudy.experiments.densenet_drmad.Config` (named in annotations only: this module
@@ -14,8 +14,11 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import verdicts as v
-from ..settings.densenet import DIRECTION_EPOCHS, WHY_DIRECTION, setting, sizes_of
-from ..verdicts import Judgement, Scale
+from ..settings.densenet import setting, sizes_of
+from ..verdicts import Judgement
+# the scale gates live in their own module; their names stay readable here
+# (densenet_drmad_judge.FIG_3_8, ...), as the experiment module reads them
+from .densenet_drmad_gates import FIG_3_8, FIG_3_9, FIG_3_11, FIG_3_13, FIG_3_14
 
 PAPER_SETTING = ("DenseNet-40, CIFAR-10, Nesterov; 100 (from 1e-4) or 10 epochs, x1.4 per "
                  "meta-iteration up to 300")
@@ -35,37 +38,6 @@ def epochs_at(first: int, growth: float, cap: int, i: int) -> int:
         int: its epochs.
     """
     return int(min(round(first * growth ** i), cap))
-
-
-# The scale gates (one policy for the chapter, hpostudy.settings.densenet): a claim about
-# what DrMAD's updates do needs meta-iterations of at least the thesis' shortest length; a
-# claim about an outcome of the thesis' long runs (an error level, a NaN in meta-iteration k)
-# needs the thesis' epochs up to that meta-iteration.
-FIG_3_8 = Scale({"meta-iterations of equal epochs": 4,
-                 "epochs per meta-iteration": DIRECTION_EPOCHS},
-                "a change of the error after the updates is DrMAD's only when the "
-                "meta-iterations train equally long (otherwise longer training alone lowers it) "
-                "and it takes several updates (the thesis saw none help in 8); " + WHY_DIRECTION)
-
-
-FIG_3_9 = Scale({"meta-iterations": 9, "epochs of meta-iteration 0": 100},
-                "the thesis' NaN came in meta-iteration 8 of a run that began at 100 epochs and "
-                "grew by 1.4 to 300: it is an outcome of that much training")
-
-
-FIG_3_11 = Scale({"epochs of meta-iteration 0": 10},
-                 "the pull of an L2 of 1e-2 on the weights accumulates with the steps; the "
-                 "thesis' error of random guessing and its zero hypergradient came after a "
-                 "first meta-iteration of 10 epochs")
-
-
-FIG_3_13 = Scale({"meta-iterations": 4, "epochs of meta-iteration 3": 27},
-                 "the thesis' NaN came in the last epochs of meta-iteration 3, which trained 27 "
-                 "epochs (10 growing by 1.4)")
-
-
-FIG_3_14 = Scale({"meta-iterations": 2, "epochs per meta-iteration": DIRECTION_EPOCHS},
-                 "the share is read after at least one update; " + WHY_DIRECTION)
 
 
 NULL_SHARE = 0.5
