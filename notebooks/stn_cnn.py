@@ -60,7 +60,7 @@ import matplotlib.pyplot as plt
 
 from hpostudy.experiments import stn_cnn
 from hpostudy.figures import save
-from hpostudy.figures.stn import best_so_far_panel, schedule_panel
+from hpostudy.figures.stn import best_so_far_panel, group_panels
 
 cfg = stn_cnn.Config.from_notebook(globals())
 results = stn_cnn.run(cfg)
@@ -70,22 +70,11 @@ results = stn_cnn.run(cfg)
 # The STN's hyperparameters during training (first seed), one panel per kind.
 
 # %%
-from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
-
-schedule = results["schedule"]
-first = schedule[schedule.seed == schedule.seed.min()]  # the first seed's run
-present = list(dict.fromkeys(first.hyperparameter))  # in the table's order
-groups = {"dropout rate": [n for n in present if n.startswith("drop")],
-          "jitter strength": ["brightness", "contrast", "saturation", "hue"],
-          "cutout (holes, length)": ["cutout_holes", "cutout_length"]}
-groups = {label: [n for n in members if n in present] for label, members in groups.items()}
-groups = {label: members for label, members in groups.items() if members}  # panels drawn
-fig, axes = plt.subplots(len(groups), 1, figsize=(WIDTH, 2.6 * len(groups)), sharex=True,
-                         squeeze=False)
-for (label, members), ax in zip(groups.items(), axes[:, 0]):
-    schedule_panel(ax, first, members)
-    ax.set_ylabel(label)
-axes[-1, 0].set_xlabel("training step")
+schedule = results["schedule"]  # a panel per group, top down (the names the run has)
+fig = group_panels(schedule[schedule.seed == schedule.seed.min()], {  # the first seed's run
+    "dropout rate": [n for n in schedule.hyperparameter.unique() if n.startswith("drop")],
+    "jitter strength": ["brightness", "contrast", "saturation", "hue"],
+    "cutout (holes, length)": ["cutout_holes", "cutout_length"]})
 fig.tight_layout()
 save(fig, cfg.output_dir, "fig_stn_cnn_schedules");
 
@@ -95,11 +84,11 @@ save(fig, cfg.output_dir, "fig_stn_cnn_schedules");
 # scale; one line per seed): the STN trains one network, a search one per trial.
 
 # %%
+from hpostudy.figures.stn import WIDTH  # the chapter's figure width
+
 fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
-best_so_far_panel(ax, results["progress"], perplexity=False)
-ax.set_xlabel("training steps spent (log scale)")
+best_so_far_panel(ax, results["progress"])  # the loss
 ax.set_ylabel("best validation loss")
-ax.legend(fontsize=LEGEND)
 fig.tight_layout()
 save(fig, cfg.output_dir, "fig_stn_cnn_time");
 

@@ -64,7 +64,7 @@ import matplotlib.pyplot as plt
 
 from hpostudy.experiments import stn_lstm
 from hpostudy.figures import save
-from hpostudy.figures.stn import best_so_far_panel, schedule_panel
+from hpostudy.figures.stn import best_so_far_panel, group_panels
 
 cfg = stn_lstm.Config.from_notebook(globals())
 results = stn_lstm.run(cfg)
@@ -74,21 +74,10 @@ results = stn_lstm.run(cfg)
 # The STN's dropout rates and AR/TAR coefficients during training (first seed).
 
 # %%
-from hpostudy.figures.stn import LEGEND, WIDTH  # the chapter's figure width, legend size
-
-schedule = results["schedule"]
-first = schedule[schedule.seed == schedule.seed.min()]  # the first seed's run
-present = list(dict.fromkeys(first.hyperparameter))  # in the table's order
-groups = {"dropout rate": [n for n in present if "drop" in n],
-          "AR / TAR coefficient": ["alpha", "beta"]}
-groups = {label: [n for n in members if n in present] for label, members in groups.items()}
-groups = {label: members for label, members in groups.items() if members}  # panels drawn
-fig, axes = plt.subplots(len(groups), 1, figsize=(WIDTH, 2.6 * len(groups)), sharex=True,
-                         squeeze=False)
-for (label, members), ax in zip(groups.items(), axes[:, 0]):
-    schedule_panel(ax, first, members)
-    ax.set_ylabel(label)
-axes[-1, 0].set_xlabel("training step")
+schedule = results["schedule"]  # a panel per group, top down (the names the run has)
+fig = group_panels(schedule[schedule.seed == schedule.seed.min()], {  # the first seed's run
+    "dropout rate": [n for n in schedule.hyperparameter.unique() if "drop" in n],
+    "AR / TAR coefficient": ["alpha", "beta"]})
 fig.tight_layout()
 save(fig, cfg.output_dir, "fig_stn_lstm_schedules");
 
@@ -98,11 +87,11 @@ save(fig, cfg.output_dir, "fig_stn_lstm_schedules");
 # (log scale; one line per seed).
 
 # %%
+from hpostudy.figures.stn import WIDTH  # the chapter's figure width
+
 fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
 best_so_far_panel(ax, results["progress"], perplexity=True)
-ax.set_xlabel("training steps spent (log scale)")
 ax.set_ylabel("best validation perplexity")
-ax.legend(fontsize=LEGEND)
 fig.tight_layout()
 save(fig, cfg.output_dir, "fig_stn_lstm_time");
 

@@ -1,10 +1,12 @@
 """What the Self-Tuning-Network notebooks (MacKay et al. 2019, the slides) share in their
 figures: the width (panels stacked, one figure about the width of the book's text, so that
 labels and legends read at their natural size), one style per method, and the two panels the
-CNN and the LSTM draw alike: hyperparameter schedules (:func:`schedule_panel`) and the best
+CNN and the LSTM draw alike: hyperparameter schedules (:func:`schedule_panel`), stacked one
+panel per group of hyperparameters on a shared step axis (:func:`group_panels`), and the best
 validation loss against the training spent (:func:`best_so_far_panel`)."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter, ScalarFormatter
@@ -30,11 +32,34 @@ def schedule_panel(ax, schedule: pd.DataFrame, names: list[str]) -> None:
     ax.legend(fontsize=LEGEND, ncol=2 if len(names) > 3 else 1, loc="best")
 
 
-def best_so_far_panel(ax, progress: pd.DataFrame, perplexity: bool) -> None:
+def group_panels(schedule: pd.DataFrame, groups: dict[str, list[str]]):
+    """One panel per group of hyperparameters, stacked on a shared training-step axis: each
+    panel draws its group's hyperparameters (:func:`schedule_panel`) and is labelled with the
+    group's name; the names a run does not have are left out, and so is a group left empty.
+
+    Args:
+        schedule: one run's schedule: ``hyperparameter``, ``step`` and ``value``.
+        groups: the panels, top down: each group's label and the hyperparameters it draws.
+
+    Returns:
+        The figure (:data:`WIDTH` wide, 2.6 inches a panel)."""
+    present = set(schedule.hyperparameter)
+    groups = {label: [n for n in members if n in present] for label, members in groups.items()}
+    groups = {label: members for label, members in groups.items() if members}
+    fig, axes = plt.subplots(len(groups), 1, figsize=(WIDTH, 2.6 * len(groups)), sharex=True,
+                             squeeze=False)
+    for (label, members), ax in zip(groups.items(), axes[:, 0]):
+        schedule_panel(ax, schedule, members)
+        ax.set_ylabel(label)
+    axes[-1, 0].set_xlabel("training step")
+    return fig
+
+
+def best_so_far_panel(ax, progress: pd.DataFrame, perplexity: bool = False) -> None:
     r"""The best validation loss each method had found against the training steps it had spent
-    (a logarithmic axis; steps with none spent left out): the STN's validation curve and each
-    search's best trial so far, one step line per method and seed in the method's colour and
-    line style, the first seed's drawn stronger and labelled.
+    (a logarithmic axis, labelled; steps with none spent left out): the STN's validation curve
+    and each search's best trial so far, one step line per method and seed in the method's
+    colour and line style, the first seed's drawn stronger and named in the legend.
 
     Args:
         ax: the axes to draw on.
@@ -50,3 +75,5 @@ def best_so_far_panel(ax, progress: pd.DataFrame, perplexity: bool) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("training steps spent (log scale)")
+    ax.legend(fontsize=LEGEND)
