@@ -61,9 +61,11 @@ meta_lr: "Optional[float]" = None  # Adam's step on the hyperparameters
 meta_methods: "Optional[list[str]]" = None  # estimators of the outer loops (labels, or all)
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import front_convex
 from hpostudy.figures import save
-from hpostudy.figures.front import front_figure, outer_figure
+from hpostudy.figures.front import horizon_fronts, legend_below, outer_panel
 
 cfg = front_convex.Config.from_notebook(globals())
 results = front_convex.run(cfg)
@@ -75,8 +77,11 @@ results = front_convex.run(cfg)
 # error against the answer at the optimum (`relative_error_closed`).
 
 # %%
-for problem, table in results["front"].groupby("problem", sort=False):
-    save(front_figure(table, problem), cfg.output_dir, f"front_{problem}")
+for problem, table in results["front"].groupby("problem", sort=False):  # a figure each
+    fig = horizon_fronts(table)
+    fig.suptitle(f"{problem}: error against cost")
+    legend_below(fig)
+    save(fig, cfg.output_dir, f"front_{problem}")
 
 # %% [markdown]
 # ## Where the outer loops end
@@ -84,7 +89,17 @@ for problem, table in results["front"].groupby("problem", sort=False):
 # point per seed, coloured by family; `initial` is the error at the initial hyperparameters.
 
 # %%
-save(outer_figure(results["outer"]), cfg.output_dir, "outer_convex");
+outer = results["outer"]
+last = outer.sort_values("meta_iteration").groupby(["problem", "method", "seed"]).tail(1)
+problems = list(dict.fromkeys(last.problem))
+fig, axes = plt.subplots(len(problems), 2, squeeze=False,
+                         figsize=(11, 0.32 * last.method.nunique() * len(problems) + 1.6))
+for row, problem in zip(axes, problems):  # a row per problem, a row per estimator in each panel
+    for k, column in enumerate(("val_error", "test_error")):
+        outer_panel(row[k], last[last.problem == problem], column, names=k == 0)
+        row[k].set_title(f"{problem}: {column.replace('_', ' ')}")
+fig.tight_layout()
+save(fig, cfg.output_dir, "outer_convex");
 
 # %% [markdown]
 # ## Every estimator, every seed

@@ -59,9 +59,11 @@ meta_lr: "Optional[float]" = None  # Adam's step on the hyperparameters
 meta_methods: "Optional[list[str]]" = None  # estimators of the outer loops (labels)
 
 # %%
+import matplotlib.pyplot as plt
+
 from hpostudy.experiments import front_mlp
 from hpostudy.figures import save
-from hpostudy.figures.front import front_figure, outer_figure
+from hpostudy.figures.front import horizon_fronts, legend_below, outer_panel
 
 cfg = front_mlp.Config.from_notebook(globals())
 results = front_mlp.run(cfg)
@@ -72,8 +74,10 @@ results = front_mlp.run(cfg)
 # seeds, mean cost). Lines join the truncation lengths and the solver iterations of one family.
 
 # %%
-for problem, table in results["front"].groupby("problem", sort=False):
-    save(front_figure(table, problem), cfg.output_dir, f"front_{problem}")
+fig = horizon_fronts(results["front"])  # one problem: the MLP
+fig.suptitle("mlp: error against cost")
+legend_below(fig)
+save(fig, cfg.output_dir, "front_mlp");
 
 # %% [markdown]
 # ## Where the outer loops end
@@ -81,7 +85,15 @@ for problem, table in results["front"].groupby("problem", sort=False):
 # point per seed, coloured by family; `initial` is the error at the initial hyperparameters.
 
 # %%
-save(outer_figure(results["outer"]), cfg.output_dir, "outer_mlp");
+outer = results["outer"]
+last = outer.sort_values("meta_iteration").groupby(["method", "seed"]).tail(1)
+fig, (val, test) = plt.subplots(1, 2, figsize=(11, 0.32 * last.method.nunique() + 1.6))
+outer_panel(val, last, "val_error", names=True)  # a row per estimator, named once
+outer_panel(test, last, "test_error", names=False)
+val.set_title("mlp: val error")
+test.set_title("mlp: test error")
+fig.tight_layout()
+save(fig, cfg.output_dir, "outer_mlp");
 
 # %% [markdown]
 # ## Every estimator, every seed

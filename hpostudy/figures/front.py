@@ -1,8 +1,8 @@
 """Panels the two "Every hypergradient" notebooks (``front_mlp``, ``front_convex``) share: the
 accuracy-vs-cost front of every estimator at one horizon (:func:`front_panel`), the errors the
 outer loops end with (:func:`outer_panel`), and one legend below the panels
-(:func:`legend_below`), and the two figures both notebooks draw from them: the fronts, one
-column per horizon (:func:`front_figure`), and where the outer loops end (:func:`outer_figure`)."""
+(:func:`legend_below`), and the frame of the fronts both notebooks draw: one column of
+panels per horizon (:func:`horizon_fronts`). Each figure is drawn in its notebook's cells."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -97,14 +97,14 @@ def legend_below(fig, bottom: float = 0.12) -> None:
                ncol=min(4, len(seen)), frameon=False)
 
 
-def front_figure(table: pd.DataFrame, problem: str):
-    """The accuracy-vs-cost front of one problem: a column per horizon ``T``, CPU time (top) and
-    bytes stored (bottom) against the relative error, each estimator a point
-    (:func:`estimator_means`), exact reversal's cost marked.
+def horizon_fronts(table: pd.DataFrame):
+    """The fronts of one problem, a column per horizon ``T`` (titled): the relative error of
+    each estimator (:func:`estimator_means`) against its CPU time over plain training's (top)
+    and against the bytes it stores (bottom) (:func:`front_panel`), exact reversal's cost
+    marked; the first column's y-axes labelled. The title and the legend are the caller's.
 
     Args:
-        table: the ``front`` table's rows of ``problem``.
-        problem: the problem's name (the figure's title).
+        table: the ``front`` table's rows of one problem.
 
     Returns:
         The matplotlib figure."""
@@ -122,28 +122,4 @@ def front_figure(table: pd.DataFrame, problem: str):
         memory.set_xlabel("bytes stored")
     for ax in axes[:, 0]:
         ax.set_ylabel("relative error vs exact")
-    fig.suptitle(f"{problem}: error against cost")
-    legend_below(fig)
-    return fig
-
-
-def outer_figure(outer: pd.DataFrame):
-    """Validation and test error at the end of each estimator's outer loop (its last
-    meta-iteration), a row of two panels per problem (:func:`outer_panel`).
-
-    Args:
-        outer: the ``outer`` table (``problem``, ``method``, ``family``, ``seed``,
-            ``meta_iteration``, ``val_error``, ``test_error``).
-
-    Returns:
-        The matplotlib figure."""
-    last = outer.sort_values("meta_iteration").groupby(["problem", "method", "seed"]).tail(1)
-    problems = list(dict.fromkeys(last.problem))
-    fig, axes = plt.subplots(len(problems), 2, squeeze=False,
-                             figsize=(11, 0.32 * last.method.nunique() * len(problems) + 1.6))
-    for row, problem in zip(axes, problems):
-        for k, column in enumerate(("val_error", "test_error")):
-            outer_panel(row[k], last[last.problem == problem], column, names=k == 0)
-            row[k].set_title(f"{problem}: {column.replace('_', ' ')}")
-    fig.tight_layout()
     return fig
