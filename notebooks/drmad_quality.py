@@ -75,25 +75,24 @@ results = drmad_quality.run(cfg)
 import matplotlib.pyplot as plt
 import numpy as np
 
-from hpostudy.figures import grid, meta_iteration_axis, save
-from hpostudy.figures.helpers import LEGEND, by_seed, seed_key, seed_style, shared_legend
+from hpostudy.figures import meta_iteration_axis, save
+from hpostudy.figures.helpers import (LEGEND, by_seed, meta_iteration_panels, seed_key,
+                                     seed_style, shared_legend)
 
 metaruns = results["metaruns"]
 drmad = metaruns[metaruns.follow == "drmad"]
 run_seeds = sorted(drmad.seed.unique())
 panels = list(drmad.groupby(["T", "S"]))
+titles = [f"T = {T:,}, S = {S:,}" for (T, S), _ in panels]
 
-fig, axes = grid(len(panels), 3.8)
-for ((T, S), g), ax in zip(panels, axes):
+fig, axes = meta_iteration_panels(titles, "hypergradient norm", 3.8)
+for (_, g), ax in zip(panels, axes):
     by_seed(ax, g, "meta_iteration", "norm_exact", "exact", run_seeds, log=True, color="black",
             marker="o", ms=3)
     by_seed(ax, g, "meta_iteration", "norm_drmad", "DrMAD", run_seeds, log=True,
             color="tab:red", marker="s", ms=3)
     by_seed(ax, g, "meta_iteration", "norm_drmad2", "DrMAD2", run_seeds, log=True,
             color="tab:blue", marker="^", ms=3)
-    ax.set_title(f"T = {T:,}, S = {S:,}", fontsize=11)
-    meta_iteration_axis(ax)
-    ax.set_ylabel("hypergradient norm")
 seed_key(axes[0], run_seeds)
 shared_legend(fig, ncol=3)
 save(fig, cfg.output_dir, "fig3_1")
@@ -107,8 +106,8 @@ save(fig, cfg.output_dir, "fig3_1")
 d = drmad_quality.n_hyperparameters(cfg)
 band = 2 / np.sqrt(d)
 
-fig, axes = grid(len(panels), 3.8)
-for ((T, S), g), ax in zip(panels, axes):
+fig, axes = meta_iteration_panels(titles, "cosine", 3.8)
+for (_, g), ax in zip(panels, axes):
     ax.axhspan(-band, band, color="0.85", zorder=0,
                label=f"|cos| < 2/sqrt(d) = {band:.2f} (d = {d}): as for unrelated directions")
     by_seed(ax, g, "meta_iteration", "cos_drmad", "cos(DrMAD, exact)", run_seeds,
@@ -119,9 +118,6 @@ for ((T, S), g), ax in zip(panels, axes):
             color="tab:blue", marker="^", ms=3)
     ax.axhline(0, color="0.4", lw=0.8)
     ax.set_ylim(-1.05, 1.05)
-    ax.set_title(f"T = {T:,}, S = {S:,}", fontsize=11)
-    meta_iteration_axis(ax)
-    ax.set_ylabel("cosine")
 seed_key(axes[0], run_seeds)
 shared_legend(fig, ncol=3)
 save(fig, cfg.output_dir, "fig3_2")

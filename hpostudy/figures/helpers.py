@@ -5,7 +5,8 @@ Several seeds as thin lines of one colour per quantity, the seed told by the lin
 (:func:`seed_style`, :func:`by_seed`, :func:`seed_key`); one legend shared by all panels, below
 them (:func:`shared_legend`); errors as the mean over seeds with their range shaded
 (:func:`errors_over_seeds`); per-layer hyperparameters coloured by depth (:func:`layer_lines`);
-and few, non-overlapping ticks for small values (:func:`few_ticks`)."""
+few, non-overlapping ticks for small values (:func:`few_ticks`); and the frame of one quantity
+per meta-iteration in several settings, a titled panel each (:func:`meta_iteration_panels`)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -13,6 +14,8 @@ import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
+
+from . import grid, meta_iteration_axis
 
 LEGEND = 10  # legend font size (points): readable at the width the book shows a figure
 SEED_STYLES = ["-", "--", ":", "-."]  # line style of the i-th seed (then repeated)
@@ -60,6 +63,26 @@ def by_seed(ax, df: pd.DataFrame, x: str, y: str, label: str, seeds: list, log: 
     for i, (seed, g) in enumerate(df.sort_values(x).groupby("seed")):
         (ax.semilogy if log else ax.plot)(g[x], g[y], label=label if i == 0 else None, lw=1.3,
                                           **seed_style(seeds, seed), **style)
+
+
+def meta_iteration_panels(titles: list[str], ylabel: str, width: float = 3.2):
+    """A :func:`hpostudy.figures.grid` of one panel per title (a setting, e.g. a horizon), each
+    titled, its x-axis counted in meta-iterations (:func:`hpostudy.figures.meta_iteration_axis`)
+    and its y-axis labelled ``ylabel``; what each panel draws is the caller's.
+
+    Args:
+        titles: the panels' titles, in the order the panels are drawn.
+        ylabel: the quantity on every panel's y-axis.
+        width: each panel's width and height (inches).
+
+    Returns:
+        The figure and a flat array of its axes (the first ``len(titles)`` to draw on)."""
+    fig, axes = grid(len(titles), width)
+    for i, title in enumerate(titles):  # by index: iterating would use up the flat iterator
+        axes[i].set_title(title, fontsize=11)
+        meta_iteration_axis(axes[i])
+        axes[i].set_ylabel(ylabel)
+    return fig, axes
 
 
 def shared_legend(fig, ncol: int = 4) -> None:
