@@ -135,33 +135,19 @@ def exact_buffer_over_drmad_longest(runs: pd.DataFrame) -> float:
     return _buffer_over_vector(runs, longest=True)
 
 
-def _growth(runs: pd.DataFrame, column: str, longest: bool) -> float:
-    """runs.csv: ``column`` (``growth_near_T``: the rise near t = T-1; ``growth_near_0``: near
-    t = 0) at the longest (or shortest) horizon, geometric mean over seeds (the row's
-    estimate)."""
-    T = runs["T"].max() if longest else runs["T"].min()
-    return t_interval(runs[runs["T"] == T][column], log=True).estimate
+def _growth(name: str, column: str, longest: bool) -> None:
+    """Declare the book value ``name``, from runs.csv: ``column`` (``growth_near_T``: the rise
+    near t = T-1; ``growth_near_0``: near t = 0) at the longest (or the shorter) horizon,
+    geometric mean over seeds (the row's estimate)."""
+    def value(runs: pd.DataFrame) -> float:
+        T = runs["T"].max() if longest else runs["T"].min()
+        return t_interval(runs[runs["T"] == T][column], log=True).estimate
+
+    value.__name__ = value.__qualname__ = name  # the book value's name, in its errors
+    globals()[name] = book_values.recorded("runs.csv")(value)
 
 
-@book_values.recorded("runs.csv")
-def accumulated_growth_near_end_shorter(runs: pd.DataFrame) -> float:
-    """runs.csv: `_growth` of the rise near t = T-1 at T = 20,000."""
-    return _growth(runs, "growth_near_T", longest=False)
-
-
-@book_values.recorded("runs.csv")
-def accumulated_growth_near_start_shorter(runs: pd.DataFrame) -> float:
-    """runs.csv: `_growth` of the rise near t = 0 at T = 20,000."""
-    return _growth(runs, "growth_near_0", longest=False)
-
-
-@book_values.recorded("runs.csv")
-def accumulated_growth_near_end_longest(runs: pd.DataFrame) -> float:
-    """runs.csv: `_growth` of the rise near t = T-1 at T = 200,000."""
-    return _growth(runs, "growth_near_T", longest=True)
-
-
-@book_values.recorded("runs.csv")
-def accumulated_growth_near_start_longest(runs: pd.DataFrame) -> float:
-    """runs.csv: `_growth` of the rise near t = 0 at T = 200,000."""
-    return _growth(runs, "growth_near_0", longest=True)
+_growth("accumulated_growth_near_end_shorter", "growth_near_T", longest=False)  # T = 20,000
+_growth("accumulated_growth_near_start_shorter", "growth_near_0", longest=False)
+_growth("accumulated_growth_near_end_longest", "growth_near_T", longest=True)  # T = 200,000
+_growth("accumulated_growth_near_start_longest", "growth_near_0", longest=True)
