@@ -337,7 +337,7 @@ def test_hmtl_judge_sizes_equal_cpu_and_share_of_splits():
 
 
 # ---------------------------------------------------------------------- the RT-HO experiment
-from hpostudy.experiments import rt_ho  # noqa: E402
+from hpostudy.experiments import rt_ho, rt_ho_task  # noqa: E402
 
 
 @pytest.fixture
@@ -346,8 +346,8 @@ def two_tasks(tmp_path, monkeypatch):
     cfg = rt_ho.Config.for_profile("smoke", output_dir=str(tmp_path), embedding=6, T=60,
                                    eval_every=10, patience=2, rho_grid=(0.0, 1.0))
     targets = torch.randn(cfg.n_train, 6, generator=torch.Generator().manual_seed(0))
-    monkeypatch.setattr(rt_ho, "teacher_targets", lambda c: {"targets": targets,
-                                                           "teacher_accuracy": 0.5})
+    monkeypatch.setattr(rt_ho_task, "teacher_targets", lambda c: {"targets": targets,
+                                                                "teacher_accuracy": 0.5})
     return cfg, rt_ho.TwoTasks(cfg, 0), targets
 
 

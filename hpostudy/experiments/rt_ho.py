@@ -27,22 +27,20 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
-from .. import data
 from .. import hypergrad as hg
-from ..dynamics import Problem, TunedSGDMomentum, train
+from ..dynamics import train
 from ..metaopt import ProjectedAdam
-from ..models import FlatModel, SharedTrunkMLP
 from ..study.config import ExperimentConfig
 from ..study.experiment_run import prepare
 # the comparison and the early stopping live in their own modules; their names stay readable
 # here (rt_ho.judge, rt_ho.EarlyStopping, ...), as the notebook, the tests and rejudge read them
 from .rt_ho_judge import MODES_AGREE, PAPER, PAPER_SETTING, judge, setting, summarize
 from .rt_ho_stopping import EarlyStopping
-# the images and the teacher's targets live in their own module; TwoTasks and teacher_unit read
-# teacher_targets through this module's name (a test replaces rt_ho.teacher_targets)
+# the images and the teacher's targets, and the task built on them, live in their own modules;
+# their names stay readable here (rt_ho.load, rt_ho.TwoTasks, ...)
 from .rt_ho_data import SPLIT_SEED, load, teacher_targets
+from .rt_ho_task import DYNAMICS, TwoTasks
 
 
 # CIFAR-10 settings shared by the cpu and paper profiles; the rho grid spans half-decades up to
@@ -106,80 +104,6 @@ class Config(ExperimentConfig):
                              f"[0, {max(self.rho_grid)}]")
         if self.every > self.T or self.eval_every > self.T:
             raise ValueError("every and eval_every must not exceed T")
-
-
-# ---------------------------------------------------------------------- the task
-class TwoTasks:
-    """The joint objective :math:`E_P + \\rho E_S` on mini-batches, with :math:`\\rho` =
-    ``theta[0]`` and the learning rate and momentum in ``theta[1:]``: :math:`E_P` the
-    cross-entropy of the classifier, :math:`E_S` the mean squared error of the regressor (over
-    the batch and the target's dimensions, as the paper's). The validation loss is :math:`E_P` on the
-    whole validation set."""
-
-    def __init__(self, cfg: Config, seed: int, dtype: torch.dtype = torch.float32):
-        self.splits = load(cfg).to(cfg.device, dtype)
-        s = self.splits
-        self.targets = teacher_targets(cfg)["targets"].to(cfg.device, dtype)
-        self.dtype = dtype
-        module = SharedTrunkMLP(s.x_train[0].numel(), s.num_classes, cfg.embedding,
-                                hidden=cfg.hidden, seed=seed)
-        self.model = FlatModel(module.to(cfg.device))
-        self.stream = data.BatchStream(len(s.y_train), cfg.batch_size, seed)
-
-    def train_loss(self, w: torch.Tensor, theta: torch.Tensor, t: int) -> torch.Tensor:
-        r"""The training loss :math:`E_P + \rho E_S` on mini-batch ``t``.
-
-        Args:
-            w: the flat weights of the two networks.
-            theta: the hyperparameters; only :math:`\rho` = ``theta[0]`` enters the loss.
-            t: the step, which picks the mini-batch.
-
-        Returns:
-            torch.Tensor: the scalar loss.
-        """
-        idx = self.stream.indices(t).to(self.targets.device)
-        x, y = self.splits.x_train[idx], self.splits.y_train[idx]
-        logits, regression = self.model(w, x)
-        # written out: F.mse_loss's backward fails under forward-mode (jvp over grad in vmap)
-        secondary = ((regression - self.targets[idx]) ** 2).mean()
-        return F.cross_entropy(logits, y) + theta[0].to(w.dtype) * secondary
-
-    def val_loss(self, w: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """The validation loss: the classifier's cross-entropy on the whole validation set.
-
-        Args:
-            w: the flat weights.
-            theta: the hyperparameters (unused: the validation loss does not depend on them).
-
-        Returns:
-            torch.Tensor: the scalar loss.
-        """
-        return F.cross_entropy(self.model(w, self.splits.x_val)[0], self.splits.y_val)
-
-    def problem(self) -> Problem:
-        """The bilevel problem that training and the hypergradients take.
-
-        Returns:
-            Problem: the training and validation losses and the networks' initial weights.
-        """
-        return Problem(self.train_loss, self.val_loss, self.model.initial(self.dtype))
-
-    @torch.no_grad()
-    def error(self, w: torch.Tensor, split: str) -> float:
-        """The classifier's error rate on one split.
-
-        Args:
-            w: the flat weights.
-            split: ``"train"``, ``"val"`` or ``"test"``.
-
-        Returns:
-            float: the fraction of misclassified images.
-        """
-        x, y = getattr(self.splits, f"x_{split}"), getattr(self.splits, f"y_{split}")
-        return float((self.model(w, x)[0].argmax(1) != y).float().mean())
-
-
-DYNAMICS = TunedSGDMomentum(lr_entry=1, momentum_entry=2)
 
 
 # ---------------------------------------------------------------------- the two methods
