@@ -32,7 +32,7 @@ W_LIMIT = 2 ** 60         # int64 weights: sums of two stay below 2^62
 def effective_gamma(gamma: float, k: int = 16) -> float:
     """The momentum that exact reversal really uses: ``round(gamma * 2^k) / 2^k``, the nearest
     :math:`n/2^k` with :math:`1 \\le n \\le 2^k - 1`, the momenta whose multiplication the
-    information buffer can undo (:mod:`hpostudy.hypergrad.infobuffer`).
+    information buffer can undo (module ``hpostudy.hypergrad.infobuffer``).
 
     0.899993896 for 0.9 with k = 16; floating-point references compared with :func:`exact`
     should use it. This is the one rounding of the momentum, that of
