@@ -97,7 +97,9 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
     assert manifest["units_in_progress"] == ["seed2"]
     assert manifest["settings"]["seeds"] == 4 and manifest["run"]["status"] == "interrupted"
     assert sorted(p.name for p in (recorded / "partial" / "units").iterdir()) == \
-        ["seed0.result.pt", "seed1.result.pt", "seed2.pt"]
+        ["seed0.result.pt", "seed1.result.pt", "seed2.pt", "time.json"]
+    first_session = json.loads((recorded / "partial/units/time.json").read_text())["sessions"]
+    assert len(first_session) == 1 and first_session[0]["cpu_seconds"] > 0
     # not a result: nothing to record as complete, no run time, no meta.json
     with pytest.raises(FileNotFoundError, match="no finished results"):
         record.record_results("smoke")
@@ -108,6 +110,13 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
     outcome = _run(clone, monkeypatch)
     assert outcome.status == "ran", outcome.error
     assert _steps(clone) == ["2:1", "2:2", "3:0", "3:1", "3:2"], "only what was left"
+    # its run time counts both sessions: the one on the first machine and this one
+    meta = json.loads((clone / "build/smoke/results/long/meta.json").read_text())
+    sessions = json.loads(next((clone / "build/smoke/results/long/checkpoints").glob(
+        "*/time.json")).read_text())["sessions"]
+    assert sessions[0] == first_session[0] and meta["sessions"] == 2
+    assert meta["cpu_seconds"] == pytest.approx(sum(s["cpu_seconds"] for s in sessions),
+                                                abs=0.011)
 
     whole = _clone(tmp_path / "whole")
     assert _run(whole, monkeypatch).status == "ran"
@@ -119,7 +128,8 @@ def test_an_interrupted_run_resumes_on_a_fresh_clone_from_its_partial_recording(
     record.record_results("smoke")
     mine = clone / "book" / "recorded" / "smoke" / "long"
     assert (mine / "meta.json").exists() and not (mine / "partial").exists()
-    assert pd.read_csv(clone / "book/recorded/smoke/run_times.csv").notebook.tolist() == ["long"]
+    times = pd.read_csv(clone / "book/recorded/smoke/run_times.csv")
+    assert times.notebook.tolist() == ["long"] and times.sessions.tolist() == [2]
 
 
 def _recording(tmp_path, key: str) -> Path:

@@ -101,7 +101,7 @@ LAYERS = [
      "problems", "hypergrad", "projections", "multitask"),
     ("metaopt", "stn"),
     ("study.profiles", "study.config", "study.ray_cluster", "study.executors",
-     "study.experiment_run"),
+     "study.session_time", "study.experiment_run"),
     ("settings",),
     ("experiments",),
     ("study.notebooks", "study.kernel", "study.project", "study.jobs", "study.stamps",

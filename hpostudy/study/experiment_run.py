@@ -18,15 +18,15 @@ resumes (finished units load, a unit in progress continues from its checkpoint);
 setting or code of the experiment starts afresh beside it. Units run one after another here, or
 as tasks of another executor (``HPOSTUDY_EXECUTOR``, set by ``hpostudy run --executor``).
 
-On success the run writes ``meta.json`` (status, key, settings, wall and CPU seconds, device,
-threads, torch version) and releases the folder; on failure the folder stays marked incomplete
-with the reason, so it is never taken for a finished result.
+On success the run writes ``meta.json`` (status, key, settings, wall and CPU seconds summed over
+every session that worked on its key, device, threads, torch version) and releases the folder;
+on failure the folder stays marked incomplete with the reason, so it is never taken for a
+finished result.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import platform
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,6 +34,7 @@ from .. import store
 from .config import ExperimentConfig
 from .executors import env_threads
 from .profiles import check_device, deterministic
+from .session_time import SessionClock
 
 
 class ResultsOfAnotherProfile(store.StoreError):
@@ -62,7 +63,7 @@ class Run:
         self.checkpoints = self.folder / "checkpoints" / self.key
         self.marker = store.RunMarker(self.folder)
         self.written: dict[str, str] = {}  # file name -> SHA-256, listed in meta.json
-        self._started = self._cpu = 0.0
+        self.clock: SessionClock | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Run":
@@ -86,11 +87,12 @@ class Run:
                           "module": type(self.cfg).__module__, "code": self.code,
                           "settings": self.settings}, self.checkpoints, "key")
         store.open_run(self.folder, self.written)  # every file written is listed with its digest
-        self._started, self._cpu = time.perf_counter(), time.process_time()
+        self.clock = SessionClock(self.checkpoints).start()  # summed over resumed sessions
         return self
 
     def __exit__(self, kind, error, tb) -> bool:
         store.close_run(self.folder)
+        self.clock.stop()
         if error is not None:  # Ctrl-C: interrupted, resumed by running again
             self.marker.fail(f"{kind.__name__}: {error}", status="interrupted" if issubclass(
                 kind, KeyboardInterrupt) else "failed")
@@ -109,7 +111,9 @@ class Run:
 
     def metadata(self) -> dict:
         """The run's ``meta.json`` record: status, experiment, key, code digest, settings, wall and
-        CPU seconds, device, threads, versions, finish time and the files written.
+        CPU seconds summed over the sessions that worked on this key (a resumed run has
+        several; :class:`~hpostudy.study.session_time.SessionClock`) and their number, device,
+        threads, versions, finish time and the files written.
 
         Returns:
             dict: the record.
@@ -118,8 +122,7 @@ class Run:
 
         return {"status": "complete", "experiment": self.cfg.name(), "key": self.key,
                 "code": self.code[:16], "settings": self.cfg.settings(),
-                "seconds": round(time.perf_counter() - self._started, 2),
-                "cpu_seconds": round(time.process_time() - self._cpu, 2),
+                **self.clock.totals(),
                 "device": _device_name(self.cfg.device), "threads": torch.get_num_threads(),
                 "torch": torch.__version__, "python": platform.python_version(),
                 "finished": _dt.datetime.now().isoformat(timespec="seconds"),

@@ -3,7 +3,8 @@
 A run keeps its progress in ``build/<profile>/results/<notebook>/checkpoints/<key>/`` (not
 committed): ``<unit>.result.pt`` for each finished unit of work and, for a unit in progress, its
 latest checkpoint (``<unit>.pt``; a search's Optuna study ``<unit>.db``), beside ``key.json``
-(what the key stands for, written by :class:`~hpostudy.study.experiment_run.Run`).
+(what the key stands for, written by :class:`~hpostudy.study.experiment_run.Run`) and
+``time.json`` (the time of each session so far, :mod:`hpostudy.study.session_time`).
 :func:`record_partial` (``hpostudy record --partial``) copies these files, for the key of the
 folder's last run, into
 ``book/recorded/<profile>/<notebook>/partial/`` (committed), with ``manifest.json``: status
@@ -35,6 +36,7 @@ import sqlite3
 from pathlib import Path
 
 from .. import store
+from .session_time import TIMES
 
 PARTIAL = "partial"  # the folder of a partial recording, in book/recorded/<profile>/<notebook>/
 MANIFEST = "manifest.json"
@@ -46,7 +48,8 @@ IN_PROGRESS = (".pt", ".db")  # a unit's latest checkpoint; a search's Optuna st
 def unit_files(folder: Path) -> tuple[dict[str, Path], list[str], list[str]]:
     """What carries the progress of the checkpoint folder ``folder``: ``(files by name, units
     done, units in progress)``. A unit is done when its result is cached; the checkpoints of
-    a done unit, temporary files and files moved aside as corrupt are left out."""
+    a done unit, temporary files and files moved aside as corrupt are left out; the sessions'
+    time (``time.json``) is carried too."""
     files = {p.name: p for p in Path(folder).iterdir() if p.is_file()}
     done = sorted(n.removesuffix(DONE) for n in files if n.endswith(DONE))
     carried = {n: files[n] for n in files if n.endswith(DONE)}
@@ -55,6 +58,8 @@ def unit_files(folder: Path) -> tuple[dict[str, Path], list[str], list[str]]:
         if suffix in IN_PROGRESS and not name.endswith(DONE) and stem not in done:
             carried[name] = path
     running = sorted({os.path.splitext(n)[0] for n in carried if not n.endswith(DONE)})
+    if TIMES in files:
+        carried[TIMES] = files[TIMES]
     return dict(sorted(carried.items())), done, running
 
 

@@ -65,15 +65,19 @@ def duration(seconds: float) -> str:
     return f"{fmt(seconds / 3600, 2)}\u00a0h"
 
 
-def run_time_label(seconds: float, cpu_seconds: float | None) -> str:
-    """The wall time of a run, with its process CPU time beside it where recorded."""
+def run_time_label(seconds: float, cpu_seconds: float | None, sessions: int = 1) -> str:
+    """The wall time of a run, with its process CPU time beside it where recorded, and the
+    number of sessions it was summed over when it was resumed."""
     wall = duration(seconds)
-    return wall if cpu_seconds is None else f"{wall} ({duration(cpu_seconds)} CPU)"
+    notes = ([f"{duration(cpu_seconds)} CPU"] if cpu_seconds is not None else []) + (
+        [f"{sessions} sessions"] if sessions > 1 else [])
+    return f"{wall} ({', '.join(notes)})" if notes else wall
 
 
 def run_summary(meta_file: Path) -> dict:
     """One finished run (its ``meta.json``): notebook, profile, data, seeds, device, threads,
-    torch, wall and CPU seconds (None where not recorded)."""
+    torch, wall and CPU seconds (None where not recorded) summed over its sessions, and their
+    number (1 where not recorded)."""
     try:
         meta = json.loads(Path(meta_file).read_text())
         settings = meta.get("settings") or meta.get("config", {})  # "config": an older layout
@@ -81,7 +85,7 @@ def run_summary(meta_file: Path) -> dict:
                 "data": data_label(settings), "seeds": settings.get("seeds", 1),
                 "device": device_label(meta["device"]), "threads": meta.get("threads", ""),
                 "torch": meta["torch"], "seconds": meta["seconds"],
-                "cpu_seconds": meta.get("cpu_seconds")}
+                "cpu_seconds": meta.get("cpu_seconds"), "sessions": meta.get("sessions", 1)}
     except (ValueError, KeyError, AttributeError, TypeError) as err:
         raise ValueError(f"{meta_file} is not a finished run's metadata ({type(err).__name__}: "
                          f"{err}; truncated or edited?): record the run again (`hpostudy "
@@ -127,7 +131,7 @@ def write_tables(book: Path, chapters: dict[str, list[str]]) -> Path:
         rows = runs(book, notebooks)
         shown = [{**r, "profile, seeds": f"{r['profile']}, {seeds_label([r['seeds']])}",
                   "torch": torch_label(r["torch"]),
-                  "run time": run_time_label(r["seconds"], r["cpu_seconds"])}
+                  "run time": run_time_label(r["seconds"], r["cpu_seconds"], r["sessions"])}
                  for r in rows]
         store.write_table(pd.DataFrame(shown, columns=COLUMNS), folder, chapter)
         for source in dict.fromkeys(r["source"] for r in rows):

@@ -85,13 +85,16 @@ def install_recording(sources: list[Path], target: Path) -> Path:
 
 def run_times(metas: list[Path]):
     """One row per recorded run (``meta.json`` files): notebook, profile, data, seeds, device,
-    threads, torch, wall and CPU time."""
+    threads, torch, wall and CPU time summed over the sessions of a resumed run, and their
+    number."""
     import pandas as pd
 
     rows = []
     for meta in metas:
         run = provenance.run_summary(meta)
         seconds, cpu_seconds = run.pop("seconds"), run.pop("cpu_seconds")
+        sessions = run.pop("sessions")
         rows.append({**run, "wall minutes": round(seconds / 60, 1),
-                     "CPU minutes": "" if cpu_seconds is None else round(cpu_seconds / 60, 1)})
+                     "CPU minutes": "" if cpu_seconds is None else round(cpu_seconds / 60, 1),
+                     "sessions": sessions})
     return pd.DataFrame(rows)
