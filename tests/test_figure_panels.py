@@ -95,6 +95,53 @@ def test_one_legend_below_the_panels_names_each_label_once():
     assert min(ax.get_position().y0 for ax in fig.axes) >= 0.12  # the panels above it
 
 
+def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
+    # the cleaning problem's figure: three horizons, eight labels (two legend rows)
+    fig, axes = plt.subplots(2, 3, figsize=(3.6 * 3 + 1.5, 6.6))
+    for k, ax in enumerate(axes.flat):
+        for j in range(8 if k == 0 else 0):
+            ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
+        ax.set_xscale("log")
+        ax.set_xlabel("bytes stored")
+    front.legend_below(fig)
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 8
+    top_of_legend = legend.get_window_extent(renderer).y1
+    assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend
+
+
+def test_cost_ratios_read_as_plain_numbers():
+    fig, ax = plt.subplots()
+    ax.scatter([0.9, 3.8], [1, 1])
+    ax.set_xscale("log")
+    ax.set_xlim(0.8, 4.5)  # under a decade: minor ticks labelled too
+    front.cost_axis(ax.xaxis)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True)
+              if t.get_text()]
+    assert {"1", "2", "3"} <= set(labels) and all(t.replace(".", "").isdigit() for t in labels)
+    ax.set_xlim(0.3, 200)  # three decades: the decades only
+    fig.canvas.draw()
+    assert {"1", "10", "100"} <= {t.get_text() for t in ax.get_xticklabels()}
+    assert not any(t.get_text() for t in ax.get_xticklabels(minor=True))
+
+
+@pytest.mark.parametrize("limits, shown", [
+    ((150, 800), ["200\u00a0B", "300\u00a0B", "400\u00a0B", "600\u00a0B"]),
+    ((150, 3000), ["1\u00a0kB"]),
+    ((300, 2e6), ["1\u00a0kB", "10\u00a0kB", "100\u00a0kB", "1\u00a0MB"])])
+def test_bytes_read_in_units_with_few_labels(limits, shown):
+    fig, ax = plt.subplots(figsize=(3.6, 3))
+    ax.scatter(limits, [1, 1])
+    ax.set_xscale("log")
+    front.cost_axis(ax.xaxis, in_bytes=True)
+    fig.canvas.draw()
+    low, high = ax.get_xlim()
+    assert [t.get_text() for t in ax.get_xticklabels() + ax.get_xticklabels(minor=True)
+            if t.get_text() and low <= t.get_position()[0] <= high] == shown
+
+
 def test_the_schedule_panel_labels_each_hyperparameter_readably():
     schedule = pd.DataFrame({"hyperparameter": ["drop_in"] * 2 + ["alpha"] * 2,
                              "step": [0, 10, 0, 10], "value": [0.1, 0.2, 1.0, 2.0]})

@@ -1,13 +1,14 @@
 """Panels the two "Every hypergradient" notebooks (``front_mlp``, ``front_convex``) share: the
 accuracy-vs-cost front of every estimator at one horizon (:func:`front_panel`), the errors the
-outer loops end with (:func:`outer_panel`), and one legend below the panels
-(:func:`legend_below`), and the frame of the fronts both notebooks draw: one column of
+outer loops end with (:func:`outer_panel`), one legend below the panels
+(:func:`legend_below`), costs in plain numbers (:func:`cost_axis`), and the frame of the fronts both notebooks draw: one column of
 panels per horizon (:func:`horizon_fronts`). Each figure is drawn in its notebook's cells."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import LogFormatter
 
 COLORS = {"reverse": "#4c72b0", "exact": "#000000", "DrMAD": "#c44e52", "forward": "#8172b3",
           "truncated": "#dd8452", "implicit cg": "#55a868", "implicit neumann": "#64b5cd",
@@ -80,21 +81,65 @@ def outer_panel(ax, last: pd.DataFrame, column: str, names: bool) -> None:
     ax.invert_yaxis()
 
 
-def legend_below(fig, bottom: float = 0.12) -> None:
+def legend_below(fig, gap: float = 0.12) -> None:
     """One legend for every panel of ``fig`` (each label once, the first panel's first), below
-    the panels, which are laid out above it: a legend beside them would widen the saved image
-    past the width its text was made readable for.
+    the panels, which are laid out above it with their tick and axis labels (the space left is
+    the legend's measured height, so a legend of two rows never covers the lowest x labels): a
+    legend beside them would widen the saved image past the width its text was made readable
+    for.
 
     Args:
         fig: the figure, its panels drawn and labelled.
-        bottom: the fraction of the figure's height left to the legend."""
+        gap: inches between the legend and the panels' lowest labels."""
     seen = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    fig.legend(list(seen.values()), list(seen), loc="lower center", bbox_to_anchor=(0.5, 0.0),
-               ncol=min(4, len(seen)), frameon=False)
+    legend = fig.legend(list(seen.values()), list(seen), loc="lower center",
+                        bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(seen)), frameon=False)
+    height = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    fig.tight_layout(rect=(0, (height + gap) / fig.get_figheight(), 1, 1))
+
+
+class PlainLogFormatter(LogFormatter):
+    """Matplotlib's choice of which ticks of a log axis to label (decades; on a narrow span,
+    some minor ticks too), written as plain numbers (``0.5``, ``1``, ``2``, ``10``) or, with
+    ``in_bytes``, in decimal units (``200 B``, ``1 kB``, ``30 MB``).
+
+    Args:
+        in_bytes: write the values as sizes in bytes.
+        **options: :class:`matplotlib.ticker.LogFormatter`'s (``labelOnlyBase``,
+            ``minor_thresholds``)."""
+
+    UNITS = (("GB", 1e9), ("MB", 1e6), ("kB", 1e3))
+
+    def __init__(self, in_bytes: bool = False, **options):
+        super().__init__(**options)
+        self.in_bytes = in_bytes
+
+    def __call__(self, x, pos=None):
+        if not super().__call__(x, pos):
+            return ""
+        if self.in_bytes:
+            unit, scale = next(((u, s) for u, s in self.UNITS if x >= s), ("B", 1.0))
+            return f"{x / scale:g}\u00a0{unit}"
+        return f"{x:g}"
+
+
+def cost_axis(axis, in_bytes: bool = False) -> None:
+    """Label a logarithmic cost axis in plain numbers (:class:`PlainLogFormatter`) rather than
+    powers of ten: on a span under a decade matplotlib labels minor ticks too, and
+    ``2 x 10^0`` beside ``3 x 10^0`` runs into its neighbours. Cost ratios (CPU time over plain
+    training's) as ``1``, ``2``, ``10``; sizes (``in_bytes``) as ``200 B``, ``1 kB``, with minor
+    labels only on a span under half a decade (the labels are longer).
+
+    Args:
+        axis: ``ax.xaxis`` or ``ax.yaxis``, on a log scale.
+        in_bytes: the axis is a size in bytes."""
+    thresholds = (0.5, 0.2) if in_bytes else (1, 0.5)
+    axis.set_major_formatter(PlainLogFormatter(in_bytes))
+    axis.set_minor_formatter(PlainLogFormatter(in_bytes, labelOnlyBase=False,
+                                               minor_thresholds=thresholds))
 
 
 def horizon_fronts(table: pd.DataFrame):
@@ -119,7 +164,9 @@ def horizon_fronts(table: pd.DataFrame):
         front_panel(memory, means, "stored", exact.stored_bytes.mean())
         time.set_title(f"T = {int(T):,}")
         time.set_xlabel("CPU time / plain training")
+        cost_axis(time.xaxis)
         memory.set_xlabel("bytes stored")
+        cost_axis(memory.xaxis, in_bytes=True)
     for ax in axes[:, 0]:
         ax.set_ylabel("relative error vs exact")
     return fig
