@@ -65,7 +65,8 @@ import matplotlib.pyplot as plt
 
 from hpostudy.experiments import front_convex
 from hpostudy.figures import save
-from hpostudy.figures.front import horizon_fronts, legend_below, outer_panel
+from hpostudy.figures.front import horizon_fronts, outer_panel
+from hpostudy.figures.helpers import shared_legend
 
 cfg = front_convex.Config.from_notebook(globals())
 results = front_convex.run(cfg)
@@ -80,7 +81,7 @@ results = front_convex.run(cfg)
 for problem, table in results["front"].groupby("problem", sort=False):  # a figure each
     fig = horizon_fronts(table)
     fig.suptitle(f"{problem}: error against cost")
-    legend_below(fig)
+    shared_legend(fig)
     save(fig, cfg.output_dir, f"front_{problem}")
 
 # %% [markdown]

@@ -63,7 +63,8 @@ import matplotlib.pyplot as plt
 
 from hpostudy.experiments import front_mlp
 from hpostudy.figures import save
-from hpostudy.figures.front import horizon_fronts, legend_below, outer_panel
+from hpostudy.figures.front import horizon_fronts, outer_panel
+from hpostudy.figures.helpers import shared_legend
 
 cfg = front_mlp.Config.from_notebook(globals())
 results = front_mlp.run(cfg)
@@ -76,7 +77,7 @@ results = front_mlp.run(cfg)
 # %%
 fig = horizon_fronts(results["front"])  # one problem: the MLP
 fig.suptitle("mlp: error against cost")
-legend_below(fig)
+shared_legend(fig)
 save(fig, cfg.output_dir, "front_mlp");
 
 # %% [markdown]

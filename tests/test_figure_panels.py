@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from hpostudy.figures import front, stn  # noqa: E402
+from hpostudy.figures import front, helpers, stn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +89,7 @@ def test_one_legend_below_the_panels_names_each_label_once():
     left.plot([0, 1], [0, 1], label="reverse")
     right.plot([0, 1], [1, 0], label="reverse")
     right.plot([0, 1], [1, 1], label="DrMAD")
-    front.legend_below(fig)
+    helpers.shared_legend(fig)
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["reverse", "DrMAD"]
     assert min(ax.get_position().y0 for ax in fig.axes) >= 0.12  # the panels above it
@@ -103,7 +103,7 @@ def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
             ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
         ax.set_xscale("log")
         ax.set_xlabel("bytes stored")
-    front.legend_below(fig)
+    helpers.shared_legend(fig)
     renderer = fig.canvas.get_renderer()
     (legend,) = fig.legends
     assert len(legend.get_texts()) == 8

@@ -1,8 +1,9 @@
 """Panels the two "Every hypergradient" notebooks (``front_mlp``, ``front_convex``) share: the
 accuracy-vs-cost front of every estimator at one horizon (:func:`front_panel`), the errors the
-outer loops end with (:func:`outer_panel`), one legend below the panels
-(:func:`legend_below`), costs in plain numbers (:func:`cost_axis`), and the frame of the fronts both notebooks draw: one column of
-panels per horizon (:func:`horizon_fronts`). Each figure is drawn in its notebook's cells."""
+outer loops end with (:func:`outer_panel`), costs in plain numbers (:func:`cost_axis`), and
+the frame of the fronts both notebooks draw: one column of panels per horizon
+(:func:`horizon_fronts`); their legend is :func:`hpostudy.figures.helpers.shared_legend`.
+Each figure is drawn in its notebook's cells."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -79,26 +80,6 @@ def outer_panel(ax, last: pd.DataFrame, column: str, names: bool) -> None:
     ax.set_yticks(range(len(methods)))
     ax.set_yticklabels(methods if names else [""] * len(methods))
     ax.invert_yaxis()
-
-
-def legend_below(fig, gap: float = 0.12) -> None:
-    """One legend for every panel of ``fig`` (each label once, the first panel's first), below
-    the panels, which are laid out above it with their tick and axis labels (the space left is
-    the legend's measured height, so a legend of two rows never covers the lowest x labels): a
-    legend beside them would widen the saved image past the width its text was made readable
-    for.
-
-    Args:
-        fig: the figure, its panels drawn and labelled.
-        gap: inches between the legend and the panels' lowest labels."""
-    seen = {}
-    for ax in fig.axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(label, handle)
-    legend = fig.legend(list(seen.values()), list(seen), loc="lower center",
-                        bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(seen)), frameon=False)
-    height = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
-    fig.tight_layout(rect=(0, (height + gap) / fig.get_figheight(), 1, 1))
 
 
 class PlainLogFormatter(LogFormatter):

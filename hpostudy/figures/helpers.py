@@ -85,20 +85,25 @@ def meta_iteration_panels(titles: list[str], ylabel: str, width: float = 3.2):
     return fig, axes
 
 
-def shared_legend(fig, ncol: int = 4) -> None:
+def shared_legend(fig, ncol: int = 4, gap: float = 0.12) -> None:
     """One legend for all panels of ``fig``, below them (each label once, in the order the
-    panels first show it), and the panels laid out above it.
+    panels first show it), and the panels laid out above it with their tick and axis labels:
+    the space left is the legend's measured height, so a legend of several rows never covers
+    the lowest labels, and no legend sits on a panel's data.
 
     Args:
         fig: the figure, its panels drawn and labelled.
-        ncol: legend entries per row."""
+        ncol: legend entries per row.
+        gap: inches between the legend and the panels' lowest labels."""
     seen = {}
     for ax in fig.axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)
-    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(ncol, len(seen)),
-               fontsize=LEGEND, frameon=False, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.06 + 0.03 * ((len(seen) - 1) // ncol), 1, 1))
+    legend = fig.legend(list(seen.values()), list(seen), loc="lower center",
+                        ncol=min(ncol, len(seen)), fontsize=LEGEND, frameon=False,
+                        bbox_to_anchor=(0.5, 0.0))
+    height = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
+    fig.tight_layout(rect=(0, (height + gap) / fig.get_figheight(), 1, 1))
 
 
 def errors_over_seeds(ax, df: pd.DataFrame, x: str, batch: bool = True) -> None:
