@@ -74,7 +74,7 @@ results = densenet_drmad.run(cfg)
 import matplotlib.pyplot as plt
 
 from hpostudy.figures import save
-from hpostudy.figures.helpers import LEGEND, errors_over_seeds, layer_lines
+from hpostudy.figures.helpers import LEGEND, errors_over_seeds, layer_lines, shared_legend
 
 meta, during, layers = (results["meta_iterations"], results["during_training"],
                         results["layer_l2"])
@@ -109,8 +109,7 @@ for init, ax in zip(inits, axes):
         ax.set_title(f"initial L2 1e{init:g}\n{note}", fontsize=10)
     ax.set_xlabel("meta-iteration (its epochs)")
     ax.set_ylabel("test error (%)")
-    ax.legend(fontsize=8)
-fig.tight_layout()
+shared_legend(fig, ncol=3)  # below the panels: a legend on one would hide its lines
 save(fig, cfg.output_dir, "fig3_8")
 
 # %% [markdown]
@@ -217,6 +216,22 @@ def densenet_first_error_1e2(meta: pd.DataFrame) -> float:
     seeds."""
     g = _drmad_runs(meta, -2.0)
     return mean_sd(g[g.meta_iteration == 0].test_error)[0]
+
+
+@book_values.recorded("meta_iterations.csv")
+def densenet_nonfinite_first_1e2(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-2: the seeds whose first hypergradient (meta-iteration
+    0) is NaN or infinite (its norm not recorded)."""
+    g = _drmad_runs(meta, -2.0)
+    return int(g[g.meta_iteration == 0].hypergrad_norm.isna().sum())
+
+
+@book_values.recorded("meta_iterations.csv")
+def densenet_largest_first_norm_1e2(meta: pd.DataFrame) -> float:
+    """meta_iterations.csv, runs from 1e-2: the largest finite norm of a first hypergradient
+    (meta-iteration 0)."""
+    g = _drmad_runs(meta, -2.0)
+    return float(g[g.meta_iteration == 0].hypergrad_norm.max())
 
 
 @book_values.recorded("meta_iterations.csv", show=book_values.percent)

@@ -239,3 +239,12 @@ def test_densenet_values_read_the_drmad_runs_at_equal_epochs(tmp_path):
     assert compute("densenet_drmad_seeds", meta) == 3
     assert compute("densenet_first_error_1e2", meta) == pytest.approx(0.70)
     assert compute("densenet_share_decreased_1e7", meta) == pytest.approx(0.6)
+    meta["hypergrad_norm"] = 5.0
+    first = (meta.init_l2 == -2.0) & (meta.meta_iteration == 0) & (meta.direction == "DrMAD")
+    meta.loc[first & (meta.seed == 0), "hypergrad_norm"] = 1e17
+    meta.loc[first & (meta.seed == 2), "hypergrad_norm"] = float("nan")
+    meta.loc[(meta.init_l2 == -2.0) & (meta.direction == "random signs"),
+             "hypergrad_norm"] = float("nan")  # the control's: never read
+    meta.loc[(meta.init_l2 == -2.0) & (meta.meta_iteration == 1), "hypergrad_norm"] = 1e30
+    assert compute("densenet_nonfinite_first_1e2", meta) == 1
+    assert compute("densenet_largest_first_norm_1e2", meta) == pytest.approx(1e17)
