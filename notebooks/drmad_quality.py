@@ -307,6 +307,47 @@ def drmad_test_fall_many_steps(metaruns: pd.DataFrame) -> float:
     return mean_sd(_test_fall(metaruns, False))[0]
 
 
+def _fall_along(metaruns: pd.DataFrame, follow: str, longest: bool) -> pd.Series:
+    """Per seed, the fall of the test error in percentage points in the meta-run along
+    ``follow`` (``drmad``, or the controls ``exact`` and ``random``) at the first (or, with
+    ``longest``, the last) horizon with the fewest reverse steps."""
+    T = metaruns["T"].max() if longest else metaruns["T"].min()
+    d = metaruns[(metaruns.follow == follow) & (metaruns["T"] == T)]
+    return 100 * _dq.fall(d, follow, int(T), int(d.S.min()))
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_random_signs(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of the test error's fall along random signs (the
+    control), first horizon."""
+    return mean_sd(_fall_along(metaruns, "random", longest=False))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_exact_signs(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the same along the exact hypergradient's signs (the informative control)."""
+    return mean_sd(_fall_along(metaruns, "exact", longest=False))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_longest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the mean over seeds of the test error's fall following DrMAD's signs with
+    the fewest reverse steps at the longest horizon."""
+    return mean_sd(_fall_along(metaruns, "drmad", longest=True))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_random_signs_longest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the same along random signs."""
+    return mean_sd(_fall_along(metaruns, "random", longest=True))[0]
+
+
+@book_values.recorded("metaruns.csv")
+def drmad_test_fall_exact_signs_longest(metaruns: pd.DataFrame) -> float:
+    """metaruns.csv: the same along the exact hypergradient's signs."""
+    return mean_sd(_fall_along(metaruns, "exact", longest=True))[0]
+
+
 @book_values.recorded("metaruns.csv")
 def drmad_cosine_many_steps_median(metaruns: pd.DataFrame) -> float:
     """metaruns.csv: the median over every seed and meta-iteration of DrMAD's cosine with the

@@ -135,6 +135,10 @@ def test_values_are_means_over_seeds_of_what_each_seed_gives(tmp_path):
                              cos_drmad=-1.0, test_error=0.0))
             rows.append(dict(common, T=500, S=10, follow="drmad", norm_drmad=1e6,
                              cos_drmad=-1.0, beta_steps_x10=1e6, test_error=0.0))
+            for T, follow, step in ((50, "random", 0.005), (50, "exact", 0.02),
+                                    (500, "random", 0.01), (500, "exact", 0.03 * (seed + 1))):
+                rows.append(dict(common, T=T, S=10, follow=follow, norm_drmad=1e6,
+                                 cos_drmad=0.0, test_error=0.10 - step * i))
     _write(tmp_path, "recorded/cpu/drmad_quality/metaruns.csv", pd.DataFrame(rows))
     # bytes ratios exact/drmad per seed: 5 and 3 -> mean 4 (the ratio of the means is 20/6)
     _write(tmp_path, "recorded/cpu/drmad_quality/cost.csv", pd.DataFrame(dict(
@@ -151,6 +155,11 @@ def test_values_are_means_over_seeds_of_what_each_seed_gives(tmp_path):
     assert shown["drmad2_cosine_gap"] == "0.2"  # per-seed median gaps 0.1, 0.2, 0.3
     assert shown["drmad_test_fall_few_steps"] == "4"  # 2, 4, 6 points over two meta-steps
     assert shown["drmad_test_fall_many_steps"] == "0"
+    assert shown["drmad_test_fall_random_signs"] == "1"  # the controls, first horizon
+    assert shown["drmad_test_fall_exact_signs"] == "4"
+    assert shown["drmad_test_fall_longest"] == "0"  # the longest horizon
+    assert shown["drmad_test_fall_random_signs_longest"] == "2"
+    assert shown["drmad_test_fall_exact_signs_longest"] == "12"  # 6, 12, 18 points
     assert shown["drmad_beta_steps"] == "18.2"  # first meta-iteration: 10, 20, 30 (geometric)
     assert shown["drmad_exact_memory_ratio"] == "4"
     assert shown["drmad_reverse_memory_ratio"] == "2,000"
