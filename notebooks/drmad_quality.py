@@ -288,64 +288,29 @@ def drmad_cosine_few_steps_most_negative(metaruns: pd.DataFrame) -> float:
     return _dq.lowest_later_cosine(_drmad_at(metaruns)).min()
 
 
-def _test_fall(metaruns: pd.DataFrame, fewest: bool) -> pd.Series:
-    """Per seed, the fall of the test error following the DrMAD signs (first meta-iteration
-    minus last, `hpostudy.experiments.drmad_quality.fall`), in percentage points."""
-    d = _drmad_at(metaruns, fewest)
-    return 100 * _dq.fall(d, "drmad", int(d["T"].iloc[0]), int(d.S.iloc[0]))
+def _test_fall(name: str, follow: str, longest: bool = False, fewest: bool = True) -> None:
+    """Declare the book value ``name``, from metaruns.csv: the mean over seeds of the fall of
+    the test error (first meta-iteration minus last, `hpostudy.experiments.drmad_quality.fall`,
+    in percentage points) in the meta-run along ``follow`` (``drmad``, or the controls
+    ``exact`` and ``random``) at the first (or, with ``longest``, the last) horizon, with the
+    fewest (or the most) reverse steps."""
+    def value(metaruns: pd.DataFrame) -> float:
+        T = metaruns["T"].max() if longest else metaruns["T"].min()
+        d = metaruns[(metaruns.follow == follow) & (metaruns["T"] == T)]
+        S = d.S.min() if fewest else d.S.max()
+        return mean_sd(100 * _dq.fall(d, follow, int(T), int(S)))[0]
+
+    value.__name__ = value.__qualname__ = name  # the book value's name, in its errors
+    globals()[name] = book_values.recorded("metaruns.csv")(value)
 
 
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_few_steps(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the mean over seeds of `_test_fall` with the fewest reverse steps."""
-    return mean_sd(_test_fall(metaruns, True))[0]
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_many_steps(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the mean over seeds of `_test_fall` with the most reverse steps."""
-    return mean_sd(_test_fall(metaruns, False))[0]
-
-
-def _fall_along(metaruns: pd.DataFrame, follow: str, longest: bool) -> pd.Series:
-    """Per seed, the fall of the test error in percentage points in the meta-run along
-    ``follow`` (``drmad``, or the controls ``exact`` and ``random``) at the first (or, with
-    ``longest``, the last) horizon with the fewest reverse steps."""
-    T = metaruns["T"].max() if longest else metaruns["T"].min()
-    d = metaruns[(metaruns.follow == follow) & (metaruns["T"] == T)]
-    return 100 * _dq.fall(d, follow, int(T), int(d.S.min()))
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_random_signs(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the mean over seeds of the test error's fall along random signs (the
-    control), first horizon."""
-    return mean_sd(_fall_along(metaruns, "random", longest=False))[0]
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_exact_signs(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the same along the exact hypergradient's signs (the informative control)."""
-    return mean_sd(_fall_along(metaruns, "exact", longest=False))[0]
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_longest(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the mean over seeds of the test error's fall following DrMAD's signs with
-    the fewest reverse steps at the longest horizon."""
-    return mean_sd(_fall_along(metaruns, "drmad", longest=True))[0]
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_random_signs_longest(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the same along random signs."""
-    return mean_sd(_fall_along(metaruns, "random", longest=True))[0]
-
-
-@book_values.recorded("metaruns.csv")
-def drmad_test_fall_exact_signs_longest(metaruns: pd.DataFrame) -> float:
-    """metaruns.csv: the same along the exact hypergradient's signs."""
-    return mean_sd(_fall_along(metaruns, "exact", longest=True))[0]
+_test_fall("drmad_test_fall_few_steps", "drmad")  # T = 2,000, S = 200
+_test_fall("drmad_test_fall_many_steps", "drmad", fewest=False)  # S = 2,000
+_test_fall("drmad_test_fall_random_signs", "random")  # the controls
+_test_fall("drmad_test_fall_exact_signs", "exact")
+_test_fall("drmad_test_fall_longest", "drmad", longest=True)  # T = 20,000
+_test_fall("drmad_test_fall_random_signs_longest", "random", longest=True)
+_test_fall("drmad_test_fall_exact_signs_longest", "exact", longest=True)
 
 
 @book_values.recorded("metaruns.csv")
