@@ -44,6 +44,33 @@ def test_the_shared_legend_lists_each_label_once_below_the_panels():
     assert legend.get_window_extent().y1 <= left.get_window_extent().y0  # below the panels
 
 
+def test_one_legend_below_the_panels_names_each_label_once():
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([0, 1], [0, 1], label="reverse")
+    right.plot([0, 1], [1, 0], label="reverse")
+    right.plot([0, 1], [1, 1], label="DrMAD")
+    helpers.shared_legend(fig)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["reverse", "DrMAD"]
+    assert min(ax.get_position().y0 for ax in fig.axes) >= 0.12  # the panels above it
+
+
+def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
+    # the cleaning problem's figure: three horizons, eight labels (two legend rows)
+    fig, axes = plt.subplots(2, 3, figsize=(3.6 * 3 + 1.5, 6.6))
+    for k, ax in enumerate(axes.flat):
+        for j in range(8 if k == 0 else 0):
+            ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
+        ax.set_xscale("log")
+        ax.set_xlabel("bytes stored")
+    helpers.shared_legend(fig)
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    assert len(legend.get_texts()) == 8
+    top_of_legend = legend.get_window_extent(renderer).y1
+    assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend
+
+
 def _errors(seeds):
     rows = [{"seed": s, "epoch": e, "train_error": 0.1 * s + e, "val_error": 0.2,
              "test_error": 0.3, "test_error_batch": 0.25} for s in seeds for e in range(3)]

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from hpostudy.figures import front, helpers, stn  # noqa: E402
+from hpostudy.figures import front, stn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,33 +82,6 @@ def test_the_outer_panel_puts_each_estimator_on_its_row_top_down_coloured_by_fam
                                                                "truncated K=5"]
     assert {t.get_text() for t in bare.get_yticklabels()} == {""}
     assert named.yaxis_inverted()
-
-
-def test_one_legend_below_the_panels_names_each_label_once():
-    fig, (left, right) = plt.subplots(1, 2)
-    left.plot([0, 1], [0, 1], label="reverse")
-    right.plot([0, 1], [1, 0], label="reverse")
-    right.plot([0, 1], [1, 1], label="DrMAD")
-    helpers.shared_legend(fig)
-    (legend,) = fig.legends
-    assert [t.get_text() for t in legend.get_texts()] == ["reverse", "DrMAD"]
-    assert min(ax.get_position().y0 for ax in fig.axes) >= 0.12  # the panels above it
-
-
-def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
-    # the cleaning problem's figure: three horizons, eight labels (two legend rows)
-    fig, axes = plt.subplots(2, 3, figsize=(3.6 * 3 + 1.5, 6.6))
-    for k, ax in enumerate(axes.flat):
-        for j in range(8 if k == 0 else 0):
-            ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
-        ax.set_xscale("log")
-        ax.set_xlabel("bytes stored")
-    helpers.shared_legend(fig)
-    renderer = fig.canvas.get_renderer()
-    (legend,) = fig.legends
-    assert len(legend.get_texts()) == 8
-    top_of_legend = legend.get_window_extent(renderer).y1
-    assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend
 
 
 def test_cost_ratios_read_as_plain_numbers():
