@@ -59,6 +59,7 @@ rho_start: "Optional[float]" = None  # RT-HO's initial rho
 every: "Optional[int]" = None  # RT-HO: steps between hyperparameter updates (paper: 20)
 hyper_steps: "Optional[list[float]]" = None  # projected Adam steps of rho, eta, mu
 growth_horizons: "Optional[list[int]]" = None  # T of the exact hypergradient at the start
+growth_seeds: "Optional[int]" = None  # the first this many seeds compute the exact hypergradient against T
 
 # %%
 import matplotlib.pyplot as plt

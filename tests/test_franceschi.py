@@ -487,3 +487,13 @@ def test_block_penalty_and_the_bytes_each_mode_holds(tmp_path):
     table = pd.DataFrame([{"seed": 0, "sweep": "T", "method": "reverse", "T": t, "bytes": b}
                           for t, b in ((10, 100.0), (40, 400.0))])
     assert ho_complexity.growth(table, "T", "reverse", "T", "bytes")[0] == 4.0
+
+
+def test_the_growth_diagnostic_runs_on_the_first_growth_seeds_only(two_tasks, monkeypatch):
+    cfg, _, targets = two_tasks
+    monkeypatch.setattr(rt_ho, "teacher_targets", lambda c: {"targets": targets,
+                                                             "teacher_accuracy": 0.5})
+    cfg = cfg.replace(seeds=2, growth_seeds=1, growth_horizons=(3,))
+    tables = rt_ho.run(cfg)
+    assert sorted(tables["methods"].seed.unique()) == [0, 1]  # RT-HO and the grid on every seed
+    assert sorted(tables["growth"].seed.unique()) == [0]
