@@ -112,3 +112,52 @@ results["comparison"]
 # %% [markdown]
 # **Summary.** The slides found the STN ahead of every search; the table says whether these
 # runs agree, seed by seed, at their stated (smaller) setting.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+
+def _stn_lowest(progress: pd.DataFrame) -> pd.DataFrame:
+    """progress.csv: per seed, the STN's lowest validation loss along its run (the last
+    ``best_val_loss``) and the first training step at which it had reached it."""
+    stn = progress[progress.method == "STN"].sort_values("training_steps")
+    return stn.groupby("seed").apply(lambda run: pd.Series({
+        "loss": run.best_val_loss.min(),
+        "step": run.training_steps[run.best_val_loss == run.best_val_loss.min()].min()}))
+
+
+@book_values.recorded("progress.csv")
+def stn_lstm_stn_lowest_val_loss(progress: pd.DataFrame) -> float:
+    """progress.csv: the mean over seeds of the STN's lowest validation loss (`_stn_lowest`)."""
+    return _stn_lowest(progress).loss.mean()
+
+
+@book_values.recorded("progress.csv")
+def stn_lstm_stn_lowest_step_latest(progress: pd.DataFrame) -> float:
+    """progress.csv: the latest over seeds of the step at which the STN's validation loss was
+    lowest (`_stn_lowest`)."""
+    return _stn_lowest(progress).step.max()
+
+
+@book_values.recorded("runs.csv")
+def stn_lstm_stn_final_val_loss(runs: pd.DataFrame) -> float:
+    """runs.csv: the mean over seeds of the STN's validation loss at the end of its run."""
+    return runs[runs.method == "STN"].val_loss.mean()
+
+
+@book_values.recorded("runs.csv")
+def stn_lstm_search_val_loss_lowest(runs: pd.DataFrame) -> float:
+    """runs.csv: the validation loss of each search's best trial, averaged over seeds; the
+    lowest of the three searches."""
+    return runs[runs.method != "STN"].groupby("method").val_loss.mean().min()
+
+
+@book_values.recorded("runs.csv")
+def stn_lstm_search_val_loss_highest(runs: pd.DataFrame) -> float:
+    """runs.csv: as `stn_lstm_search_val_loss_lowest`, the highest of the three searches."""
+    return runs[runs.method != "STN"].groupby("method").val_loss.mean().max()

@@ -257,3 +257,20 @@ def test_densenet_values_read_the_drmad_runs_at_equal_epochs(tmp_path):
     meta.loc[(meta.init_l2 == -2.0) & (meta.meta_iteration == 1), "hypergrad_norm"] = 1e30
     assert compute("densenet_nonfinite_first_1e2", meta) == 1
     assert compute("densenet_largest_first_norm_1e2", meta) == pytest.approx(1e17)
+
+
+def test_stn_lstm_values_read_the_stns_lowest_point_and_the_searches_best_trials():
+    progress = pd.DataFrame({  # the STN of seed 0 is lowest at step 200, of seed 1 at 100
+        "seed": [0, 0, 0, 0, 1, 1, 1, 0, 0],
+        "method": ["STN"] * 7 + ["grid"] * 2,
+        "training_steps": [0, 100, 200, 300, 0, 100, 200, 0, 400],
+        "best_val_loss": [7.0, 5.5, 5.0, 5.0, 7.0, 6.0, 6.0, 7.0, 4.0]}).sample(frac=1,
+                                                                             random_state=0)
+    assert compute("stn_lstm_stn_lowest_val_loss", progress) == pytest.approx(5.5)
+    assert compute("stn_lstm_stn_lowest_step_latest", progress) == 200
+    runs = pd.DataFrame({"seed": [0, 1] * 4,
+                         "method": ["STN"] * 2 + ["grid"] * 2 + ["random"] * 2 + ["bayes"] * 2,
+                         "val_loss": [6.0, 5.0, 4.0, 4.2, 4.5, 4.7, 3.9, 4.1]})
+    assert compute("stn_lstm_stn_final_val_loss", runs) == pytest.approx(5.5)
+    assert compute("stn_lstm_search_val_loss_lowest", runs) == pytest.approx(4.0)  # bayes
+    assert compute("stn_lstm_search_val_loss_highest", runs) == pytest.approx(4.6)  # random
