@@ -67,6 +67,7 @@ import numpy as np
 
 from hpostudy.experiments import rt_ho
 from hpostudy.figures import save
+from hpostudy.figures import helpers
 
 cfg = rt_ho.Config.from_notebook(globals())
 results = rt_ho.run(cfg)
@@ -76,7 +77,8 @@ results = rt_ho.run(cfg)
 # Left: the baseline's best validation error for each $\rho$ of the grid, one grey line per
 # seed (a red cross marks a run that diverged); if the lines are flat, $\rho$ does not matter
 # on this task and the comparison says little. Middle: test accuracy against the process CPU
-# time of the whole search, per seed. Right: RT-HO's validation error along its single run.
+# time of the whole search, a thin line joining each seed's two points (numbered by seed when
+# there are few). Right: RT-HO's validation error along its single run, one line per seed.
 
 # %%
 grid, methods, trajectory = results["grid"], results["methods"], results["trajectory"]
@@ -101,23 +103,26 @@ by_rho.set_ylim(top=min(1.0, by_rho.get_ylim()[1]))
 by_rho.legend()
 by_rho.set_title("Baseline: grid search on rho")
 
+few_seeds = methods.seed.nunique() <= helpers.FEW_SEEDS
+for seed, pair in methods.groupby("seed"):  # the two methods of one seed, joined
+    cost.plot(pair.cpu_seconds, pair.test_accuracy, color="0.8", lw=0.7, zorder=1)
 for method, marker in (("Baseline", "s"), ("RT-HO", "o")):
     mine = methods[methods.method == method]
-    cost.scatter(mine.cpu_seconds, mine.test_accuracy, marker=marker, s=50, label=method)
-    for row in mine.itertuples():  # the seed beside its point
+    cost.scatter(mine.cpu_seconds, mine.test_accuracy, marker=marker, s=50 if few_seeds else 25,
+                 label=method, zorder=2)
+    for row in mine.itertuples() if few_seeds else ():  # the seed beside its point
         cost.annotate(str(row.seed), (row.cpu_seconds, row.test_accuracy), fontsize=8,
                       xytext=(4, 3), textcoords="offset points")
 cost.set_xlabel("process CPU seconds (whole search)")
 cost.set_ylabel("test accuracy")
-cost.set_title("Accuracy and cost (number: seed)")
+cost.set_title("Accuracy and cost " + ("(number: seed)" if few_seeds else "(a line per seed)"))
 cost.legend()
 
-for k, (seed, group) in enumerate(trajectory.groupby("seed")):
-    runs.plot(group.step, group.val_error, color=f"C{k % 10}", lw=1, label=f"seed {seed}")
+helpers.per_seed_lines(runs, trajectory, "step", "val_error")
 runs.set_xlabel("training step")
 runs.set_ylabel("validation error")
 runs.set_title("RT-HO runs")
-runs.legend(fontsize=8, ncol=2 if trajectory.seed.nunique() > 5 else 1)
+runs.legend(fontsize=8)
 fig.tight_layout()
 save(fig, cfg.output_dir, "fig1_right_rt_ho");
 
@@ -129,8 +134,7 @@ save(fig, cfg.output_dir, "fig1_right_rt_ho");
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
 for ax, (column, label) in zip(axes, (("rho", "rho"), ("eta", "learning rate eta"),
                                       ("mu", "momentum mu"))):
-    for seed, group in trajectory.groupby("seed"):
-        ax.plot(group.step, group[column], lw=1, label=f"seed {seed}")
+    helpers.per_seed_lines(ax, trajectory, "step", column)
     ax.set_xlabel("training step")
     ax.set_ylabel(label)
 axes[0].legend()
@@ -151,18 +155,18 @@ save(fig, cfg.output_dir, "rt_ho_hyperparameters");
 updates, growth = results["updates"], results["growth"]
 diverged = set(methods[(methods.method == "RT-HO") & methods.diverged.astype(bool)].seed)
 fig, (steps, exact_norm, errors) = plt.subplots(1, 3, figsize=(16, 4.2))
-for k, (seed, group) in enumerate(updates.groupby("seed")):
-    finite = group[np.isfinite(group.hypergradient_norm)]
-    steps.plot(finite.step, finite.hypergradient_norm, color=f"C{k % 10}", lw=1,
-               label=f"seed {seed}")
-    if seed in diverged and len(finite):
-        steps.scatter(finite.step.iloc[-1:], finite.hypergradient_norm.iloc[-1:], marker="x",
-                      color=f"C{k % 10}", s=60, zorder=3)
+finite_updates = updates[np.isfinite(updates.hypergradient_norm)]
+colours = helpers.per_seed_lines(steps, finite_updates, "step", "hypergradient_norm")
+for seed in sorted(diverged):  # a cross at the last finite update of a run that diverged
+    last = finite_updates[finite_updates.seed == seed].sort_values("step").iloc[-1:]
+    steps.scatter(last.step, last.hypergradient_norm, marker="x", s=60, zorder=3,
+                  color=colours[seed] if len(colours) <= helpers.FEW_SEEDS else "#c44e52",
+                  label=None if seed != min(diverged) else "run diverged")
 steps.set_yscale("log")
 steps.set_xlabel("training step")
 steps.set_ylabel("norm of RT-HO's hypergradient")
 steps.set_title("RT-HO's updates")
-steps.legend(fontsize=8)
+steps.legend(fontsize=8, loc="lower right")
 
 for k, (seed, group) in enumerate(growth.groupby("seed")):
     double = group[group.precision == "float64"]
@@ -269,3 +273,33 @@ def rt_ho_float32_error_shortest(growth: pd.DataFrame) -> float:
 def rt_ho_float32_error_longest(growth: pd.DataFrame) -> float:
     """growth.csv: the smallest over seeds of float32's relative error at the longest horizon."""
     return _float32_error(growth, longest=True).min()
+
+
+def _faster_without_divergence(methods: pd.DataFrame):
+    """methods.csv: the paired difference, baseline minus RT-HO, of the step of the best
+    validation error (``best_step``), over the seeds whose RT-HO run never diverged (a run
+    stopped by a non-finite hypergradient ends early, which could alone make it look faster),
+    with its paired Student-t interval."""
+    from hpostudy.verdicts.intervals import t_interval
+
+    steps = methods.pivot_table(index="seed", columns="method", values="best_step")
+    kept = methods[(methods.method == "RT-HO") & ~methods.diverged.astype(bool)].seed
+    return t_interval((steps.Baseline - steps["RT-HO"]).loc[sorted(kept)].tolist())
+
+
+@book_values.recorded("methods.csv")
+def rt_ho_finite_runs(methods: pd.DataFrame) -> float:
+    """methods.csv: the number of RT-HO runs that never diverged."""
+    return int((~methods[methods.method == "RT-HO"].diverged.astype(bool)).sum())
+
+
+@book_values.recorded("methods.csv")
+def rt_ho_faster_finite_low(methods: pd.DataFrame) -> float:
+    """methods.csv: the lower end of `_faster_without_divergence`'s interval (steps)."""
+    return _faster_without_divergence(methods).low
+
+
+@book_values.recorded("methods.csv")
+def rt_ho_faster_finite_high(methods: pd.DataFrame) -> float:
+    """methods.csv: the upper end of `_faster_without_divergence`'s interval (steps)."""
+    return _faster_without_divergence(methods).high

@@ -274,3 +274,17 @@ def test_stn_lstm_values_read_the_stns_lowest_point_and_the_searches_best_trials
     assert compute("stn_lstm_stn_final_val_loss", runs) == pytest.approx(5.5)
     assert compute("stn_lstm_search_val_loss_lowest", runs) == pytest.approx(4.0)  # bayes
     assert compute("stn_lstm_search_val_loss_highest", runs) == pytest.approx(4.6)  # random
+
+
+def test_rt_ho_faster_without_divergence_pairs_the_seeds_whose_rt_ho_run_stayed_finite():
+    from scipy import stats
+
+    methods = pd.DataFrame({  # seed 3's RT-HO run diverged: its difference (900) is left out
+        "seed": [0, 1, 2, 3] * 2, "method": ["Baseline"] * 4 + ["RT-HO"] * 4,
+        "best_step": [500, 700, 600, 1000, 300, 400, 500, 100],
+        "diverged": [False] * 4 + [False, False, False, True]})
+    differences = [200, 300, 100]
+    half = stats.t.ppf(0.975, 2) * pd.Series(differences).std() / 3 ** 0.5
+    assert compute("rt_ho_finite_runs", methods) == 3
+    assert compute("rt_ho_faster_finite_low", methods) == pytest.approx(200 - half)
+    assert compute("rt_ho_faster_finite_high", methods) == pytest.approx(200 + half)

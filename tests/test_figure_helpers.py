@@ -112,3 +112,18 @@ def test_few_ticks_keep_small_values_apart():
         shown = [t for t in axis.get_major_ticks() if t.label1.get_text()]
         assert len(shown) <= 5  # MaxNLocator(4): at most 4 intervals
         assert axis.get_offset_text().get_text()  # the power of ten moved to the offset
+
+
+@pytest.mark.parametrize("n", [3, helpers.FEW_SEEDS + 1, 30])
+def test_per_seed_lines_name_few_seeds_and_label_many_once(n):
+    df = pd.DataFrame({"seed": [s for s in range(n) for _ in range(2)],
+                       "x": [1, 0] * n, "y": [float(s) for s in range(n) for _ in range(2)]})
+    fig, ax = plt.subplots()
+    colours = helpers.per_seed_lines(ax, df, "x", "y")
+    _, labels = ax.get_legend_handles_labels()
+    assert len(ax.get_lines()) == n and sorted(colours) == list(range(n))
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 1]  # sorted along x
+    if n <= helpers.FEW_SEEDS:
+        assert labels == [f"seed {s}" for s in range(n)] and len(set(colours.values())) == n
+    else:
+        assert labels == [f"one line per seed ({n})"] and len(set(colours.values())) == 1

@@ -132,6 +132,39 @@ def errors_over_seeds(ax, df: pd.DataFrame, x: str, batch: bool = True) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+FEW_SEEDS = 6  # up to this many seeds get a colour and a legend entry each
+
+
+def per_seed_lines(ax, df: pd.DataFrame, x: str, y: str, group: str = "seed",
+                   **style) -> dict:
+    """Draw ``y`` against ``x``, one line per value of ``group`` (a seed): up to
+    :data:`FEW_SEEDS` seeds each in its own colour with a legend entry ``seed s``; more, as
+    thin grey lines labelled once ``one line per seed (n)``, so that a legend never lists
+    thirty seeds over the data.
+
+    Args:
+        ax: the axes to draw on.
+        df: a tidy table with the columns ``group``, ``x`` and ``y``.
+        x: the column on the x-axis.
+        y: the column on the y-axis.
+        group: the column that tells the lines apart.
+        **style: further ``ax.plot`` arguments shared by the lines.
+
+    Returns:
+        dict: the colour of each seed's line, by seed (for marks drawn on it)."""
+    seeds = sorted(df[group].unique())
+    few = len(seeds) <= FEW_SEEDS
+    colours = {}
+    for k, seed in enumerate(seeds):
+        g = df[df[group] == seed].sort_values(x)
+        colours[seed] = f"C{k % 10}" if few else "0.55"
+        label = f"seed {seed}" if few else (f"one line per seed ({len(seeds)})" if k == 0
+                                            else None)
+        ax.plot(g[x], g[y], color=colours[seed], lw=1 if few else 0.7, label=label,
+                **({} if few else {"alpha": 0.8}), **style)
+    return colours
+
+
 def seeds_note(df: pd.DataFrame) -> str:
     """How :func:`errors_over_seeds` summarized ``df``'s seeds, for a title.
 
