@@ -307,6 +307,15 @@ def test_the_divergence_rule_on_both_sides_of_its_threshold():
                                        r"steps is 14931.*no table or verdict"):
         check_converged(pd.DataFrame({"step": [0, 50], "val_loss": [2.3, 14931.0]}), chance,
                         "run")
+    # learned (1.0 at step 50), then rose above the threshold: said to be overfitting
+    with pytest.raises(Diverged, match=r"run overfit: its validation loss fell to 1 at training "
+                                       r"step 50, then rose to 2.3 after 90 steps.*more "
+                                       r"training data"):
+        check_converged(pd.DataFrame({"step": [0, 50, 90], "val_loss": [2.4, 1.0, 2.3]}),
+                        chance, "run")
+    with pytest.raises(Diverged, match=r"run diverged"):  # not finite: diverged, not overfit
+        check_converged(pd.DataFrame({"step": [0, 50, 90], "val_loss": [2.4, 1.0, math.nan]}),
+                        chance, "run")
 
 
 def test_language_task_batches_are_a_function_of_the_step():

@@ -65,10 +65,24 @@ def diverged(val_loss: float, chance_loss: float) -> bool:
 
 
 def check_converged(curve: pd.DataFrame, chance_loss: float, what: str) -> None:
-    """Raise :class:`Diverged` if the last validation loss of ``curve`` diverged."""
+    """Raise :class:`Diverged` if the last validation loss of ``curve`` diverged; where a
+    finite loss had been below the threshold earlier, the message says the network learned
+    and then overfit (its remedy is not a smaller learning rate)."""
     last = curve.iloc[-1]
     if diverged(float(last.val_loss), chance_loss):
-        raise divergence(float(last.val_loss), int(last.step), chance_loss, what)
+        error = divergence(float(last.val_loss), int(last.step), chance_loss, what)
+        lowest = curve.loc[curve.val_loss.idxmin()]
+        if math.isfinite(float(last.val_loss)) and not diverged(float(lowest.val_loss),
+                                                                 chance_loss):
+            error = Diverged(
+                f"{what} overfit: its validation loss fell to {float(lowest.val_loss):.5g} at "
+                f"training step {int(lowest.step)}, then rose to {float(last.val_loss):.5g} "
+                f"after {int(last.step)} steps, not below {DIVERGENCE_SHARE:.0%} of the chance "
+                f"level {chance_loss:.4g} (a fresh network starts there): the network learned "
+                "its training data by heart. Fewer training steps, more training data or "
+                "stronger regularization avoid it; no table or verdict was written from this "
+                "run.")
+        raise error
 
 
 def divergence(val_loss: float, steps: int, chance_loss: float, what: str) -> Diverged:
