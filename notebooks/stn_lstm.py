@@ -123,25 +123,24 @@ from hpostudy.study import book_values
 
 
 def _stn_lowest(progress: pd.DataFrame) -> pd.DataFrame:
-    """progress.csv: per seed, the STN's lowest validation loss along its run (the last
-    ``best_val_loss``) and the first training step at which it had reached it."""
+    """progress.csv: per seed, the STN's row at its lowest validation loss along its run
+    (``best_val_loss``) and the first training step at which it had reached it
+    (``training_steps``)."""
     stn = progress[progress.method == "STN"].sort_values("training_steps")
-    return stn.groupby("seed").apply(lambda run: pd.Series({
-        "loss": run.best_val_loss.min(),
-        "step": run.training_steps[run.best_val_loss == run.best_val_loss.min()].min()}))
+    return stn.loc[stn.groupby("seed").best_val_loss.idxmin()]
 
 
 @book_values.recorded("progress.csv")
 def stn_lstm_stn_lowest_val_loss(progress: pd.DataFrame) -> float:
     """progress.csv: the mean over seeds of the STN's lowest validation loss (`_stn_lowest`)."""
-    return _stn_lowest(progress).loss.mean()
+    return _stn_lowest(progress).best_val_loss.mean()
 
 
 @book_values.recorded("progress.csv")
 def stn_lstm_stn_lowest_step_latest(progress: pd.DataFrame) -> float:
     """progress.csv: the latest over seeds of the step at which the STN's validation loss was
     lowest (`_stn_lowest`)."""
-    return _stn_lowest(progress).step.max()
+    return _stn_lowest(progress).training_steps.max()
 
 
 @book_values.recorded("runs.csv")

@@ -69,20 +69,19 @@ def check_converged(curve: pd.DataFrame, chance_loss: float, what: str) -> None:
     finite loss had been below the threshold earlier, the message says the network learned
     and then overfit (its remedy is not a smaller learning rate)."""
     last = curve.iloc[-1]
-    if diverged(float(last.val_loss), chance_loss):
-        error = divergence(float(last.val_loss), int(last.step), chance_loss, what)
-        lowest = curve.loc[curve.val_loss.idxmin()]
-        if math.isfinite(float(last.val_loss)) and not diverged(float(lowest.val_loss),
-                                                                 chance_loss):
-            error = Diverged(
-                f"{what} overfit: its validation loss fell to {float(lowest.val_loss):.5g} at "
-                f"training step {int(lowest.step)}, then rose to {float(last.val_loss):.5g} "
-                f"after {int(last.step)} steps, not below {DIVERGENCE_SHARE:.0%} of the chance "
-                f"level {chance_loss:.4g} (a fresh network starts there): the network learned "
-                "its training data by heart. Fewer training steps, more training data or "
-                "stronger regularization avoid it; no table or verdict was written from this "
-                "run.")
-        raise error
+    final = float(last.val_loss)
+    if not diverged(final, chance_loss):
+        return
+    lowest = curve.loc[curve.val_loss.idxmin()]
+    if math.isfinite(final) and not diverged(float(lowest.val_loss), chance_loss):
+        raise Diverged(
+            f"{what} overfit: its validation loss fell to {float(lowest.val_loss):.5g} at "
+            f"training step {int(lowest.step)}, then rose to {final:.5g} after "
+            f"{int(last.step)} steps, not below {DIVERGENCE_SHARE:.0%} of the chance level "
+            f"{chance_loss:.4g} (a fresh network starts there): the network learned its "
+            "training data by heart. Fewer training steps, more training data or stronger "
+            "regularization avoid it; no table or verdict was written from this run.")
+    raise divergence(final, int(last.step), chance_loss, what)
 
 
 def divergence(val_loss: float, steps: int, chance_loss: float, what: str) -> Diverged:
