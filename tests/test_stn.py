@@ -610,9 +610,12 @@ def test_the_slides_scale_gate_in_passes_over_the_data():
     image = stn_cnn.Config.for_profile("cpu")
     assert image.epochs(image.stn_length()) == 400 and stn_cnn.SCALE.needs["epochs"] == 341
     schedules = stn_schedules.Config.for_profile("cpu")
-    assert schedules.stn_length() == schedules.steps == 6000  # no searches: as the fixed runs
-    assert schedules.epochs(6000) == 120 and stn_schedules.SCALE.needs["epochs"] == 75
-    assert stn_schedules.SCALE.shortfall({"epochs": schedules.epochs(600)})  # the old run
+    assert schedules.stn_length() == schedules.steps == 15000  # no searches: as the fixed runs
+    assert schedules.epochs(15000) == 75 and stn_schedules.SCALE.needs["epochs"] == 75
+    assert not stn_schedules.SCALE.shortfall({"epochs": schedules.epochs(schedules.steps)})
+    assert stn_schedules.SCALE.shortfall({"epochs": schedules.epochs(14000)})
+    recorded = stn_schedules.Config.for_profile("cpu", train_tokens=20000)
+    assert stn_schedules.SCALE.shortfall({"epochs": recorded.epochs(600)})  # the recorded run
     judged = stn_cnn.judge({"runs": _versus_runs(0.1, stn_steps=100), "progress": pd.DataFrame(
         [{"seed": s, "method": m, "training_steps": 100, "best_val_loss": 1.0}
          for s in range(3) for m in ("STN", "bayes")])},
