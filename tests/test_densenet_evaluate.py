@@ -49,3 +49,20 @@ def test_evaluate_agrees_with_the_task_errors_and_the_batches_alone(monkeypatch,
         for name, x, y in (("train", s.x_train, s.y_train), ("val", s.x_val, s.y_val),
                            ("test", s.x_test, s.y_test)):
             assert got[f"{name}_error_batch"] == batch_error(task, w, theta, x, y, k), (name, k)
+
+
+def test_a_training_sample_is_evaluated_on_its_images_only():
+    # the benchmark's train_sample: the training error of the first n images, the other splits
+    # as before; a wrong slice (or none) gives a different error on these weights
+    task, w, theta = tiny_task(eval_batch=40)
+    s, n = task.splits, 50
+    got = setting.evaluate(task, w, theta, 1, train_sample=n)
+    full = setting.evaluate(task, w, theta, 1)
+    with torch.no_grad(), evaluation(task.model.module):
+        setting.evaluate(task, w, theta, 1)  # the same batch-norm statistics
+        logits = task.model(task.weights(w, theta), s.x_train[:n])
+    assert got["train_error"] == float((logits.argmax(1) != s.y_train[:n]).float().mean())
+    assert got["train_error_batch"] == batch_error(task, w, theta, s.x_train[:n],
+                                                   s.y_train[:n], 1)
+    for key in ("val_error", "val_loss", "test_error", "test_loss", "val_error_batch"):
+        assert got[key] == full[key], key

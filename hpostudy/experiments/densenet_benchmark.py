@@ -41,7 +41,13 @@ class Config(ScheduledSetting):
 
 
 def one_seed(item: tuple[Config, int], checkpoint) -> dict:
-    """Train one seed, evaluating after every epoch; resumes from ``checkpoint``."""
+    """Train one seed, evaluating after every epoch; resumes from ``checkpoint``.
+
+    The training error and loss are measured on a seeded sample of as many training images as
+    the validation set holds (:func:`~hpostudy.settings.densenet.evaluate`'s ``train_sample``),
+    the validation and test errors on the full sets: evaluating every training image after every
+    epoch cost a third of the run's CPU time beside training (``bench/overhead.py``), more than
+    the thesis' own measure, batches of 500-1,000 (section 3.2)."""
     cfg, seed = item
     splits = load_splits(cfg, seed, cfg.n_val)
     task, w0, space = build(cfg, lambda m: [Group("l2", "log10_l2", "scalar", cfg.log10_l2,
@@ -50,10 +56,11 @@ def one_seed(item: tuple[Config, int], checkpoint) -> dict:
     forward, _ = dynamics_for(cfg, schedule(cfg, cfg.epochs, spe))
     theta = space.init(device=cfg.device)
     problem = task.problem(w0)
+    sample = len(splits.y_val)  # training images evaluated after each epoch
     saved = checkpoint.load()
     if saved is None:
         state, rows = forward.init(w0), [{"seed": seed, "epoch": 0,
-                                          **evaluate(task, w0, theta, 0)}]
+                                          **evaluate(task, w0, theta, 0, sample)}]
     else:
         state, rows = saved["state"], saved["rows"]
     with tqdm(total=cfg.epochs, initial=len(rows) - 1, unit="epoch",
@@ -61,7 +68,7 @@ def one_seed(item: tuple[Config, int], checkpoint) -> dict:
         for epoch in range(len(rows) - 1, cfg.epochs):
             state = train(problem, forward, theta, spe, state=state, t0=epoch * spe)
             row = {"seed": seed, "epoch": epoch + 1,
-                   **evaluate(task, state[0], theta, epoch + 1)}
+                   **evaluate(task, state[0], theta, epoch + 1, sample)}
             check_divergence(row, rows[0]["train_loss"], chance_error(splits.y_train),
                              f"the DenseNet benchmark (seed {seed})")
             rows.append(row)
@@ -74,7 +81,8 @@ def one_seed(item: tuple[Config, int], checkpoint) -> dict:
 def run(cfg: Config) -> dict[str, pd.DataFrame]:
     """Per seed, train the DenseNet with a fixed L2 for ``cfg.epochs`` epochs.
 
-    Returns (and writes as CSV) ``benchmark`` (seed, epoch, errors and losses on the full sets
+    Returns (and writes as CSV) ``benchmark`` (seed, epoch, errors and losses on the full
+    validation and test sets and a sample of the training set as large as the validation set,
     and on the cycling batches), ``sizes`` (the images used) and ``comparison`` (:func:`judge`).
     """
     with prepare(cfg) as run:

@@ -196,7 +196,7 @@ NORM_BATCHES = 20  # training batches of the batch-norm statistics (Classificati
 
 
 def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
-             k: int) -> dict[str, float]:
+             k: int, train_sample: int | None = None) -> dict[str, float]:
     """Errors and losses on the full sets and the error on the k-th cycling batch of each split
     (the thesis' measure, batches of 500-1000 in section 3.2), with the same batch-norm
     statistics: those of :meth:`~hpostudy.problems.ClassificationTask.errors`, recomputed at
@@ -210,6 +210,9 @@ def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
         w: the flat trained weights.
         theta: the hyperparameters.
         k: the number of the cycling batch (the epoch).
+        train_sample: evaluate the training split on its first ``train_sample`` images only
+            (a seeded random sample: the splits are seeded permutations), the cycling batch
+            included; None: on all of them.
 
     Returns:
         dict[str, float]: ``{split}_error`` and ``{split}_loss`` (the mean cross-entropy) on the
@@ -217,7 +220,8 @@ def evaluate(task: ClassificationTask, w: torch.Tensor, theta: torch.Tensor,
     """
     weights = task.weights(w, theta)
     s, model = task.splits, task.model
-    sets = (("train", s.x_train, s.y_train), ("val", s.x_val, s.y_val),
+    sets = (("train", s.x_train[:train_sample], s.y_train[:train_sample]),
+            ("val", s.x_val, s.y_val),
             ("test", s.x_test, s.y_test))
     on_cpu = task.device.type == "cpu"
     chunk = max(1, CPU_CHUNK_VALUES // s.x_train[0].numel()) if on_cpu else task.eval_batch
