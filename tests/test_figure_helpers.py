@@ -127,3 +127,23 @@ def test_per_seed_lines_name_few_seeds_and_label_many_once(n):
         assert labels == [f"seed {s}" for s in range(n)] and len(set(colours.values())) == n
     else:
         assert labels == [f"one line per seed ({n})"] and len(set(colours.values())) == 1
+
+
+def test_saving_a_wide_figure_keeps_its_shared_legend_below_the_enlarged_labels(tmp_path):
+    # the MLP's front: four horizons, so wide that save() enlarges every text and lays the
+    # figure out again; the legend must still sit below the lowest tick and axis labels
+    from hpostudy.figures import save
+
+    fig, axes = plt.subplots(2, 4, figsize=(3.6 * 4 + 1.5, 6.6))
+    for k, ax in enumerate(axes.flat):
+        for j in range(8 if k == 0 else 0):
+            ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
+        ax.set_xscale("log")
+        ax.set_xlabel("bytes stored")
+    helpers.shared_legend(fig)
+    save(fig, tmp_path, "front")
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    assert legend.get_texts()[0].get_fontsize() > helpers.LEGEND  # enlarged by save
+    top_of_legend = legend.get_window_extent(renderer).y1
+    assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend

@@ -82,6 +82,25 @@ def smallest_text_points(fig) -> float:
     return min((t.get_fontsize() for t in _shown_texts(fig)), default=float("inf"))
 
 
+def legend_below(fig, gap: float = 0.12) -> float:
+    """The share of ``fig``'s height that its legends along the bottom edge take
+    (:func:`hpostudy.figures.helpers.shared_legend`'s), with ``gap`` inches above them: the
+    room a new layout of the panels must leave them (0 without such a legend).
+
+    Args:
+        fig: the figure, its texts at their final size.
+        gap: inches between the legend and the panels' lowest labels.
+
+    Returns:
+        float: a fraction of the figure's height, for ``tight_layout(rect=...)``."""
+    renderer = fig.canvas.get_renderer()
+    heights = [box.height for box in (legend.get_window_extent(renderer) for legend in fig.legends)
+               if box.y0 <= 0.05 * fig.bbox.height]
+    if not heights:
+        return 0.0
+    return (max(heights) + gap * fig.dpi) / fig.bbox.height
+
+
 def save(fig, folder: str | Path, name: str) -> Path:
     """Write ``fig`` as ``folder/name.png``, every text readable on the page (see above),
     atomically; in a run's folder it is listed with its digest (:func:`hpostudy.store.publish`)."""
@@ -91,7 +110,7 @@ def save(fig, folder: str | Path, name: str) -> Path:
 
     drawn_once = isinstance(fig.get_layout_engine(), (type(None), PlaceHolderLayoutEngine))
     if make_readable(fig) and drawn_once:  # laid out before the text grew (tight_layout())
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, legend_below(fig), 1, 1))
     smallest = f"{smallest_text_points(fig) * DPI / 72:.1f}"
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=DPI, bbox_inches="tight",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import LogFormatter
+from matplotlib.ticker import LogFormatter, LogLocator
 
 COLORS = {"reverse": "#4c72b0", "exact": "#000000", "DrMAD": "#c44e52", "forward": "#8172b3",
           "truncated": "#dd8452", "implicit cg": "#55a868", "implicit neumann": "#64b5cd",
@@ -118,6 +118,8 @@ def cost_axis(axis, in_bytes: bool = False) -> None:
         axis: ``ax.xaxis`` or ``ax.yaxis``, on a log scale.
         in_bytes: the axis is a size in bytes."""
     thresholds = (0.5, 0.2) if in_bytes else (1, 0.5)
+    if in_bytes:  # "100 MB" is wide: on a span of three decades or more, every other decade
+        axis.set_major_locator(LogLocator(base=10, numticks=2))
     axis.set_major_formatter(PlainLogFormatter(in_bytes))
     axis.set_minor_formatter(PlainLogFormatter(in_bytes, labelOnlyBase=False,
                                                minor_thresholds=thresholds))
@@ -127,7 +129,7 @@ def horizon_fronts(table: pd.DataFrame):
     """The fronts of one problem, a column per horizon ``T`` (titled): the relative error of
     each estimator (:func:`estimator_means`) against its CPU time over plain training's (top)
     and against the bytes it stores (bottom) (:func:`front_panel`), exact reversal's cost
-    marked; the first column's y-axes labelled. The title and the legend are the caller's.
+    marked; the rows' y-axes labelled once. The title and the legend are the caller's.
 
     Args:
         table: the ``front`` table's rows of one problem.
@@ -148,6 +150,5 @@ def horizon_fronts(table: pd.DataFrame):
         cost_axis(time.xaxis)
         memory.set_xlabel("bytes stored")
         cost_axis(memory.xaxis, in_bytes=True)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("relative error vs exact")
+    fig.supylabel("relative error vs exact")  # once: two rows' labels would run together
     return fig

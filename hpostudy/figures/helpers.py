@@ -15,7 +15,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import MaxNLocator
 
-from . import grid, meta_iteration_axis
+from . import grid, legend_below, meta_iteration_axis
 
 LEGEND = 10  # legend font size (points): readable at the width the book shows a figure
 SEED_STYLES = ["-", "--", ":", "-."]  # line style of the i-th seed (then repeated)
@@ -102,8 +102,7 @@ def shared_legend(fig, ncol: int = 4, gap: float = 0.12) -> None:
     legend = fig.legend(list(seen.values()), list(seen), loc="lower center",
                         ncol=min(ncol, len(seen)), fontsize=LEGEND, frameon=False,
                         bbox_to_anchor=(0.5, 0.0))
-    height = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi
-    fig.tight_layout(rect=(0, (height + gap) / fig.get_figheight(), 1, 1))
+    fig.tight_layout(rect=(0, legend_below(fig, gap), 1, 1))
 
 
 def errors_over_seeds(ax, df: pd.DataFrame, x: str, batch: bool = True) -> None:
