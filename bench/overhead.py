@@ -203,6 +203,10 @@ def install() -> None:
             for key, value in list(vars(mod).items()):
                 if value is original:
                     setattr(mod, key, wrapped)
+                elif isinstance(value, dict):  # a registry (hypergrad.METHODS) holds it too, and
+                    for name, entry in list(value.items()):  # identity checks must still hold
+                        if entry is original:
+                            value[name] = wrapped
     from hpostudy import store
     from hpostudy.stn import tasks
 
