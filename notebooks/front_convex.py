@@ -118,3 +118,139 @@ results["comparison"]
 # **Summary.** Per problem, at the longest horizon run: implicit within 5% of exact once the
 # training gradient has fallen six decades, truncation's bias between the shortest and the
 # longest K below T, and implicit's CPU time against plain training from T = 1,000 on.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+
+def _at(summary: pd.DataFrame, problem: str, T=None) -> pd.DataFrame:
+    """summary.csv: the rows of ``problem`` at horizon ``T`` (None: its longest)."""
+    rows = summary[summary.problem == problem]
+    return rows[rows["T"] == (rows["T"].max() if T is None else T)]
+
+
+def _solver_error(summary: pd.DataFrame, problem: str, solver: str, T=None) -> float:
+    """summary.csv: the relative error against exact reversal (geometric mean over seeds) of
+    the implicit ``solver`` with its most iterations, for ``problem`` at ``T`` (None: its
+    longest horizon)."""
+    rows = _at(summary, problem, T)
+    rows = rows[rows.method.str.startswith(f"implicit {solver} ")]
+    most = rows.method.str.rsplit(" ", n=1).str[1].astype(int).idxmax()
+    return float(rows.loc[most, "relative_error"])
+
+
+def _decades(front: pd.DataFrame, problem: str) -> pd.Series:
+    """front.csv: per seed, the decades by which ``problem``'s training gradient fell by its
+    longest horizon (``gradient_decades``)."""
+    rows = front[front.problem == problem]
+    return rows[rows["T"] == rows["T"].max()].groupby("seed").gradient_decades.first()
+
+
+@book_values.recorded("front.csv")
+def front_convex_ridge_decades_least(front: pd.DataFrame) -> float:
+    """front.csv: the fewest decades, over seeds, by which ridge's training gradient fell by
+    its longest horizon (`_decades`)."""
+    return _decades(front, "ridge").min()
+
+
+@book_values.recorded("front.csv")
+def front_convex_cleaning_decades_most(front: pd.DataFrame) -> float:
+    """front.csv: the most decades, over seeds, by which the cleaning problem's training
+    gradient fell by its longest horizon (`_decades`)."""
+    return _decades(front, "cleaning").max()
+
+
+@book_values.recorded("summary.csv")
+def front_convex_ridge_cg_error(summary: pd.DataFrame) -> float:
+    """summary.csv: ridge, longest horizon: CG's relative error (`_solver_error`)."""
+    return _solver_error(summary, "ridge", "cg")
+
+
+@book_values.recorded("summary.csv")
+def front_convex_ridge_implicit_worst(summary: pd.DataFrame) -> float:
+    """summary.csv: ridge, longest horizon: the largest relative error of the three solvers,
+    each with its most iterations (`_solver_error`)."""
+    return max(_solver_error(summary, "ridge", s) for s in ("cg", "neumann", "fixed_point"))
+
+
+@book_values.recorded("summary.csv")
+def front_convex_cleaning_cg_error(summary: pd.DataFrame) -> float:
+    """summary.csv: cleaning, longest horizon: CG's relative error (`_solver_error`)."""
+    return _solver_error(summary, "cleaning", "cg")
+
+
+@book_values.recorded("summary.csv")
+def front_convex_cleaning_iterative_best(summary: pd.DataFrame) -> float:
+    """summary.csv: cleaning, longest horizon: the smaller relative error of the Neumann and
+    fixed-point solvers, each with its most iterations (`_solver_error`)."""
+    return min(_solver_error(summary, "cleaning", s) for s in ("neumann", "fixed_point"))
+
+
+@book_values.recorded("summary.csv")
+def front_convex_cleaning_cg_error_1000(summary: pd.DataFrame) -> float:
+    """summary.csv: cleaning at T = 1,000: CG's relative error (`_solver_error`)."""
+    return _solver_error(summary, "cleaning", "cg", 1000)
+
+
+@book_values.recorded("summary.csv")
+def front_convex_cleaning_closed_1000(summary: pd.DataFrame) -> float:
+    """summary.csv: cleaning at T = 1,000: the relative difference between the answer at the
+    optimum (``closed form``) and exact reversal of the 1,000 steps."""
+    return book_values.cell(_at(summary, "cleaning", 1000), "relative_error",
+                            method="closed form")
+
+
+@book_values.recorded("summary.csv")
+def front_convex_cleaning_closed_longest(summary: pd.DataFrame) -> float:
+    """summary.csv: as `front_convex_cleaning_closed_1000`, at the longest horizon."""
+    return book_values.cell(_at(summary, "cleaning"), "relative_error", method="closed form")
+
+
+def _outer_means(outer: pd.DataFrame, problem: str, column: str) -> pd.Series:
+    """outer.csv: per loop of ``problem`` (``method``), the mean over seeds of ``column`` at its
+    last meta-iteration."""
+    rows = outer[outer.problem == problem].sort_values("meta_iteration")
+    return rows.groupby(["method", "seed"]).tail(1).groupby("method")[column].mean()
+
+
+@book_values.recorded("outer.csv")
+def front_convex_outer_ridge_spread(outer: pd.DataFrame) -> float:
+    """outer.csv: ridge: the largest minus the smallest final validation error (mean over
+    seeds) of the estimators' loops (`_outer_means`, ``initial`` left out)."""
+    means = _outer_means(outer, "ridge", "val_error").drop("initial")
+    return means.max() - means.min()
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_convex_outer_cleaning_initial(outer: pd.DataFrame) -> float:
+    """outer.csv: cleaning: the test error at the initial weights of the examples."""
+    return _outer_means(outer, "cleaning", "test_error")["initial"]
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_convex_outer_cleaning_best(outer: pd.DataFrame) -> float:
+    """outer.csv: cleaning: the lowest final test error of the estimators' loops."""
+    return _outer_means(outer, "cleaning", "test_error").drop("initial").min()
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_convex_outer_cleaning_worst(outer: pd.DataFrame) -> float:
+    """outer.csv: cleaning: the highest final test error of the estimators' loops."""
+    return _outer_means(outer, "cleaning", "test_error").drop("initial").max()
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_convex_outer_cleaning_second_worst(outer: pd.DataFrame) -> float:
+    """outer.csv: cleaning: the second highest final test error of the estimators' loops."""
+    return _outer_means(outer, "cleaning", "test_error").drop("initial").nlargest(2).iloc[-1]
+
+
+@book_values.recorded("outer.csv", show=str)
+def front_convex_outer_cleaning_worst_method(outer: pd.DataFrame) -> str:
+    """outer.csv: cleaning: the estimator of `front_convex_outer_cleaning_worst`."""
+    return _outer_means(outer, "cleaning", "test_error").drop("initial").idxmax()

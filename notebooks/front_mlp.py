@@ -112,3 +112,116 @@ results["comparison"]
 # **Summary.** The rows test the claims at the longest horizon run, each behind its scale gate:
 # the implicit methods' accuracy only once training has converged, truncation's bias between
 # two truncation lengths, and implicit's cost against plain training from T = 1,000 on.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+EXACT_FAMILIES = ("exact", "reverse", "reverse (checkpointed)", "forward")  # exact to rounding
+
+
+def _longest(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv: the rows of the longest horizon ``T``."""
+    return summary[summary["T"] == summary["T"].max()]
+
+
+def _approximations(summary: pd.DataFrame) -> pd.DataFrame:
+    """summary.csv: the longest horizon's rows of the estimators that approximate (not exact
+    reversal, reverse or forward mode) and ran (a mean ``cosine``)."""
+    rows = _longest(summary)
+    return rows[~rows.method.isin(EXACT_FAMILIES) & rows.cosine.notna()]
+
+
+def _last(outer: pd.DataFrame) -> pd.DataFrame:
+    """outer.csv: each loop's last row (its highest ``meta_iteration``) per seed."""
+    return outer.sort_values("meta_iteration").groupby(["method", "seed"]).tail(1)
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_longest_T(summary: pd.DataFrame) -> float:
+    """summary.csv: the longest horizon ``T``."""
+    return summary["T"].max()
+
+
+@book_values.recorded("front.csv")
+def front_mlp_decades_most(front: pd.DataFrame) -> float:
+    """front.csv: at the longest horizon, the most decades by which any seed's training
+    gradient fell from w_0 to w_T (``gradient_decades``)."""
+    return front[front["T"] == front["T"].max()].gradient_decades.max()
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_best_cosine(summary: pd.DataFrame) -> float:
+    """summary.csv: at the longest horizon, the highest mean ``cosine`` with exact reversal
+    of an approximating estimator (`_approximations`)."""
+    return _approximations(summary).cosine.max()
+
+
+@book_values.recorded("summary.csv", show=str)
+def front_mlp_best_method(summary: pd.DataFrame) -> str:
+    """summary.csv: the estimator of `front_mlp_best_cosine`."""
+    rows = _approximations(summary)
+    return rows.loc[rows.cosine.idxmax(), "method"]
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_cg_cosine_most(summary: pd.DataFrame) -> float:
+    """summary.csv: at the longest horizon, the larger mean ``cosine`` of the implicit CG
+    estimators (every number of iterations)."""
+    rows = _longest(summary)
+    return rows[rows.method.str.startswith("implicit cg")].cosine.max()
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_exact_x_plain(summary: pd.DataFrame) -> float:
+    """summary.csv: exact reversal's CPU time over plain training's at the longest horizon."""
+    return book_values.cell(_longest(summary), "x_plain", method="exact")
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_exact_MB(summary: pd.DataFrame) -> float:
+    """summary.csv: the megabytes exact reversal stores at the longest horizon."""
+    return book_values.cell(_longest(summary), "MB", method="exact")
+
+
+@book_values.recorded("summary.csv")
+def front_mlp_checkpointed_MB(summary: pd.DataFrame) -> float:
+    """summary.csv: the megabytes checkpointed reverse mode stores at the longest horizon."""
+    return book_values.cell(_longest(summary), "MB", method="reverse (checkpointed)")
+
+
+def _outer_test(outer: pd.DataFrame, method: str) -> float:
+    """outer.csv: the mean over seeds of the test error at the end of ``method``'s loop."""
+    last = _last(outer)
+    return last[last.method == method].test_error.mean()
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_mlp_outer_initial(outer: pd.DataFrame) -> float:
+    """outer.csv: the test error at the initial hyperparameters (``initial``), mean over seeds."""
+    return _outer_test(outer, "initial")
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_mlp_outer_exact(outer: pd.DataFrame) -> float:
+    """outer.csv: the test error after exact reversal's loop, mean over seeds."""
+    return _outer_test(outer, "exact")
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_mlp_outer_approximations_best(outer: pd.DataFrame) -> float:
+    """outer.csv: the lowest, over the loops of approximating estimators (not ``exact`` or
+    ``initial``), of the mean over seeds of the final test error."""
+    last = _last(outer)
+    return last[~last.method.isin(("exact", "initial"))].groupby("method").test_error.mean().min()
+
+
+@book_values.recorded("outer.csv", show=book_values.percent)
+def front_mlp_outer_approximations_worst(outer: pd.DataFrame) -> float:
+    """outer.csv: as `front_mlp_outer_approximations_best`, the highest."""
+    last = _last(outer)
+    return last[~last.method.isin(("exact", "initial"))].groupby("method").test_error.mean().max()

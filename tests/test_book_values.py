@@ -288,3 +288,82 @@ def test_rt_ho_faster_without_divergence_pairs_the_seeds_whose_rt_ho_run_stayed_
     assert compute("rt_ho_finite_runs", methods) == 3
     assert compute("rt_ho_faster_finite_low", methods) == pytest.approx(200 - half)
     assert compute("rt_ho_faster_finite_high", methods) == pytest.approx(200 + half)
+
+
+def test_front_mlp_values_read_the_longest_horizon_and_the_last_meta_iteration():
+    summary = pd.DataFrame({
+        "T": [100, 100, 200, 200, 200, 200, 200, 200, 200],
+        "method": ["truncated K=10", "exact", "exact", "reverse", "reverse (checkpointed)",
+                   "truncated K=10", "DrMAD S=20", "implicit cg 5", "implicit cg 20"],
+        "cosine": [0.99, 1.0, 1.0, float("nan"), 1.0, 0.4, 0.6, -0.1, 0.05],
+        "x_plain": [1.0, 3.0, 3.5, float("nan"), 4.0, 1.0, 1.0, 1.0, 1.0],
+        "MB": [1.0, 2.0, 2.5, float("nan"), 40.0, 1.0, 1.0, 1.0, 1.0]})
+    assert compute("front_mlp_longest_T", summary) == 200
+    assert compute("front_mlp_best_cosine", summary) == pytest.approx(0.6)  # not T = 100's
+    assert compute("front_mlp_best_method", summary) == "DrMAD S=20"
+    assert compute("front_mlp_cg_cosine_most", summary) == pytest.approx(0.05)
+    assert compute("front_mlp_exact_x_plain", summary) == pytest.approx(3.5)
+    assert compute("front_mlp_checkpointed_MB", summary) == pytest.approx(40.0)
+    front = pd.DataFrame({"T": [100, 200, 200], "gradient_decades": [3.0, 0.5, 0.9]})
+    assert compute("front_mlp_decades_most", front) == pytest.approx(0.9)
+    outer = pd.DataFrame({  # each loop ends at meta-iteration 2 (rows shuffled)
+        "method": ["initial"] * 2 + ["exact"] * 4 + ["DrMAD S=20"] * 4 + ["implicit cg 20"] * 2,
+        "seed": [0, 1] + [0, 0, 1, 1] * 2 + [0, 1],
+        "meta_iteration": [0, 0] + [1, 2, 1, 2] * 2 + [2, 2],
+        "test_error": [0.08, 0.10, 0.5, 0.04, 0.5, 0.06, 0.5, 0.06, 0.5, 0.08, 0.09, 0.11]}
+    ).sample(frac=1, random_state=1)
+    assert compute("front_mlp_outer_initial", outer) == pytest.approx(0.09)
+    assert compute("front_mlp_outer_exact", outer) == pytest.approx(0.05)
+    assert compute("front_mlp_outer_approximations_best", outer) == pytest.approx(0.07)
+    assert compute("front_mlp_outer_approximations_worst", outer) == pytest.approx(0.10)
+
+
+def test_front_convex_values_read_each_solver_with_its_most_iterations():
+    rows = []
+    for problem, T, method, error in [
+            ("ridge", 100, "implicit cg 100", 0.5),  # not the longest horizon
+            ("ridge", 1000, "implicit cg 5", 0.3), ("ridge", 1000, "implicit cg 100", 1e-9),
+            ("ridge", 1000, "implicit neumann 100", 0.002),
+            ("ridge", 1000, "implicit fixed_point 100", 0.001),
+            ("cleaning", 1000, "implicit cg 20", 0.3), ("cleaning", 1000, "implicit cg 100", 0.15),
+            ("cleaning", 1000, "closed form", 0.2),
+            ("cleaning", 10000, "implicit cg 100", 5e-4),
+            ("cleaning", 10000, "implicit neumann 100", 0.46),
+            ("cleaning", 10000, "implicit fixed_point 100", 0.5),
+            ("cleaning", 10000, "closed form", 7e-4)]:
+        rows.append({"problem": problem, "T": T, "method": method, "relative_error": error})
+    summary = pd.DataFrame(rows)
+    assert compute("front_convex_ridge_cg_error", summary) == pytest.approx(1e-9)  # not cg 5's
+    assert compute("front_convex_ridge_implicit_worst", summary) == pytest.approx(0.002)
+    assert compute("front_convex_cleaning_cg_error", summary) == pytest.approx(5e-4)
+    assert compute("front_convex_cleaning_iterative_best", summary) == pytest.approx(0.46)
+    assert compute("front_convex_cleaning_cg_error_1000", summary) == pytest.approx(0.15)
+    assert compute("front_convex_cleaning_closed_1000", summary) == pytest.approx(0.2)
+    assert compute("front_convex_cleaning_closed_longest", summary) == pytest.approx(7e-4)
+    front = pd.DataFrame({"problem": ["ridge"] * 3 + ["cleaning"] * 3,
+                          "T": [100, 1000, 1000, 1000, 10000, 10000],
+                          "seed": [0, 0, 1, 0, 0, 1],
+                          "gradient_decades": [2.0, 16.5, 16.7, 1.5, 4.0, 4.2]})
+    assert compute("front_convex_ridge_decades_least", front) == pytest.approx(16.5)
+    assert compute("front_convex_cleaning_decades_most", front) == pytest.approx(4.2)
+
+
+def test_front_convex_outer_values_read_each_loops_last_meta_iteration():
+    rows = []
+    for problem, method, seed, it, val, test in [
+            ("ridge", "initial", 0, 0, 0.45, 0.47), ("ridge", "exact", 0, 1, 0.9, 0.9),
+            ("ridge", "exact", 0, 2, 0.30, 0.31), ("ridge", "truncated K=10", 0, 2, 0.32, 0.33),
+            ("cleaning", "initial", 0, 0, 0.35, 0.34), ("cleaning", "initial", 1, 0, 0.35, 0.30),
+            ("cleaning", "exact", 0, 2, 0.2, 0.22), ("cleaning", "exact", 1, 2, 0.2, 0.24),
+            ("cleaning", "exact", 0, 1, 0.2, 0.90),  # not the last meta-iteration
+            ("cleaning", "DrMAD S=200", 0, 2, 0.2, 0.25),
+            ("cleaning", "truncated K=10", 0, 2, 0.3, 0.27)]:
+        rows.append({"problem": problem, "method": method, "seed": seed,
+                     "meta_iteration": it, "val_error": val, "test_error": test})
+    outer = pd.DataFrame(rows).sample(frac=1, random_state=2)
+    assert compute("front_convex_outer_ridge_spread", outer) == pytest.approx(0.02)
+    assert compute("front_convex_outer_cleaning_initial", outer) == pytest.approx(0.32)
+    assert compute("front_convex_outer_cleaning_best", outer) == pytest.approx(0.23)
+    assert compute("front_convex_outer_cleaning_worst", outer) == pytest.approx(0.27)
+    assert compute("front_convex_outer_cleaning_second_worst", outer) == pytest.approx(0.25)
+    assert compute("front_convex_outer_cleaning_worst_method", outer) == "truncated K=10"
