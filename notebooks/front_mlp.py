@@ -225,3 +225,10 @@ def front_mlp_outer_approximations_worst(outer: pd.DataFrame) -> float:
     """outer.csv: as `front_mlp_outer_approximations_best`, the highest."""
     last = _last(outer)
     return last[~last.method.isin(("exact", "initial"))].groupby("method").test_error.mean().max()
+
+
+@book_values.recorded("outer.csv", show=str)
+def front_mlp_outer_worst_method(outer: pd.DataFrame) -> str:
+    """outer.csv: the estimator of `front_mlp_outer_approximations_worst`."""
+    last = _last(outer)
+    return last[~last.method.isin(("exact", "initial"))].groupby("method").test_error.mean().idxmax()

@@ -316,6 +316,7 @@ def test_front_mlp_values_read_the_longest_horizon_and_the_last_meta_iteration()
     assert compute("front_mlp_outer_exact", outer) == pytest.approx(0.05)
     assert compute("front_mlp_outer_approximations_best", outer) == pytest.approx(0.07)
     assert compute("front_mlp_outer_approximations_worst", outer) == pytest.approx(0.10)
+    assert compute("front_mlp_outer_worst_method", outer) == "implicit cg 20"
 
 
 def test_front_convex_values_read_each_solver_with_its_most_iterations():
