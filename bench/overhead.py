@@ -223,8 +223,7 @@ def run_once(name: str) -> dict:
     module = importlib.import_module(f"hpostudy.experiments.{name}")
     folder = tempfile.mkdtemp(prefix=f"overhead-{name}-")
     try:
-        knobs = dict(SETTINGS[name])
-        profile = knobs.pop("profile", "smoke")
+        profile, knobs = profile_and_knobs(name)
         cfg = module.Config.for_profile(profile, output_dir=folder, **knobs)
         kwargs = {"model": YourOwnModel} if name == "hypergradients" else {}
         Meter.reset()
@@ -245,9 +244,15 @@ def run_once(name: str) -> dict:
             "call_kinds": " ".join(f"{k}:{v}" for k, v in sorted(Meter.calls.items()))}
 
 
-def setting_text(name: str) -> str:
+def profile_and_knobs(name: str) -> tuple[str, dict]:
+    """The profile ``name`` is measured on (``smoke`` unless :data:`SETTINGS` says) and the
+    knobs changed from it."""
     knobs = dict(SETTINGS[name])
-    profile = knobs.pop("profile", "smoke")
+    return knobs.pop("profile", "smoke"), knobs
+
+
+def setting_text(name: str) -> str:
+    profile, knobs = profile_and_knobs(name)
     return profile + ("; " + ", ".join(f"{k}={v}" for k, v in knobs.items()) if knobs else "")
 
 

@@ -55,20 +55,32 @@ def test_one_legend_below_the_panels_names_each_label_once():
     assert min(ax.get_position().y0 for ax in fig.axes) >= 0.12  # the panels above it
 
 
-def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
-    # the cleaning problem's figure: three horizons, eight labels (two legend rows)
-    fig, axes = plt.subplots(2, 3, figsize=(3.6 * 3 + 1.5, 6.6))
+def _fronts_with_shared_legend(horizons: int):
+    """A front figure's layout: two rows, a column per horizon, log byte axes, eight labelled
+    estimators in the first panel (two legend rows), one legend below the panels."""
+    fig, axes = plt.subplots(2, horizons, figsize=(3.6 * horizons + 1.5, 6.6))
     for k, ax in enumerate(axes.flat):
         for j in range(8 if k == 0 else 0):
             ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
         ax.set_xscale("log")
         ax.set_xlabel("bytes stored")
     helpers.shared_legend(fig)
+    return fig
+
+
+def _assert_legend_below_every_label(fig):
+    """The one legend of ``fig`` lies wholly below every panel's tick and axis labels."""
     renderer = fig.canvas.get_renderer()
     (legend,) = fig.legends
     assert len(legend.get_texts()) == 8
     top_of_legend = legend.get_window_extent(renderer).y1
     assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend
+    return legend
+
+
+def test_a_legend_of_two_rows_leaves_the_lowest_x_labels_uncovered():
+    # the cleaning problem's figure: three horizons, eight labels (two legend rows)
+    _assert_legend_below_every_label(_fronts_with_shared_legend(3))
 
 
 def _errors(seeds):
@@ -134,16 +146,7 @@ def test_saving_a_wide_figure_keeps_its_shared_legend_below_the_enlarged_labels(
     # figure out again; the legend must still sit below the lowest tick and axis labels
     from hpostudy.figures import save
 
-    fig, axes = plt.subplots(2, 4, figsize=(3.6 * 4 + 1.5, 6.6))
-    for k, ax in enumerate(axes.flat):
-        for j in range(8 if k == 0 else 0):
-            ax.scatter([10 ** j], [1 + j], label=f"estimator {j}")
-        ax.set_xscale("log")
-        ax.set_xlabel("bytes stored")
-    helpers.shared_legend(fig)
+    fig = _fronts_with_shared_legend(4)
     save(fig, tmp_path, "front")
-    renderer = fig.canvas.get_renderer()
-    (legend,) = fig.legends
+    legend = _assert_legend_below_every_label(fig)
     assert legend.get_texts()[0].get_fontsize() > helpers.LEGEND  # enlarged by save
-    top_of_legend = legend.get_window_extent(renderer).y1
-    assert min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) > top_of_legend

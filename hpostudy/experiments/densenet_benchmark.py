@@ -45,9 +45,9 @@ def one_seed(item: tuple[Config, int], checkpoint) -> dict:
 
     The training error and loss are measured on a seeded sample of as many training images as
     the validation set holds (:func:`~hpostudy.settings.densenet.evaluate`'s ``train_sample``),
-    the validation and test errors on the full sets: evaluating every training image after every
-    epoch cost a third of the run's CPU time beside training (``bench/overhead.py``), more than
-    the thesis' own measure, batches of 500-1,000 (section 3.2)."""
+    the validation and test errors on the full sets: evaluating every split in full after every
+    epoch added about 40% to the training's CPU time (``bench/overhead.py``), and the thesis'
+    own measure is batches of 500-1,000 (section 3.2)."""
     cfg, seed = item
     splits = load_splits(cfg, seed, cfg.n_val)
     task, w0, space = build(cfg, lambda m: [Group("l2", "log10_l2", "scalar", cfg.log10_l2,
