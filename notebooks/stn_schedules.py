@@ -103,3 +103,93 @@ results["comparison"]
 # %% [markdown]
 # **Summary.** The slides found one schedule from every start, better than any fixed rate; the
 # table says whether these runs agree, seed by seed, at their stated (smaller) setting.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+
+def _stn_lowest(curves: pd.DataFrame) -> pd.DataFrame:
+    """curves.csv: per STN (seed and start), its row at its lowest validation perplexity (the
+    first step at which it reached it)."""
+    stn = curves[curves.method == "STN"].sort_values("step").reset_index(drop=True)
+    return stn.loc[stn.groupby(["seed", "init"]).val_perplexity.idxmin()]
+
+
+@book_values.recorded("curves.csv")
+def stn_schedules_lowest_val_perplexity(curves: pd.DataFrame) -> float:
+    """curves.csv: the mean over the STNs (every seed and start) of their lowest validation
+    perplexity (`_stn_lowest`)."""
+    return _stn_lowest(curves).val_perplexity.mean()
+
+
+@book_values.recorded("curves.csv")
+def stn_schedules_lowest_step_latest(curves: pd.DataFrame) -> float:
+    """curves.csv: the latest step over the STNs at which one was lowest (`_stn_lowest`)."""
+    return _stn_lowest(curves).step.max()
+
+
+@book_values.recorded("curves.csv")
+def stn_schedules_final_val_perplexity(curves: pd.DataFrame) -> float:
+    """curves.csv: the mean over the STNs (every seed and start) of their validation
+    perplexity at the last step."""
+    stn = curves[curves.method == "STN"].sort_values("step")
+    return stn.groupby(["seed", "init"]).val_perplexity.last().mean()
+
+
+def _late_rates(schedules: pd.DataFrame) -> pd.Series:
+    """schedules.csv: per STN (seed and start), its output dropout rate averaged over the last
+    quarter of training (as the first comparison row)."""
+    late = schedules[schedules.step >= 0.75 * schedules.step.max()]
+    return late.groupby(["init", "seed"]).value.mean()
+
+
+def _band(schedules: pd.DataFrame) -> pd.Series:
+    """schedules.csv: the late rates (`_late_rates`) of the STNs of every start but the
+    highest."""
+    late = _late_rates(schedules)
+    return late[late.index.get_level_values("init") < schedules.init.max()]
+
+
+def _highest_start(schedules: pd.DataFrame) -> pd.Series:
+    """schedules.csv: the late rates (`_late_rates`) of the STNs of the highest start."""
+    late = _late_rates(schedules)
+    return late[late.index.get_level_values("init") == schedules.init.max()]
+
+
+@book_values.recorded("schedules.csv")
+def stn_schedules_band_low(schedules: pd.DataFrame) -> float:
+    """schedules.csv: the lowest late rate of the STNs of every start but the highest
+    (`_band`)."""
+    return _band(schedules).min()
+
+
+@book_values.recorded("schedules.csv")
+def stn_schedules_band_high(schedules: pd.DataFrame) -> float:
+    """schedules.csv: the highest late rate of the STNs of every start but the highest
+    (`_band`)."""
+    return _band(schedules).max()
+
+
+@book_values.recorded("schedules.csv")
+def stn_schedules_highest_start_late_low(schedules: pd.DataFrame) -> float:
+    """schedules.csv: the lowest late rate of the STNs of the highest start
+    (`_highest_start`)."""
+    return _highest_start(schedules).min()
+
+
+@book_values.recorded("schedules.csv")
+def stn_schedules_highest_start_late_high(schedules: pd.DataFrame) -> float:
+    """schedules.csv: the highest late rate of the STNs of the highest start
+    (`_highest_start`)."""
+    return _highest_start(schedules).max()
+
+
+@book_values.recorded("schedules.csv")
+def stn_schedules_highest_start_dip(schedules: pd.DataFrame) -> float:
+    """schedules.csv: the lowest rate any STN of the highest start had along its run."""
+    return schedules[schedules.init == schedules.init.max()].value.min()

@@ -276,6 +276,30 @@ def test_stn_lstm_values_read_the_stns_lowest_point_and_the_searches_best_trials
     assert compute("stn_lstm_search_val_loss_highest", runs) == pytest.approx(4.6)  # random
 
 
+def test_stn_schedules_values_read_each_stns_lowest_last_and_late_points():
+    curves = pd.DataFrame({  # STN seed 0 from 0.3: lowest at 200 (90); seed 0 from 0.9: at 100
+        "seed": [0, 0, 0, 0, 0, 0, 0, 0],
+        "init": [0.3, 0.3, 0.3, 0.9, 0.9, 0.9, float("nan"), float("nan")],
+        "method": ["STN"] * 6 + ["fixed"] * 2,
+        "step": [0, 100, 200, 0, 100, 200, 0, 400],
+        "val_perplexity": [2000.0, 120.0, 90.0, 2000.0, 110.0, 150.0, 2000.0, 50.0]}).sample(
+            frac=1, random_state=0)
+    assert compute("stn_schedules_lowest_val_perplexity", curves) == pytest.approx(100.0)
+    assert compute("stn_schedules_lowest_step_latest", curves) == 200
+    assert compute("stn_schedules_final_val_perplexity", curves) == pytest.approx(120.0)
+    schedules = pd.DataFrame({  # the last quarter: steps 300 and 400 of 0..400
+        "seed": [0] * 10 + [1] * 10, "init": ([0.3] * 5 + [0.9] * 5) * 2,
+        "step": [0, 100, 200, 300, 400] * 4,
+        "value": [0.3, 0.9, 0.9, 0.4, 0.5, 0.9, 0.1, 0.1, 0.6, 0.8,
+                  0.3, 0.5, 0.5, 0.5, 0.5, 0.9, 0.5, 0.05, 0.2, 0.2]}).sample(frac=1,
+                                                                             random_state=1)
+    assert compute("stn_schedules_band_low", schedules) == pytest.approx(0.45)
+    assert compute("stn_schedules_band_high", schedules) == pytest.approx(0.5)
+    assert compute("stn_schedules_highest_start_late_low", schedules) == pytest.approx(0.2)
+    assert compute("stn_schedules_highest_start_late_high", schedules) == pytest.approx(0.7)
+    assert compute("stn_schedules_highest_start_dip", schedules) == pytest.approx(0.05)
+
+
 def test_rt_ho_faster_without_divergence_pairs_the_seeds_whose_rt_ho_run_stayed_finite():
     from scipy import stats
 
