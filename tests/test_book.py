@@ -386,6 +386,22 @@ def test_wide_tables_render_constants_once_and_parts(tmp_path, monkeypatch):
     assert "Every row: </strong>device cpu" in html and "c0 (s)" in html
 
 
+def test_long_wide_tables_show_their_first_rows_and_a_download(tmp_path, monkeypatch):
+    """A chapter that inlined every row of its recorded tables (13,000 rows, 2 MB) took the
+    browser longer to open than a reader waits (and timed the browser test out in CI)."""
+    monkeypatch.setitem(directives._directives, "csv-table", hpostudy_book.ReadableCSVTable)
+    monkeypatch.setitem(directives._directives, "wide-table", hpostudy_book.WideTable)
+    pd.DataFrame({"seed": range(100), "error": [f"row{i}x" for i in range(100)]}).to_csv(
+        tmp_path / "long.csv", index=False)
+    body = publish_parts(".. wide-table:: Long\n   :file: long.csv\n   :max-rows: 30\n",
+                         source_path=str(tmp_path / "page.rst"), writer_name="html5")["body"]
+    assert "row29x" in body and "row30x" not in body
+    assert "The first 30 of 100 rows" in body and 'href="long.csv"' in body
+    short = publish_parts(".. wide-table:: Long\n   :file: long.csv\n   :max-rows: 100\n",
+                          source_path=str(tmp_path / "page.rst"), writer_name="html5")["body"]
+    assert "row99x" in short and "The first" not in short
+
+
 # ------------------------------------------------------------------ executed notebook pages
 def test_notebook_pages_show_no_paths_or_internal_objects():
     """Issue 24.2: no output_dir of the machine that ran it, no dict of PosixPath objects."""

@@ -14,6 +14,7 @@
 * ``{wide-table}`` shows a CSV file of many columns as a few narrower tables
   (:func:`hpostudy.study.page_tables.split_wide`): columns with one value in every row stated
   once above, the rest in parts that each repeat the key columns; nothing scrolls sideways.
+  A long file shows its first rows and a link that downloads all of it.
 * A script that two extensions both add to every page (sphinx-thebe's configuration, which
   then fails as a redeclaration in the browser) is written once.
 * Numbers that chapter prose quotes from recorded runs are MyST substitutions (``{{ name }}``)
@@ -33,11 +34,13 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 from docutils.parsers.rst.directives.tables import CSVTable
 from docutils.statemachine import StringList
+from sphinx import addnodes
 
 from hpostudy.study import book_values, page_tables, verdict_page
 from hpostudy.verdicts import SIZE_VERDICTS, VERDICTS, fmt
 
 BOOK = Path(__file__).parents[1]
+WIDE_TABLE_ROWS = 40  # rows of a {wide-table} shown on the page; the rest by download
 STATIC = Path(__file__).parent / "static"
 EXTRA = Path(__file__).parent / "extra"
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
@@ -166,10 +169,12 @@ class ComparisonTable(Directive):
 
 class WideTable(ComparisonTable):
     """``{wide-table} caption`` with ``:file:``, ``:keys:`` (the leading columns that name a
-    row, repeated in every part; default 1) and ``:max-columns:`` (default 7)."""
+    row, repeated in every part; default 1), ``:max-columns:`` (default 7) and ``:max-rows:``
+    (default :data:`WIDE_TABLE_ROWS`): a longer file shows its first rows and offers the whole
+    file for download, so that a chapter stays a page a browser opens at once."""
 
     option_spec = {"file": directives.path, "keys": directives.positive_int,
-                   "max-columns": directives.positive_int}
+                   "max-columns": directives.positive_int, "max-rows": directives.positive_int}
 
     def run(self):
         import pandas as pd
@@ -181,11 +186,25 @@ class WideTable(ComparisonTable):
         if constants:
             box += nodes.paragraph("", "", nodes.strong(text="Every row: "), nodes.Text("; ".join(
                 f"{header_cell(k)} {number_cell(v)}" for k, v in constants.items())))
+        rows = self.options.get("max-rows", WIDE_TABLE_ROWS)
+        if len(table) > rows:
+            box += nodes.paragraph("", "", nodes.Text(
+                f"The first {rows} of {len(table)} rows; every row and column: "),
+                self._download(), nodes.Text("."))
         caption = self.arguments[0] if self.arguments else ""
         for i, part in enumerate(parts):
             label = f"{caption} ({i + 1} of {len(parts)})" if len(parts) > 1 else caption
-            box += self._table(part, label)
+            box += self._table(part.head(rows), label)
         return [box]
+
+    def _download(self):
+        """A link that downloads the table's file (Sphinx copies it into the built book)."""
+        name = Path(self.options["file"]).name
+        if getattr(self.state.document.settings, "env", None) is None:  # docutils alone
+            return nodes.reference("", "", nodes.literal(text=name), refuri=self.options["file"])
+        return addnodes.download_reference(
+            "", "", nodes.literal(text=name), refdoc=self.state.document.settings.env.docname,
+            refdomain="", reftype="download", refexplicit=True, reftarget=self.options["file"])
 
 
 def _book_values(app, config) -> None:
