@@ -101,3 +101,36 @@ results["comparison"]
 # %% [markdown]
 # **Summary.** The slides show every variant ahead of Bayesian optimization; the table says
 # whether these runs agree, seed by seed.
+
+# %% tags=["book-values"]
+# The numbers the chapter's prose quotes from this notebook's recorded run: the book computes
+# them from the recorded files at every build (`hpostudy.study.book_values`), each named like
+# its function.
+import pandas as pd
+
+from hpostudy.study import book_values
+
+
+def _variant_means(runs: pd.DataFrame) -> pd.Series:
+    """runs.csv: each STN variant's final validation loss, averaged over seeds."""
+    return runs[runs.study != "reference"].groupby("variant").val_loss.mean()
+
+
+@book_values.recorded("runs.csv")
+def stn_sensitivity_variant_val_loss_lowest(runs: pd.DataFrame) -> float:
+    """runs.csv: the lowest of the variants' mean final validation losses (`_variant_means`)."""
+    return _variant_means(runs).min()
+
+
+@book_values.recorded("runs.csv")
+def stn_sensitivity_variant_val_loss_highest(runs: pd.DataFrame) -> float:
+    """runs.csv: the highest of the variants' mean final validation losses
+    (`_variant_means`)."""
+    return _variant_means(runs).max()
+
+
+@book_values.recorded("runs.csv")
+def stn_sensitivity_bayes_val_loss(runs: pd.DataFrame) -> float:
+    """runs.csv: the validation loss of Bayesian optimization's best trial, averaged over
+    seeds."""
+    return runs[runs.study == "reference"].val_loss.mean()

@@ -300,6 +300,18 @@ def test_stn_schedules_values_read_each_stns_lowest_last_and_late_points():
     assert compute("stn_schedules_highest_start_dip", schedules) == pytest.approx(0.05)
 
 
+def test_stn_sensitivity_values_average_each_variant_over_seeds_and_read_the_reference():
+    runs = pd.DataFrame({
+        "seed": [0, 1, 0, 1, 0, 1],
+        "study": ["ratios"] * 2 + ["scales"] * 2 + ["reference"] * 2,
+        "variant": ["1/1", "1/1", "fixed 0.1", "fixed 0.1", "Bayesian optimization",
+                    "Bayesian optimization"],
+        "val_loss": [1.8, 1.6, 2.0, 1.9, 1.5, 1.4]})
+    assert compute("stn_sensitivity_variant_val_loss_lowest", runs) == pytest.approx(1.7)
+    assert compute("stn_sensitivity_variant_val_loss_highest", runs) == pytest.approx(1.95)
+    assert compute("stn_sensitivity_bayes_val_loss", runs) == pytest.approx(1.45)
+
+
 def test_rt_ho_faster_without_divergence_pairs_the_seeds_whose_rt_ho_run_stayed_finite():
     from scipy import stats
 
