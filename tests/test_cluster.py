@@ -320,6 +320,36 @@ def square_or_fail(item, checkpoint):
     return item * item, os.getpid()
 
 
+def spin_then_wait(item, checkpoint):
+    """A unit for the CPU-time test: spins 0.3 s of process CPU time, then waits (asleep) until
+    two processes have taken units (at most 30 s); returns its process id."""
+    log = item[1]
+    with open(log, "a") as fh:
+        fh.write(f"{os.getpid()}\n")
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    deadline = time.time() + 30
+    while len(set(Path(log).read_text().split())) < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    return os.getpid()
+
+
+def test_ray_helpers_report_the_cpu_time_of_their_units(ray_cluster, tmp_path):
+    """A run's CPU time in meta.json counted only the notebook's process: each helper now
+    returns its unit's process CPU seconds for the session clock."""
+    from hpostudy.study.executors import RayExecutor
+
+    kept, reported, log = {}, [], tmp_path / "pids.txt"
+    checkpoints = [store.Checkpoint(tmp_path / f"unit{i}.pt") for i in range(4)]
+    RayExecutor().map(spin_then_wait, [(i, str(log)) for i in range(4)], checkpoints,
+                      kept.__setitem__, elsewhere=reported.append)
+    by_helpers = [i for i, pid in kept.items() if pid != os.getpid()]
+    assert sorted(kept) == [0, 1, 2, 3] and by_helpers
+    assert len(reported) == len(by_helpers)
+    assert all(0.3 <= seconds < 10 for seconds in reported), reported
+
+
 def test_ray_units_keep_every_result_when_one_fails(ray_cluster, tmp_path):
     from hpostudy.study.executors import RayExecutor
 

@@ -38,6 +38,22 @@ def test_sessions_of_one_key_are_summed(tmp_path):
                                               abs=0.011)
 
 
+def test_units_computed_in_other_processes_count_in_the_runs_cpu_time(tmp_path):
+    """Under Ray, helpers compute units in their own processes: the executor reports each
+    unit's CPU seconds (``add_elsewhere``) and they are the run's too (an entry written before
+    the field existed counts none)."""
+    (tmp_path / TIMES).write_text(json.dumps({"sessions": [
+        {"started": "2026-01-01T00:00:00", "host": "old", "seconds": 10.0, "cpu_seconds": 4.0}]}))
+    clock = SessionClock(tmp_path, interval=0).start()
+    clock.add_elsewhere(1.5)
+    clock.add_elsewhere(2.25)
+    clock.stop()
+    entry = json.loads((tmp_path / TIMES).read_text())["sessions"][1]
+    assert entry["helpers_cpu_seconds"] == 3.75
+    assert clock.totals()["cpu_seconds"] == pytest.approx(4.0 + entry["cpu_seconds"] + 3.75)
+    assert clock.totals()["sessions"] == 2
+
+
 def test_a_killed_session_keeps_what_its_clock_last_wrote(tmp_path):
     clock = SessionClock(tmp_path, interval=0.05).start()
     _spin(0.4)  # never stopped: as if killed; the background thread has rewritten the entry

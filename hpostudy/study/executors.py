@@ -43,9 +43,11 @@ class LocalExecutor:
 
     def map(self, function: Callable, items: Sequence, checkpoints: Sequence,
             keep: Callable[[int, object], None], device: str = "cpu",
-            desc: str | None = None, total: int | None = None, done: int = 0) -> None:
+            desc: str | None = None, total: int | None = None, done: int = 0,
+            elsewhere: Callable[[float], None] | None = None) -> None:
         """Compute ``function(items[i], checkpoints[i])`` for every ``i`` and hand each result
-        to ``keep(i, result)`` as soon as it is known."""
+        to ``keep(i, result)`` as soon as it is known (every unit runs in this process, so
+        ``elsewhere`` is never called)."""
         with _bar(desc, total or len(items), done) as bar:
             for i, (item, checkpoint) in enumerate(zip(items, checkpoints)):
                 keep(i, function(item, checkpoint))
@@ -158,8 +160,11 @@ class environment:
 def _helper(function: Callable, items: Sequence, checkpoints: Sequence, board, name: str,
             device: str, threads: int, variables: dict):
     """A helper task: take one unit from ``board`` and compute it as the notebook would, with
-    the notebook's ``variables`` (:func:`forwarded_environment`). Returns ``(index, result)``,
-    or ``None`` when the board was empty."""
+    the notebook's ``variables`` (:func:`forwarded_environment`). Returns ``(index, result,
+    cpu_seconds)``, the last the process CPU time the unit took here, or ``None`` when the
+    board was empty."""
+    import time
+
     import ray
     import torch
 
@@ -170,8 +175,10 @@ def _helper(function: Callable, items: Sequence, checkpoints: Sequence, board, n
         return None
     deterministic(device)
     torch.set_num_threads(threads)
+    cpu = time.process_time()
     with environment(variables):
-        return index, function(items[index], checkpoints[index])
+        result = function(items[index], checkpoints[index])
+    return index, result, time.process_time() - cpu
 
 
 class RayExecutor:
@@ -181,7 +188,8 @@ class RayExecutor:
 
     def map(self, function: Callable, items: Sequence, checkpoints: Sequence,
             keep: Callable[[int, object], None], device: str = "cpu",
-            desc: str | None = None, total: int | None = None, done: int = 0) -> None:
+            desc: str | None = None, total: int | None = None, done: int = 0,
+            elsewhere: Callable[[float], None] | None = None) -> None:
         """Compute ``function(item, checkpoint)`` for every item as Ray tasks, this process working
         too, and hand each result to ``keep`` as it arrives; after a failure no new unit starts,
         the units under way finish and the first error is raised.
@@ -195,6 +203,8 @@ class RayExecutor:
             desc: the progress bar's label.
             total: the progress bar's total (default: the number of items).
             done: units already done before this call (the bar's start).
+            elsewhere: called with the process CPU seconds of every unit a helper finished
+                (the session clock adds them to the run's CPU time).
         """
         if not items:
             return
@@ -217,19 +227,22 @@ class RayExecutor:
                     bar.update(1)
                 except Exception as err:  # the helpers at work finish first
                     failure = err
-                failure = self._collect(ray, helpers, keep, bar, timeout=0) or failure
+                failure = self._collect(ray, helpers, keep, elsewhere, bar,
+                                        timeout=0) or failure
             ray.get(board.close.remote())  # after a failure: no helper starts another unit
             busy = set(ray.get(board.takers.remote()))
             for name in [n for n in helpers if n not in busy]:
                 ray.cancel(helpers.pop(name))
-            failure = self._collect(ray, helpers, keep, bar, timeout=None) or failure
+            failure = self._collect(ray, helpers, keep, elsewhere, bar,
+                                    timeout=None) or failure
         if failure is not None:
             raise failure
 
     @staticmethod
-    def _collect(ray, helpers: dict, keep, bar, timeout) -> BaseException | None:
-        """Store the results of finished helpers (all of them with ``timeout=None``); returns
-        the first error of a failed one, after the others finished."""
+    def _collect(ray, helpers: dict, keep, elsewhere, bar, timeout) -> BaseException | None:
+        """Store the results of finished helpers (all of them with ``timeout=None``) and report
+        their CPU seconds to ``elsewhere``; returns the first error of a failed one, after the
+        others finished."""
         failure = None
         while helpers:
             ready, _ = ray.wait(list(helpers.values()), num_returns=1, timeout=timeout)
@@ -243,7 +256,10 @@ class RayExecutor:
                 failure = failure or getattr(err, "cause", None) or err
                 continue
             if outcome is not None:
-                keep(*outcome)
+                index, result, cpu_seconds = outcome
+                keep(index, result)
+                if elsewhere is not None:
+                    elsewhere(cpu_seconds)
                 bar.update(1)
         return failure
 

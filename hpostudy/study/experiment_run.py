@@ -170,7 +170,8 @@ class Run:
         current_executor().map(function, [items[i] for i in todo],
                                [self.checkpoint(names[i]) for i in todo], keep,
                                device=self.cfg.device, desc=desc, total=len(items),
-                               done=len(items) - len(todo))
+                               done=len(items) - len(todo),
+                               elsewhere=self.clock.add_elsewhere if self.clock else None)
         return [results[i] for i in range(len(items))]
 
     # ------------------------------------------------------------------ outputs

@@ -10,8 +10,10 @@ that is killed outright loses at most the last ``interval`` seconds. A partial r
 carries the file with the units; :meth:`SessionClock.totals` sums the entries for the run's
 ``meta.json`` (and so for ``run_times.csv`` and the book's provenance tables).
 
-CPU time is this process's (``time.process_time``): units that an executor computes in other
-processes or on other machines are not in it, as for a run of one session.
+CPU time is this process's (``time.process_time``) plus, in ``helpers_cpu_seconds``, the
+process CPU time of the units that an executor computed in other processes or on other machines
+(:meth:`SessionClock.add_elsewhere`; the Ray executor's helpers report each unit's). A helper's
+unit that failed or was cancelled is not counted.
 """
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ class SessionClock:
         self.interval = interval
         self.earlier = self._read()
         self.session = {"started": _dt.datetime.now().isoformat(timespec="seconds"),
-                        "host": socket.gethostname(), "seconds": 0.0, "cpu_seconds": 0.0}
+                        "host": socket.gethostname(), "seconds": 0.0, "cpu_seconds": 0.0,
+                        "helpers_cpu_seconds": 0.0}
         self._wall = self._cpu = 0.0
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,7 +60,9 @@ class SessionClock:
             sessions = json.loads(path.read_text())["sessions"]
             for entry in sessions:
                 if not all(isinstance(entry[k], (int, float)) and entry[k] >= 0
-                           for k in ("seconds", "cpu_seconds")):
+                           for k in ("seconds", "cpu_seconds")) or not (
+                        isinstance(entry.get("helpers_cpu_seconds", 0.0), (int, float))
+                        and entry.get("helpers_cpu_seconds", 0.0) >= 0):
                     raise ValueError(f"bad entry {entry}")
             return list(sessions)
         except FileNotFoundError:
@@ -94,6 +99,13 @@ class SessionClock:
             except (OSError, store.StoreError) as err:  # a full disk: still summed in memory
                 warnings.warn(f"could not write {self.folder / TIMES}: {err}", stacklevel=2)
 
+    def add_elsewhere(self, cpu_seconds: float) -> None:
+        """Count ``cpu_seconds`` of a unit computed in another process (a Ray helper) as this
+        session's; written with the entry's next rewrite."""
+        with self._lock:
+            self.session["helpers_cpu_seconds"] = round(
+                self.session["helpers_cpu_seconds"] + float(cpu_seconds), 2)
+
     def stop(self) -> None:
         """Stop timing this session and write its final entry."""
         self._stopped.set()
@@ -102,9 +114,10 @@ class SessionClock:
         self._write()
 
     def totals(self) -> dict:
-        """``seconds`` and ``cpu_seconds`` summed over every session of this key (this one as
-        of its last write), and the number of ``sessions``."""
+        """``seconds`` and ``cpu_seconds`` (this process's and its helpers') summed over every
+        session of this key (this one as of its last write), and the number of ``sessions``."""
         sessions = self.earlier + [self.session]
         return {"seconds": round(sum(s["seconds"] for s in sessions), 2),
-                "cpu_seconds": round(sum(s["cpu_seconds"] for s in sessions), 2),
+                "cpu_seconds": round(sum(s["cpu_seconds"] + s.get("helpers_cpu_seconds", 0.0)
+                                         for s in sessions), 2),
                 "sessions": len(sessions)}
