@@ -306,32 +306,33 @@ def test_ray_runs_notebooks_in_parallel_with_the_tables_of_a_sequential_run(
     assert ray_cluster.is_initialized()  # run_notebooks leaves a cluster it did not start
 
 
-def square_or_fail(item, checkpoint):
-    """A unit for the executor test: fails for item 2, else waits until two processes have
-    taken units (at most 30 s) and returns the item's square and its process id."""
-    item, log = item
+def _meet_another_process(log: str) -> None:
+    """Log this process's id in ``log``, then wait until two processes have (at most 30 s), so
+    that a unit of an executor test is not done before a helper has taken one."""
     with open(log, "a") as fh:
         fh.write(f"{os.getpid()}\n")
     deadline = time.time() + 30
     while len(set(Path(log).read_text().split())) < 2 and time.time() < deadline:
         time.sleep(0.1)
+
+
+def square_or_fail(item, checkpoint):
+    """A unit for the executor test: fails for item 2, else returns the item's square and its
+    process id, after meeting another process (:func:`_meet_another_process`)."""
+    item, log = item
+    _meet_another_process(log)
     if item == 2:
         raise ArithmeticError("unit 2 fails")
     return item * item, os.getpid()
 
 
 def spin_then_wait(item, checkpoint):
-    """A unit for the CPU-time test: spins 0.3 s of process CPU time, then waits (asleep) until
-    two processes have taken units (at most 30 s); returns its process id."""
-    log = item[1]
-    with open(log, "a") as fh:
-        fh.write(f"{os.getpid()}\n")
+    """A unit for the CPU-time test: spins 0.3 s of process CPU time, then meets another
+    process asleep (:func:`_meet_another_process`); returns its process id."""
     end = time.process_time() + 0.3
     while time.process_time() < end:
         pass
-    deadline = time.time() + 30
-    while len(set(Path(log).read_text().split())) < 2 and time.time() < deadline:
-        time.sleep(0.1)
+    _meet_another_process(item[1])
     return os.getpid()
 
 

@@ -58,11 +58,10 @@ class SessionClock:
         path = self.folder / TIMES
         try:
             sessions = json.loads(path.read_text())["sessions"]
-            for entry in sessions:
-                if not all(isinstance(entry[k], (int, float)) and entry[k] >= 0
-                           for k in ("seconds", "cpu_seconds")) or not (
-                        isinstance(entry.get("helpers_cpu_seconds", 0.0), (int, float))
-                        and entry.get("helpers_cpu_seconds", 0.0) >= 0):
+            for entry in sessions:  # helpers' CPU time: absent in entries from before it
+                times = [entry["seconds"], entry["cpu_seconds"],
+                         entry.get("helpers_cpu_seconds", 0.0)]
+                if not all(isinstance(t, (int, float)) and t >= 0 for t in times):
                     raise ValueError(f"bad entry {entry}")
             return list(sessions)
         except FileNotFoundError:
